@@ -1,0 +1,32 @@
+"""SQLAlchemy models and database access for Sartiq; nothing here imports from `graph`."""
+
+from models.actor import Actor, set_actor
+from models.audit import AUDITED_TABLES, AuditAction, AuditLog
+from models.base import Base
+from models.booking import HOLDING_STATUSES, Booking, BookingStatus
+from models.login_session import LoginSession
+from models.media import Media, ResourceType
+from models.soft_delete import INCLUDE_DELETED, restore, soft_delete
+from models.user import User, UserRole
+from models.venue import Venue
+
+__all__ = [
+    "AUDITED_TABLES",
+    "HOLDING_STATUSES",
+    "INCLUDE_DELETED",
+    "Actor",
+    "AuditAction",
+    "AuditLog",
+    "Base",
+    "Booking",
+    "BookingStatus",
+    "LoginSession",
+    "Media",
+    "ResourceType",
+    "User",
+    "UserRole",
+    "Venue",
+    "restore",
+    "set_actor",
+    "soft_delete",
+]

@@ -1,0 +1,38 @@
+"""Who is making a change: transaction-local settings the audit trigger reads."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person (and client) behind a write, as the audit trail records it."""
+
+    user_id: uuid.UUID | None = None
+    email: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+_SET_ACTOR = text(
+    "SELECT set_config('app.current_user_id', :user_id, true),"
+    " set_config('app.current_user_email', :email, true),"
+    " set_config('app.current_ip_address', :ip_address, true),"
+    " set_config('app.current_user_agent', :user_agent, true)"
+)
+
+
+async def set_actor(session: AsyncSession, actor: Actor) -> None:
+    """Record `actor` for the rest of the session's current transaction (and only that)."""
+    await session.execute(
+        _SET_ACTOR,
+        {
+            "user_id": str(actor.user_id) if actor.user_id else "",
+            "email": actor.email or "",
+            "ip_address": actor.ip_address or "",
+            "user_agent": actor.user_agent or "",
+        },
+    )

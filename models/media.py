@@ -1,0 +1,101 @@
+"""Media metadata: images and videos of venues and bookings (the files live in object storage)."""
+
+import datetime as dt
+import enum
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from geoalchemy2 import Geography, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
+from models.search_config import MEDIA_SEARCH_VECTOR
+
+
+class ResourceType(enum.StrEnum):
+    """The kind of file a media row describes."""
+
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+
+
+class Media(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
+    """One stored image or video and what we know about it."""
+
+    __tablename__ = "media"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    venue_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("venues.id", ondelete="SET NULL"), default=None
+    )
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="SET NULL"), default=None
+    )
+    resource_type: Mapped[str] = mapped_column(String(8))
+    storage_key: Mapped[str] = mapped_column(String(512))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    extension: Mapped[str] = mapped_column(String(10))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(default=None)
+    height: Mapped[int | None] = mapped_column(default=None)
+    duration_seconds: Mapped[Decimal | None] = mapped_column(Numeric(10, 3), default=None)
+    dominant_color: Mapped[str | None] = mapped_column(String(7), default=None)
+    alt_text: Mapped[str | None] = mapped_column(Text, default=None)
+    caption: Mapped[str | None] = mapped_column(Text, default=None)
+    title: Mapped[str] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    exif: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    location: Mapped[WKBElement | None] = mapped_column(
+        Geography(geometry_type="POINT", srid=4326, spatial_index=False), default=None
+    )
+    captured_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    search: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(MEDIA_SEARCH_VECTOR, persisted=True), deferred=True
+    )
+
+    __table_args__ = (
+        CheckConstraint("resource_type IN ('IMAGE', 'VIDEO')", name="resource_type"),
+        CheckConstraint("file_size > 0", name="file_size_positive"),
+        CheckConstraint("width IS NULL OR width > 0", name="width_positive"),
+        CheckConstraint("height IS NULL OR height > 0", name="height_positive"),
+        CheckConstraint(
+            "duration_seconds IS NULL OR duration_seconds > 0", name="duration_positive"
+        ),
+        CheckConstraint(
+            "resource_type = 'VIDEO' OR duration_seconds IS NULL", name="duration_only_video"
+        ),
+        CheckConstraint(
+            "dominant_color IS NULL OR dominant_color ~ '^#[0-9a-f]{6}$'", name="dominant_color"
+        ),
+        CheckConstraint("extension ~ '^[a-z0-9]{1,10}$'", name="extension"),
+        CheckConstraint("content_hash ~ '^[0-9a-f]{64}$'", name="content_hash_sha256"),
+        CheckConstraint("jsonb_typeof(exif) = 'object'", name="exif_object"),
+        Index("uq_media_storage_key", "storage_key", unique=True),
+        Index("ix_media_content_hash", "content_hash"),
+        Index("ix_media_owner_id", "owner_id"),
+        Index("ix_media_venue_id", "venue_id"),
+        Index("ix_media_booking_id", "booking_id"),
+        Index(
+            "ix_media_venue_id_live",
+            "venue_id",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_media_location", "location", postgresql_using="gist"),
+        Index("ix_media_search", "search", postgresql_using="gin"),
+        Index("ix_media_tags", "tags", postgresql_using="gin"),
+    )

@@ -1,0 +1,52 @@
+"""Process configuration, read from the environment and `.env`."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, PostgresDsn, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@localhost:5432/sartiq"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; defaults follow our connection standard."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: PostgresDsn = Field(default=PostgresDsn(DEFAULT_DATABASE_URL))
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
+    db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    db_pool_pre_ping: bool = True
+    db_statement_cache_size: int = Field(default=500, ge=0)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
+    db_application_name: str = "sartiq-graph"
+
+    graphiql: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def force_asyncpg_driver(cls, url: PostgresDsn) -> PostgresDsn:
+        """Accept `postgresql://` and `postgres://` URLs but always talk through asyncpg."""
+        text = str(url)
+        scheme, _, rest = text.partition("://")
+        if scheme != "postgresql+asyncpg":
+            return PostgresDsn(f"postgresql+asyncpg://{rest}")
+        return url
+
+    @property
+    def libpq_url(self) -> str:
+        """The database URL without the driver suffix, for psql and asyncpg.connect."""
+        return str(self.database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()
