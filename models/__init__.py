@@ -4,6 +4,7 @@ from models.actor import Actor, set_actor
 from models.audit import AUDITED_TABLES, AuditAction, AuditLog
 from models.base import Base
 from models.booking import HOLDING_STATUSES, Booking, BookingStatus
+from models.booking_stats import BookingStatsBucket, StatsGrouping, booking_stats
 from models.login_session import LoginSession
 from models.media import Media, ResourceType
 from models.soft_delete import INCLUDE_DELETED, restore, soft_delete
@@ -19,13 +20,16 @@ __all__ = [
     "AuditLog",
     "Base",
     "Booking",
+    "BookingStatsBucket",
     "BookingStatus",
     "LoginSession",
     "Media",
     "ResourceType",
+    "StatsGrouping",
     "User",
     "UserRole",
     "Venue",
+    "booking_stats",
     "restore",
     "set_actor",
     "soft_delete",

@@ -3,13 +3,18 @@
 import datetime as dt
 import enum
 import uuid
+from typing import TYPE_CHECKING
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
+
+if TYPE_CHECKING:
+    from models.user import User
+    from models.venue import Venue
 
 
 class BookingStatus(enum.StrEnum):
@@ -38,6 +43,9 @@ class Booking(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
     notes: Mapped[str | None] = mapped_column(Text, default=None)
+
+    user: Mapped["User"] = relationship(back_populates="bookings", lazy="raise")
+    venue: Mapped["Venue"] = relationship(back_populates="bookings", lazy="raise")
 
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),

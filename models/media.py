@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geoalchemy2 import Geography, WKBElement
 from sqlalchemy import (
@@ -19,10 +19,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
 from models.search_config import MEDIA_SEARCH_VECTOR
+
+if TYPE_CHECKING:
+    from models.venue import Venue
 
 
 class ResourceType(enum.StrEnum):
@@ -65,6 +68,8 @@ class Media(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     search: Mapped[str] = mapped_column(
         TSVECTOR, Computed(MEDIA_SEARCH_VECTOR, persisted=True), deferred=True
     )
+
+    venue: Mapped["Venue | None"] = relationship(back_populates="media", lazy="raise")
 
     __table_args__ = (
         CheckConstraint("resource_type IN ('IMAGE', 'VIDEO')", name="resource_type"),

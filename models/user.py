@@ -1,12 +1,19 @@
 """Users: members book venues, hosts own them, admins see everything."""
 
 import enum
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, Index, String, func, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, Index, String, func, select, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from models.booking import Booking
+    from models.venue import Venue
 
 
 class UserRole(enum.StrEnum):
@@ -28,6 +35,10 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     password_hash: Mapped[str | None] = mapped_column(default=None)
     preferences: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
 
+    # lazy="raise": under asyncio an implicit load would fail late; load explicitly instead.
+    bookings: Mapped[list["Booking"]] = relationship(back_populates="user", lazy="raise")
+    venues: Mapped[list["Venue"]] = relationship(back_populates="owner", lazy="raise")
+
     __table_args__ = (
         CheckConstraint("role IN ('member', 'host', 'admin')", name="role"),
         CheckConstraint("email = btrim(email) AND position('@' in email) > 1", name="email"),
@@ -40,3 +51,21 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         ),
         Index("ix_users_role_live", "role", postgresql_where=text("deleted_at IS NULL")),
     )
+
+
+async def get_with_bookings(session: "AsyncSession", *, user_id: uuid.UUID) -> User | None:
+    """Return a live user with their live bookings loaded, or None."""
+    from models.booking import Booking  # noqa: PLC0415 - models import each other only lazily
+
+    statement = (
+        select(User)
+        .options(selectinload(User.bookings).selectinload(Booking.venue))
+        .where(User.id == user_id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_by_email(session: "AsyncSession", *, email: str) -> User | None:
+    """Return the live user with this email (case-insensitive), or None."""
+    statement = select(User).where(func.lower(User.email) == email.strip().lower())
+    return (await session.execute(statement)).scalar_one_or_none()

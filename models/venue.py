@@ -2,15 +2,20 @@
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geoalchemy2 import Geography, WKBElement
 from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
 from models.search_config import VENUE_SEARCH_VECTOR
+
+if TYPE_CHECKING:
+    from models.booking import Booking
+    from models.media import Media
+    from models.user import User
 
 
 class Venue(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
@@ -33,6 +38,10 @@ class Venue(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     search: Mapped[str] = mapped_column(
         TSVECTOR, Computed(VENUE_SEARCH_VECTOR, persisted=True), deferred=True
     )
+
+    owner: Mapped["User"] = relationship(back_populates="venues", lazy="raise")
+    bookings: Mapped[list["Booking"]] = relationship(back_populates="venue", lazy="raise")
+    media: Mapped[list["Media"]] = relationship(back_populates="venue", lazy="raise")
 
     __table_args__ = (
         CheckConstraint("hourly_rate >= 0", name="hourly_rate_non_negative"),
