@@ -2,7 +2,8 @@
 
 import asyncio
 import re
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, cast
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
@@ -33,6 +34,7 @@ def include_object(
         "index",
         "unique_constraint",
         "foreign_key_constraint",
+        "check_constraint",
     ],
     reflected: bool,  # noqa: FBT001 - Alembic's hook signature
     compare_to: SchemaItem | None,
@@ -44,20 +46,18 @@ def include_object(
         and (_AUDIT_PARTITION.match(name) or name in _EXTENSION_TABLES)
     ):
         return False
-    included: bool = alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
-    return included
+    geoalchemy_include = cast("Callable[..., bool]", alembic_helpers.include_object)
+    return geoalchemy_include(obj, name, type_, reflected, compare_to)
 
 
-def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        compare_type=True,
-        include_object=include_object,
-        process_revision_directives=alembic_helpers.writer,
-        render_item=alembic_helpers.render_item,
-        **kwargs,
-    )
+# Autogenerate settings shared by online and offline runs.
+_COMPARISON: dict[str, Any] = {
+    "target_metadata": target_metadata,
+    "compare_type": True,
+    "include_object": include_object,
+    "process_revision_directives": alembic_helpers.writer,
+    "render_item": alembic_helpers.render_item,
+}
 
 
 def _database_url() -> str:
@@ -67,13 +67,18 @@ def _database_url() -> str:
 
 def run_migrations_offline() -> None:
     """Emit SQL to stdout instead of running it."""
-    _configure(url=_database_url(), literal_binds=True, dialect_opts={"paramstyle": "named"})
+    context.configure(
+        url=_database_url(),
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **_COMPARISON,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def _run_sync(connection: Connection) -> None:
-    _configure(connection)
+    context.configure(connection=connection, **_COMPARISON)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -3,8 +3,8 @@
 import datetime as dt
 import enum
 import uuid
-from typing import TYPE_CHECKING
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import ExcludeConstraint

@@ -34,7 +34,7 @@ class BookingStatsBucket:
 
 
 _FIGURES = """
-  count(*) AS count,
+  count(*) AS booking_count,
   count(*) FILTER (WHERE status = 'completed') AS completed_count,
   coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0) AS completed_revenue
 FROM bookings
@@ -77,7 +77,7 @@ async def booking_stats(
     return [
         BookingStatsBucket(
             key=row.key,
-            count=row.count,
+            count=row.booking_count,
             completed_count=row.completed_count,
             completed_revenue=row.completed_revenue,
         )

@@ -1,4 +1,4 @@
-"""Time-ordered UUIDs (UUIDv7, RFC 9562) so primary-key inserts stay at the right edge of the index."""
+"""Time-ordered UUIDs (UUIDv7, RFC 9562): primary-key inserts stay at the index's right edge."""
 
 import os
 import time

@@ -5,21 +5,18 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import asyncpg
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from models.provisioning import alembic_config
 from models.settings import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -32,8 +29,10 @@ class TestDatabase:
 
 
 def _admin_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False
+    return (
+        make_url(url)
+        .set(drivername="postgresql", database="postgres")
+        .render_as_string(hide_password=False)
     )
 
 
@@ -51,13 +50,6 @@ async def _drop_database(admin_dsn: str, name: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
-
-
-def alembic_config(url: str) -> Config:
-    """An Alembic config aimed at `url` (percent signs escaped for configparser)."""
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +115,7 @@ class StatementCounter:
         """How many statements ran."""
         return len(self.statements)
 
-    def __enter__(self) -> "StatementCounter":
+    def __enter__(self) -> Self:
         self.statements.clear()
         self.counting = True
         return self

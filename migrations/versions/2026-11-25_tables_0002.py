@@ -111,7 +111,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("revoked_at IS NULL"),
     )
-    op.create_geospatial_table(
+    op.create_table(
         "venues",
         sa.Column("id", sa.Uuid(), server_default=sa.text("uuid_generate_v7()"), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
@@ -190,7 +190,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
-    op.create_geospatial_index(
+    op.create_index(
         "ix_venues_location",
         "venues",
         ["location"],
@@ -279,7 +279,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
-    op.create_geospatial_table(
+    op.create_table(
         "media",
         sa.Column("id", sa.Uuid(), server_default=sa.text("uuid_generate_v7()"), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
@@ -383,7 +383,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_media_booking_id", "media", ["booking_id"], unique=False)
     op.create_index("ix_media_content_hash", "media", ["content_hash"], unique=False)
-    op.create_geospatial_index(
+    op.create_index(
         "ix_media_location",
         "media",
         ["location"],
@@ -422,12 +422,10 @@ def downgrade() -> None:
     op.drop_index("ix_media_tags", table_name="media", postgresql_using="gin")
     op.drop_index("ix_media_search", table_name="media", postgresql_using="gin")
     op.drop_index("ix_media_owner_id", table_name="media")
-    op.drop_geospatial_index(
-        "ix_media_location", table_name="media", postgresql_using="gist", column_name="location"
-    )
+    op.drop_index("ix_media_location", table_name="media", postgresql_using="gist")
     op.drop_index("ix_media_content_hash", table_name="media")
     op.drop_index("ix_media_booking_id", table_name="media")
-    op.drop_geospatial_table("media")
+    op.drop_table("media")
     op.drop_index(
         "ix_bookings_venue_id_starts_at_live",
         table_name="bookings",
@@ -453,9 +451,7 @@ def downgrade() -> None:
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
     op.drop_index("ix_venues_owner_id", table_name="venues")
-    op.drop_geospatial_index(
-        "ix_venues_location", table_name="venues", postgresql_using="gist", column_name="location"
-    )
+    op.drop_index("ix_venues_location", table_name="venues", postgresql_using="gist")
     op.drop_index(
         "ix_venues_city_live", table_name="venues", postgresql_where=sa.text("deleted_at IS NULL")
     )
@@ -465,7 +461,7 @@ def downgrade() -> None:
         postgresql_using="gin",
         postgresql_ops={"amenities": "jsonb_path_ops"},
     )
-    op.drop_geospatial_table("venues")
+    op.drop_table("venues")
     op.drop_index(
         "ix_sessions_user_id_active",
         table_name="sessions",

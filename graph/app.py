@@ -1,0 +1,83 @@
+"""The FastAPI application: GraphQL (with GraphiQL) at /graphql, /healthz and /readyz."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from strawberry.fastapi import GraphQLRouter
+
+from graph.context import Context
+from graph.readiness import check_readiness
+from graph.request_session import RequestSession
+from graph.schema import schema
+from models.database import create_engine, create_session_factory
+from models.settings import Settings, get_settings
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+async def get_request_session(request: Request) -> AsyncIterator[RequestSession]:
+    """One session per request; drained of running statements, then closed, at its end."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    async with factory() as session:
+        db = RequestSession(session)
+        try:
+            yield db
+        finally:
+            await db.finish()
+
+
+async def get_context(db: Annotated[RequestSession, Depends(get_request_session)]) -> Context:
+    """Build the GraphQL context around the request's session."""
+    return Context(db=db)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the engine is made at startup and disposed at shutdown."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Sartiq Graph",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.include_router(
+        GraphQLRouter[Context, None](
+            schema,
+            context_getter=get_context,
+            graphql_ide="graphiql" if settings.graphiql else None,
+        ),
+        prefix="/graphql",
+    )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """The process is up and serving HTTP."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers and is migrated to head; 503 otherwise."""
+        engine: AsyncEngine = request.app.state.engine
+        readiness = await check_readiness(engine, timeout_seconds=READINESS_TIMEOUT_SECONDS)
+        if readiness.ready:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "unavailable", "reason": readiness.reason}, status_code=503)
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,94 @@
+"""The `sartiq` command: serve the API, provision the database, load demo data."""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from models.provisioning import create_audit_partitions, create_database_if_missing, migrate_to_head
+from models.settings import get_settings
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)  # noqa: T201 - a CLI talks on stderr
+
+
+def _prepare_database(*, seed: bool, scale: int) -> None:
+    settings = get_settings()
+    url = str(settings.database_url)
+    if asyncio.run(create_database_if_missing(url)):
+        _say(f"created database {settings.database_url.path}")
+    migrate_to_head(url)
+    _say("database migrated to head")
+    if seed:
+        _seed(scale)
+
+
+def _seed(scale: int) -> None:
+    from models.seed import seed_demo_data  # noqa: PLC0415 - only the seeding commands need it
+
+    report = asyncio.run(seed_demo_data(get_settings().libpq_url, scale=scale, progress=_say))
+    if report.seeded:
+        _say(
+            f"demo data loaded: {report.users} users, {report.venues} venues,"
+            f" {report.bookings} bookings, {report.media} media"
+        )
+    else:
+        _say("demo data already present; nothing loaded")
+
+
+def _serve(*, host: str, workers: int) -> None:
+    settings = get_settings()
+    _say(f"serving GraphQL at http://{host}:{settings.port}/graphql")
+    uvicorn.run(
+        "graph.app:app",
+        host=host,
+        port=settings.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        reload=False,
+        access_log=False,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per task."""
+    parser = argparse.ArgumentParser(prog="sartiq", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="create, migrate and seed the database, then serve")
+    dev.add_argument("--host", default="127.0.0.1")
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    commands.add_parser("migrate", help="create the database if absent and migrate it to head")
+    seed = commands.add_parser("seed", help="load demo data (once; idempotent)")
+    seed.add_argument("--scale", type=int, default=1, help="multiply every table's row count")
+    maintain = commands.add_parser("maintain", help="create audit_log partitions ahead of time")
+    maintain.add_argument("--months-ahead", type=int, default=3)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the `sartiq` command."""
+    arguments = build_parser().parse_args(argv)
+    if arguments.command == "dev":
+        _prepare_database(seed=True, scale=1)
+        _serve(host=arguments.host, workers=1)
+    elif arguments.command == "serve":
+        _serve(host=arguments.host, workers=arguments.workers)
+    elif arguments.command == "migrate":
+        _prepare_database(seed=False, scale=1)
+    elif arguments.command == "seed":
+        if arguments.scale < 1:
+            build_parser().error("--scale must be at least 1")
+        _seed(arguments.scale)
+    elif arguments.command == "maintain":
+        created = asyncio.run(
+            create_audit_partitions(get_settings().libpq_url, months_ahead=arguments.months_ahead)
+        )
+        _say(f"audit_log partitions created: {created}")

@@ -1,0 +1,55 @@
+"""The `Media` GraphQL type."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Self
+
+import strawberry
+
+import models
+from graph.global_id import encode_global_id
+from graph.types.enums import ResourceType
+from graph.types.node import Node
+
+
+@strawberry.type(description="Metadata of one stored image or video.")
+class Media(Node):
+    """A media item; the file itself lives in object storage under `storageKey`."""
+
+    row: strawberry.Private[models.Media]
+    title: str = strawberry.field(description="Short title.")
+    resource_type: ResourceType = strawberry.field(description="Image or video.")
+    storage_key: str = strawberry.field(description="Key of the file in object storage.")
+    extension: str = strawberry.field(description="File extension, lowercase, e.g. `jpg`.")
+    file_size: int = strawberry.field(description="File size in bytes.")
+    width: int | None = strawberry.field(description="Width in pixels.")
+    height: int | None = strawberry.field(description="Height in pixels.")
+    duration_seconds: Decimal | None = strawberry.field(description="Length of a video, seconds.")
+    dominant_color: str | None = strawberry.field(description="Dominant colour as `#rrggbb`.")
+    alt_text: str | None = strawberry.field(description="Text alternative for screen readers.")
+    caption: str | None = strawberry.field(description="Caption shown with the media.")
+    tags: list[str] = strawberry.field(description="Free-form tags.")
+    captured_at: dt.datetime | None = strawberry.field(description="When it was shot.")
+    created_at: dt.datetime = strawberry.field(description="When it was uploaded.")
+
+    @classmethod
+    def from_model(cls, row: models.Media) -> Self:
+        """Map a `media` row."""
+        return cls(
+            row=row,
+            id=strawberry.ID(encode_global_id("Media", row.id)),
+            title=row.title,
+            resource_type=ResourceType(row.resource_type),
+            storage_key=row.storage_key,
+            extension=row.extension,
+            file_size=row.file_size,
+            width=row.width,
+            height=row.height,
+            duration_seconds=row.duration_seconds,
+            dominant_color=row.dominant_color,
+            alt_text=row.alt_text,
+            caption=row.caption,
+            tags=list(row.tags),
+            captured_at=row.captured_at,
+            created_at=row.created_at,
+        )

@@ -1,0 +1,127 @@
+"""The `Venue` GraphQL type."""
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Self
+
+import strawberry
+from geoalchemy2.shape import to_shape
+from strawberry.scalars import JSON
+
+import models
+from graph.context import Context
+from graph.cursors import encode_cursor
+from graph.global_id import encode_global_id
+from graph.loaders import PageKey
+from graph.paging import checked_page_size
+from graph.types.connection import Connection, Edge, PageInfo
+from graph.types.node import Node
+from graph.types.user import User
+
+if TYPE_CHECKING:
+    from graph.types.booking import Booking
+    from graph.types.media import Media
+
+BookingType = Annotated["Booking", strawberry.lazy("graph.types.booking")]
+MediaType = Annotated["Media", strawberry.lazy("graph.types.media")]
+
+
+@strawberry.type(description="A place a host offers by the hour.")
+class Venue(Node):
+    """A bookable venue."""
+
+    row: strawberry.Private[models.Venue]
+    name: str = strawberry.field(description="The venue's name.")
+    description: str = strawberry.field(description="What the venue is like, in the host's words.")
+    address: str = strawberry.field(description="Street address.")
+    city: str = strawberry.field(description="City.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code, e.g. `FR`.")
+    latitude: float = strawberry.field(description="Latitude in degrees (WGS 84).")
+    longitude: float = strawberry.field(description="Longitude in degrees (WGS 84).")
+    amenities: JSON = strawberry.field(
+        description='Amenities: an object whose keys are amenity names, e.g. `{"wifi": true}`.'
+    )
+    hourly_rate: Decimal = strawberry.field(description="Price of one hour, in `currency`.")
+    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. `EUR`.")
+    created_at: dt.datetime = strawberry.field(description="When the venue was listed.")
+
+    @classmethod
+    def from_model(cls, row: models.Venue) -> Self:
+        """Map a `venues` row."""
+        point = to_shape(row.location)
+        return cls(
+            row=row,
+            id=strawberry.ID(encode_global_id("Venue", row.id)),
+            name=row.name,
+            description=row.description,
+            address=row.address,
+            city=row.city,
+            country=row.country,
+            latitude=point.y,
+            longitude=point.x,
+            amenities=JSON(row.amenities),
+            hourly_rate=row.hourly_rate,
+            currency=row.currency,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(description="The host who owns the venue.")
+    async def owner(self, info: strawberry.Info[Context]) -> User | None:
+        """Load the owner through the request's user loader."""
+        row = await info.context.loaders.user.load(self.row.owner_id)
+        return User.from_model(row) if row else None
+
+    @strawberry.field(description="The venue's bookings, earliest start first.")
+    async def bookings(
+        self,
+        info: strawberry.Info[Context],
+        first: Annotated[int, strawberry.argument(description="How many bookings, 0 to 100.")] = 10,
+    ) -> Connection[BookingType]:
+        """Page through the venue's live bookings."""
+        from graph.types.booking import Booking  # noqa: PLC0415 - the types reference each other
+
+        page = await info.context.loaders.venue_bookings.load(
+            PageKey(self.row.id, checked_page_size(first))
+        )
+        edges = [
+            Edge(
+                cursor=encode_cursor(row.starts_at.isoformat(), row.id),
+                node=Booking.from_model(row),
+            )
+            for row in page.rows
+        ]
+        return Connection(
+            edges=edges, page_info=_page_info(edges, has_next_page=page.has_next_page)
+        )
+
+    @strawberry.field(description="Photos and videos of the venue, oldest first.")
+    async def media(
+        self,
+        info: strawberry.Info[Context],
+        first: Annotated[int, strawberry.argument(description="How many items, 0 to 100.")] = 10,
+    ) -> Connection[MediaType]:
+        """Page through the venue's live media."""
+        from graph.types.media import Media  # noqa: PLC0415 - the types reference each other
+
+        page = await info.context.loaders.venue_media.load(
+            PageKey(self.row.id, checked_page_size(first))
+        )
+        edges = [
+            Edge(
+                cursor=encode_cursor(row.created_at.isoformat(), row.id), node=Media.from_model(row)
+            )
+            for row in page.rows
+        ]
+        return Connection(
+            edges=edges, page_info=_page_info(edges, has_next_page=page.has_next_page)
+        )
+
+
+def _page_info(edges: Sequence[Edge[Any]], *, has_next_page: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next_page,
+        has_previous_page=False,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
