@@ -23,6 +23,9 @@ class Base(DeclarativeBase):
     """Base of every mapped class; its metadata drives Alembic."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Fetch server-made values (ids, timestamps, trigger-set `updated_at`) with RETURNING on
+    # every insert and update: under asyncio a later lazy refresh would fail.
+    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSONB,
         dt.datetime: DateTime(timezone=True),
