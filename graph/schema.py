@@ -9,6 +9,11 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from graph.context import Context
 from graph.errors import ClientError
 from graph.global_id import decode_typed_id
+from graph.node_lookup import load_node, load_nodes
+from graph.types.booking import Booking
+from graph.types.media import Media
+from graph.types.node import Node
+from graph.types.user import User
 from graph.types.venue import Venue
 
 # Distinct operation documents kept parsed and validated; clients send a few dozen.
@@ -31,6 +36,28 @@ class Query:
         row = await info.context.loaders.venue.load(decode_typed_id(id, "Venue", field="id"))
         return Venue.from_model(row) if row else None
 
+    @strawberry.field(description="Any object by its global ID; null when it does not exist.")
+    async def node(
+        self,
+        info: strawberry.Info[Context],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")],  # noqa: A002 - `id` is the GraphQL contract
+    ) -> Node | None:
+        """Refetch one object of any type."""
+        return await load_node(info.context, id, field="id")
+
+    @strawberry.field(
+        description="Objects by their global IDs, in the same order; null for any that is gone."
+    )
+    async def nodes(
+        self,
+        info: strawberry.Info[Context],
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="Up to 100 global IDs.")
+        ],
+    ) -> list[Node | None]:
+        """Refetch many objects at once (one statement per type)."""
+        return await load_nodes(info.context, ids, field="ids")
+
 
 def _is_unexpected(error: GraphQLError) -> bool:
     """Mask everything but errors made for clients and GraphQL's own validation errors."""
@@ -40,6 +67,8 @@ def _is_unexpected(error: GraphQLError) -> bool:
 
 schema = strawberry.Schema(
     query=Query,
+    # Reachable only through the `Node` interface from the root, so listed explicitly.
+    types=[Booking, Media, User, Venue],
     extensions=[
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),

@@ -1,0 +1,47 @@
+"""Resolving opaque global IDs to objects, for `node(id:)` and `nodes(ids:)`."""
+
+import asyncio
+from collections.abc import Sequence
+
+from graph.context import Context
+from graph.errors import BadUserInputError
+from graph.global_id import decode_global_id
+from graph.paging import MAX_PAGE_SIZE
+from graph.types.booking import Booking
+from graph.types.media import Media
+from graph.types.node import Node
+from graph.types.user import User
+from graph.types.venue import Venue
+
+
+async def load_node(context: Context, global_id: str, *, field: str) -> Node | None:
+    """Load the live object a global ID names, through the request's loaders; None if gone."""
+    type_name, row_id = decode_global_id(global_id, field=field)
+    loaders = context.loaders
+    if type_name == "Venue":
+        venue = await loaders.venue.load(row_id)
+        return Venue.from_model(venue) if venue else None
+    if type_name == "Booking":
+        booking = await loaders.booking.load(row_id)
+        return Booking.from_model(booking) if booking else None
+    if type_name == "User":
+        user = await loaders.user.load(row_id)
+        return User.from_model(user) if user else None
+    if type_name == "Media":
+        media = await loaders.media.load(row_id)
+        return Media.from_model(media) if media else None
+    return None
+
+
+async def load_nodes(
+    context: Context, global_ids: Sequence[str], *, field: str
+) -> list[Node | None]:
+    """Load many global IDs at once; loaders batch them into one statement per type."""
+    if len(global_ids) > MAX_PAGE_SIZE:
+        message = f"`{field}` takes at most {MAX_PAGE_SIZE} IDs; got {len(global_ids)}."
+        raise BadUserInputError(message, field=field)
+    # Decode everything first so one bad ID fails the field before any statement runs.
+    for global_id in global_ids:
+        decode_global_id(global_id, field=field)
+    # Started together, the loads of each type batch into one statement.
+    return list(await asyncio.gather(*(load_node(context, i, field=field) for i in global_ids)))
