@@ -10,7 +10,7 @@ export PORT ?= 8000
 PYTEST_ARGS ?=
 UV_RUN := uv run --frozen
 
-.PHONY: help bootstrap dev test lint typecheck check migrate seed bench
+.PHONY: help bootstrap dev test lint typecheck check migrate seed schema bench
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -38,6 +38,9 @@ migrate: bootstrap ## create the database if absent and migrate it to the latest
 
 seed: bootstrap ## load the demo data
 	$(UV_RUN) sartiq seed
+
+schema: ## write schema.graphql from the schema the server serves
+	$(UV_RUN) python scripts/export_schema.py
 
 bench: bootstrap ## run the benchmarks (python -m bench.run)
 	$(UV_RUN) python -m bench.run
