@@ -25,7 +25,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # Fetch server-made values (ids, timestamps, trigger-set `updated_at`) with RETURNING on
     # every insert and update: under asyncio a later lazy refresh would fail.
-    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy reads it, never mutates
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSONB,
         dt.datetime: DateTime(timezone=True),

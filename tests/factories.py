@@ -46,22 +46,12 @@ async def make_user(
     *,
     role: str = "member",
     email: str | None = None,
-    display_name: str | None = None,
-    password_hash: str | None = None,
-    preferences: dict[str, Any] | None = None,
     **fields: Any,
 ) -> User:
     """A user with a unique email; `preferences` defaults to the database's `{}`."""
     n = next(_sequence)
-    if preferences is not None:
-        fields["preferences"] = preferences
-    user = User(
-        email=email or f"{role}-{n}@example.test",
-        display_name=display_name or f"{role.title()} {n}",
-        role=role,
-        password_hash=password_hash,
-        **fields,
-    )
+    defaults: dict[str, Any] = {"display_name": f"{role.title()} {n}"}
+    user = User(role=role, email=email or f"{role}-{n}@example.test", **(defaults | fields))
     return await _persist(session, user)
 
 
@@ -71,32 +61,29 @@ async def make_venue(
     owner: User | None = None,
     latitude: float = 48.8566,
     longitude: float = 2.3522,
-    name: str | None = None,
-    city: str = "Paris",
-    country: str = "FR",
-    hourly_rate: Decimal = Decimal("50.00"),
-    currency: str = "EUR",
     **fields: Any,
 ) -> Venue:
-    """A venue at (`latitude`, `longitude`), owned by `owner` or by a new host."""
+    """A venue in Paris at 50.00 EUR an hour, owned by `owner` or by a new host."""
     if owner is None:
         owner = await make_user(session, role="host")
     n = next(_sequence)
+    defaults: dict[str, Any] = {
+        "name": f"Venue {n}",
+        "address": f"{n} Rue de Rivoli",
+        "city": "Paris",
+        "country": "FR",
+        "hourly_rate": Decimal("50.00"),
+        "currency": "EUR",
+    }
     venue = Venue(
         owner=owner,
-        name=name or f"Venue {n}",
-        address=f"{n} Rue de Rivoli",
-        city=city,
-        country=country,
         location=point(latitude=latitude, longitude=longitude),
-        hourly_rate=hourly_rate,
-        currency=currency,
-        **fields,
+        **(defaults | fields),
     )
     return await _persist(session, venue)
 
 
-async def make_booking(
+async def make_booking(  # noqa: PLR0913 - the keywords every booking test varies
     session: AsyncSession,
     *,
     user: User | None = None,
@@ -104,9 +91,6 @@ async def make_booking(
     starts_at: dt.datetime | None = None,
     hours: int | Decimal = 2,
     status: str = "pending",
-    ends_at: dt.datetime | None = None,
-    amount: Decimal | None = None,
-    currency: str | None = None,
     **fields: Any,
 ) -> Booking:
     """A booking of `venue` by `user` for `hours` from `starts_at`, priced at the venue's rate.
@@ -119,15 +103,13 @@ async def make_booking(
         venue = await make_venue(session)
     if starts_at is None:
         starts_at = DEFAULT_BOOKINGS_FROM + dt.timedelta(days=next(_sequence))
+    defaults: dict[str, Any] = {
+        "ends_at": starts_at + dt.timedelta(hours=float(hours)),
+        "amount": venue.hourly_rate * hours,
+        "currency": venue.currency,
+    }
     booking = Booking(
-        user=user,
-        venue=venue,
-        starts_at=starts_at,
-        ends_at=ends_at or starts_at + dt.timedelta(hours=float(hours)),
-        status=status,
-        amount=amount if amount is not None else venue.hourly_rate * hours,
-        currency=currency or venue.currency,
-        **fields,
+        user=user, venue=venue, starts_at=starts_at, status=status, **(defaults | fields)
     )
     return await _persist(session, booking)
 
@@ -139,21 +121,20 @@ async def make_media(
     venue: Venue | None = None,
     booking: Booking | None = None,
     resource_type: str = "IMAGE",
-    title: str | None = None,
-    extension: str | None = None,
     **fields: Any,
 ) -> Media:
-    """A media row owned by `owner` (or a new user), attached to `venue`/`booking` if given."""
+    """A 1920x1080 image (or video) of `owner` or a new user, of `venue`/`booking` if given."""
     if owner is None:
         owner = await make_user(session)
     n = next(_sequence)
-    extension = extension or ("mp4" if resource_type == "VIDEO" else "jpg")
+    extension = fields.pop("extension", "mp4" if resource_type == "VIDEO" else "jpg")
     storage_key = fields.pop("storage_key", f"media/{n}-{secrets.token_hex(4)}.{extension}")
     defaults: dict[str, Any] = {
         "content_hash": hashlib.sha256(storage_key.encode()).hexdigest(),
         "file_size": 1024 * n,
         "width": 1920,
         "height": 1080,
+        "title": f"Media {n}",
     }
     media = Media(
         owner_id=owner.id,
@@ -162,7 +143,6 @@ async def make_media(
         resource_type=resource_type,
         storage_key=storage_key,
         extension=extension,
-        title=title or f"Media {n}",
         **(defaults | fields),
     )
     return await _persist(session, media)
@@ -173,17 +153,16 @@ async def make_login_session(
     *,
     user: User | None = None,
     token: str | None = None,
-    expires_at: dt.datetime | None = None,
     **fields: Any,
 ) -> LoginSession:
     """A login session of `user` (or a new user) holding the SHA-256 of `token`, valid 30 days."""
     if user is None:
         user = await make_user(session)
     token = token or secrets.token_urlsafe(32)
+    defaults: dict[str, Any] = {"expires_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=30)}
     login_session = LoginSession(
         user_id=user.id,
         token_hash=hashlib.sha256(token.encode()).digest(),
-        expires_at=expires_at or dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
-        **fields,
+        **(defaults | fields),
     )
     return await _persist(session, login_session)

@@ -36,19 +36,31 @@ CREATE FUNCTION audit_log_create_partitions(first_month date, months integer)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
   month_start timestamp;
+  lower_bound timestamptz;
+  upper_bound timestamptz;
   partition_name text;
   created integer := 0;
 BEGIN
   FOR i IN 0 .. months - 1 LOOP
     month_start := date_trunc('month', first_month::timestamp) + make_interval(months => i);
+    -- Bounds are UTC month starts, whatever the session's TimeZone.
+    lower_bound := month_start AT TIME ZONE 'UTC';
+    upper_bound := (month_start + interval '1 month') AT TIME ZONE 'UTC';
     partition_name := 'audit_log_p' || to_char(month_start, 'YYYY_MM');
     IF to_regclass(partition_name) IS NULL THEN
-      -- Bounds are UTC month starts, whatever the session's TimeZone.
+      -- Rows of this month that landed in the default partition (maintenance ran late) move
+      -- into the new table before it is attached, or the attach would fail on them.
       EXECUTE format(
-        'CREATE TABLE %I PARTITION OF audit_log FOR VALUES FROM (%L) TO (%L)',
-        partition_name,
-        month_start AT TIME ZONE 'UTC',
-        (month_start + interval '1 month') AT TIME ZONE 'UTC');
+        'CREATE TABLE %I (LIKE audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        partition_name);
+      EXECUTE format(
+        'WITH moved AS (DELETE FROM audit_log_default'
+        ' WHERE created_at >= %L AND created_at < %L RETURNING *)'
+        ' INSERT INTO %I SELECT * FROM moved',
+        lower_bound, upper_bound, partition_name);
+      EXECUTE format(
+        'ALTER TABLE audit_log ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+        partition_name, lower_bound, upper_bound);
       created := created + 1;
     END IF;
   END LOOP;
