@@ -20,7 +20,7 @@ def _prepare_database(*, seed: bool, scale: int) -> None:
     settings = get_settings()
     url = str(settings.database_url)
     if asyncio.run(create_database_if_missing(url)):
-        _say(f"created database {settings.database_url.path}")
+        _say(f"created database {(settings.database_url.path or '').lstrip('/')}")
     migrate_to_head(url)
     _say("database migrated to head")
     if seed:

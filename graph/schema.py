@@ -10,7 +10,9 @@ from graph.context import Context
 from graph.errors import ClientError
 from graph.global_id import decode_typed_id
 from graph.node_lookup import load_node, load_nodes
+from graph.resolvers.venue_list import venues
 from graph.types.booking import Booking
+from graph.types.connection import Connection
 from graph.types.media import Media
 from graph.types.node import Node
 from graph.types.user import User
@@ -35,6 +37,10 @@ class Query:
         """Load a venue through the request's venue loader."""
         row = await info.context.loaders.venue.load(decode_typed_id(id, "Venue", field="id"))
         return Venue.from_model(row) if row else None
+
+    venues: Connection[Venue] = strawberry.field(
+        resolver=venues, description="Live venues, oldest listing first, one page at a time."
+    )
 
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(

@@ -1,0 +1,1 @@
+"""Resolvers too big for a method on their type."""
