@@ -6,11 +6,10 @@ SHELL := bash
 
 # uv may have been installed with `pip install --user` by the bootstrap.
 export PATH := $(HOME)/.local/bin:$(PATH)
-export PORT ?= 8000
 PYTEST_ARGS ?=
 UV_RUN := uv run --frozen
 
-.PHONY: help bootstrap dev test lint typecheck check migrate seed schema bench
+.PHONY: help bootstrap dev test lint typecheck check migrate seed schema
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -42,5 +41,3 @@ seed: bootstrap ## load the demo data
 schema: ## write schema.graphql from the schema the server serves
 	$(UV_RUN) python scripts/export_schema.py
 
-bench: bootstrap ## run the benchmarks (python -m bench.run)
-	$(UV_RUN) python -m bench.run

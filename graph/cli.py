@@ -28,6 +28,10 @@ def _prepare_database(*, seed: bool, scale: int) -> None:
 
 
 def _seed(scale: int) -> None:
+    if get_settings().environment == "production":
+        # The demo accounts share a published password.
+        _say("refusing to load demo data with ENVIRONMENT=production")
+        raise SystemExit(2)
     from models.seed import seed_demo_data  # noqa: PLC0415 - only the seeding commands need it
 
     report = asyncio.run(seed_demo_data(get_settings().libpq_url, scale=scale, progress=_say))
@@ -64,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     serve = commands.add_parser("serve", help="serve the API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    # Each worker has its own pool (DB_POOL_SIZE + DB_MAX_OVERFLOW connections): size the
+    # worker count against the server's max_connections, not only against the cores.
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
     commands.add_parser("migrate", help="create the database if absent and migrate it to head")
     seed = commands.add_parser("seed", help="load demo data (once; idempotent)")
     seed.add_argument("--scale", type=int, default=1, help="multiply every table's row count")
@@ -77,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the `sartiq` command."""
     arguments = build_parser().parse_args(argv)
     if arguments.command == "dev":
+        if get_settings().environment == "production":
+            _say("`sartiq dev` is for development; use `sartiq migrate` and `sartiq serve`")
+            raise SystemExit(2)
         _prepare_database(seed=True, scale=1)
         _serve(host=arguments.host, workers=1)
     elif arguments.command == "serve":

@@ -7,7 +7,6 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from graph.context import Context
-from graph.errors import ClientError
 from graph.global_id import decode_typed_id
 from graph.node_lookup import load_node, load_nodes
 from graph.resolvers.venue_list import venues
@@ -66,9 +65,9 @@ class Query:
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
-    """Mask everything but errors made for clients and GraphQL's own validation errors."""
+    """Mask exceptions from our code; show client errors and GraphQL's own input errors."""
     original = error.original_error
-    return original is not None and not isinstance(original, ClientError)
+    return original is not None and not isinstance(original, GraphQLError)
 
 
 schema = strawberry.Schema(

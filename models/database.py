@@ -1,8 +1,5 @@
 """The async engine, its pool, and the sessions built on it."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +21,8 @@ def create_engine(settings: Settings, *, application_name: str | None = None) ->
         pool_pre_ping=settings.db_pool_pre_ping,
         connect_args={
             "statement_cache_size": settings.db_statement_cache_size,
+            # SQLAlchemy prepares statements itself, through a cache of its own.
+            "prepared_statement_cache_size": settings.db_statement_cache_size,
             "server_settings": {
                 "application_name": application_name or settings.db_application_name,
                 "statement_timeout": str(settings.db_statement_timeout_ms),
@@ -38,16 +37,3 @@ def create_engine(settings: Settings, *, application_name: str | None = None) ->
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit, so payloads can be read without a reload."""
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def session_scope(
-    factory: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """One session for one unit of work, always closed, rolled back if the work fails."""
-    async with factory() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise

@@ -2,7 +2,7 @@
 
 Every ORM `SELECT` run through a `Session` gets a `with_loader_criteria` for classes with
 `SoftDelete`, so no query has to remember `WHERE deleted_at IS NULL`. Opt in to deleted rows
-with `.execution_options(include_deleted=True)` on the statement or the session.
+with `.execution_options(include_deleted=True)` on the statement (or per call to `execute`).
 """
 
 from typing import TypeVar

@@ -358,8 +358,15 @@ ensure_preload() {
         say "note: the server at $DB_HOST:$DB_PORT does not preload pg_stat_statements; add it to shared_preload_libraries there for query statistics"
         return
     fi
-    value=${SPL:+$SPL,}pg_stat_statements
-    sql="ALTER SYSTEM SET shared_preload_libraries = '${value//\'/\'\'}'"
+    # The setting is a list: one quoted literal per library, or PostgreSQL reads the whole
+    # string as a single library name and the server will not start.
+    local lib libs=()
+    IFS=',' read -ra libs <<<"${SPL// /}"
+    value=""
+    for lib in "${libs[@]}" pg_stat_statements; do
+        [[ -n $lib ]] && value+="${value:+, }'${lib//\'/\'\'}'"
+    done
+    sql="ALTER SYSTEM SET shared_preload_libraries = $value"
     # Check that we can restart before changing anything.
     if ! find_cluster || ! { is_root || [[ $(id -un) == "$CL_OWNER" ]]; } ||
         ! { [[ $IS_SUPER == t ]] || is_root; }; then

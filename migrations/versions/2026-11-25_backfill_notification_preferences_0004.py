@@ -4,9 +4,11 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-25 08:33:00
 
-The pattern for data migrations: plain SQL, in batches by primary key so no single statement
-holds many row locks, marked in the audit trail as done by this migration, and reversible
-(the downgrade removes only values equal to the default it added).
+The pattern for data migrations: plain SQL in batches by primary key (each statement's work
+and memory stay bounded), marked in the audit trail as done by this migration, and reversible
+(the downgrade removes only values equal to the default it added). Alembic runs a revision in
+one transaction, so row locks are held until it commits; for a table too big for that, run
+the batches inside `op.get_context().autocommit_block()`.
 """
 
 from collections.abc import Sequence

@@ -171,3 +171,10 @@ async def test_unexpected_errors_are_masked(session, execute, monkeypatch):
     (error,) = result.errors
     assert "secret internals" not in error.message
     assert error.message == "Unexpected error."
+
+
+async def test_badly_typed_variables_are_explained_not_masked(execute):
+    result = await execute(VENUE_WITH_BOOKINGS, {"id": "x", "first": "ten"})
+    (error,) = result.errors
+    assert "Int cannot represent non-integer value" in error.message
+    assert result.data is None
