@@ -11,7 +11,7 @@ from graph.context import Context
 from graph.cursors import decode_cursor, encode_cursor
 from graph.errors import BadUserInputError
 from graph.paging import checked_page_size
-from graph.types.connection import Connection, Edge, PageInfo
+from graph.types.connection import Connection, Edge, page_of
 from graph.types.venue import Venue
 
 DEFAULT_PAGE_SIZE = 20
@@ -55,12 +55,6 @@ async def venues(
     ]
     for row in rows[:page_size]:
         info.context.loaders.venue.prime(row.id, row)
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > page_size,
-            has_previous_page=after_id is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+    return page_of(
+        edges, has_next_page=len(rows) > page_size, has_previous_page=after_id is not None
     )

@@ -31,3 +31,18 @@ class Connection(Generic[NodeType]):
 
     edges: list[Edge[NodeType]] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+
+
+def page_of(
+    edges: list[Edge[NodeType]], *, has_next_page: bool, has_previous_page: bool = False
+) -> Connection[NodeType]:
+    """Wrap a page's edges in a connection whose cursors point at its first and last edge."""
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next_page,
+            has_previous_page=has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -1,9 +1,8 @@
 """The `Venue` GraphQL type."""
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 from geoalchemy2.shape import to_shape
@@ -15,7 +14,7 @@ from graph.cursors import encode_cursor
 from graph.global_id import encode_global_id
 from graph.loaders import PageKey
 from graph.paging import checked_page_size
-from graph.types.connection import Connection, Edge, PageInfo
+from graph.types.connection import Connection, Edge, page_of
 from graph.types.node import Node
 from graph.types.user import User
 
@@ -91,9 +90,7 @@ class Venue(Node):
             )
             for row in page.rows
         ]
-        return Connection(
-            edges=edges, page_info=_page_info(edges, has_next_page=page.has_next_page)
-        )
+        return page_of(edges, has_next_page=page.has_next_page)
 
     @strawberry.field(description="Photos and videos of the venue, oldest first.")
     async def media(
@@ -113,15 +110,4 @@ class Venue(Node):
             )
             for row in page.rows
         ]
-        return Connection(
-            edges=edges, page_info=_page_info(edges, has_next_page=page.has_next_page)
-        )
-
-
-def _page_info(edges: Sequence[Edge[Any]], *, has_next_page: bool) -> PageInfo:
-    return PageInfo(
-        has_next_page=has_next_page,
-        has_previous_page=False,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
+        return page_of(edges, has_next_page=page.has_next_page)
