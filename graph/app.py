@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
+from graph.authentication import authenticate_request, client_ip
 from graph.context import Context
 from graph.readiness import check_readiness
 from graph.request_session import RequestSession
@@ -30,9 +31,18 @@ async def get_request_session(request: Request) -> AsyncIterator[RequestSession]
             await db.finish()
 
 
-async def get_context(db: Annotated[RequestSession, Depends(get_request_session)]) -> Context:
-    """Build the GraphQL context around the request's session."""
-    return Context(db=db)
+async def get_context(
+    request: Request, db: Annotated[RequestSession, Depends(get_request_session)]
+) -> Context:
+    """Build the GraphQL context: the request's session and the viewer its token names."""
+    authentication = await authenticate_request(db, request.headers.get("authorization"))
+    return Context(
+        db=db,
+        viewer=authentication.viewer,
+        auth_failure=authentication.failure,
+        ip_address=client_ip(request.client.host if request.client else None),
+        user_agent=request.headers.get("user-agent"),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -38,3 +38,27 @@ class NotFoundError(ClientError):
     """The object does not exist or the viewer may not know it exists."""
 
     code = ErrorCode.NOT_FOUND
+
+
+class UnauthenticatedError(ClientError):
+    """No valid bearer token: missing, malformed, expired or revoked."""
+
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class ForbiddenError(ClientError):
+    """Signed in, but not allowed to do this."""
+
+    code = ErrorCode.FORBIDDEN
+
+
+class BookingConflictError(ClientError):
+    """The slot overlaps a live booking of the same venue."""
+
+    code = ErrorCode.BOOKING_CONFLICT
+
+
+class InvalidTransitionError(ClientError):
+    """The booking's status does not allow this change."""
+
+    code = ErrorCode.INVALID_TRANSITION

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import aliased
 
+from graph.permissions import visible_bookings, visible_media
 from graph.request_session import RequestSession
+from graph.viewer import Viewer
 from models import Booking, Media, User, Venue
 
 Row = TypeVar("Row", User, Venue, Booking, Media)
@@ -37,17 +39,22 @@ class PageKey:
 
 
 class ByIdLoader(DataLoader[uuid.UUID, Row | None]):
-    """Live rows of one model by primary key; missing or soft-deleted ids give None."""
+    """Live rows of one model by primary key; missing, hidden or soft-deleted ids give None."""
 
-    def __init__(self, db: RequestSession, model: type[Row]) -> None:
-        """Load `model` rows through `db`."""
+    def __init__(
+        self, db: RequestSession, model: type[Row], visible: ColumnElement[bool] | None = None
+    ) -> None:
+        """Load `model` rows through `db`, only those matching `visible` when given."""
         super().__init__()
         self._db = db
         self._model: type[Row] = model
+        self._visible = visible
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[Row | None]:
         """Fetch every requested id in one `SELECT ... WHERE id IN (...)`."""
         statement = select(self._model).where(self._model.id.in_(set(keys)))
+        if self._visible is not None:
+            statement = statement.where(self._visible)
         rows = (await self._db.execute(statement)).scalars().all()
         by_id = {row.id: row for row in rows}
         return [by_id.get(key) for key in keys]
@@ -67,6 +74,7 @@ class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
         *,
         parent_key: str,
         order_by: tuple[str, ...],
+        visible: ColumnElement[bool] | None = None,
     ) -> None:
         """Page `model` rows by the foreign key `parent_key`, sorted by the `order_by` columns."""
         super().__init__()
@@ -74,6 +82,7 @@ class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
         self._model: type[Booking | Media] = model
         self._parent_key = parent_key
         self._order_by = order_by
+        self._visible = visible
 
     async def batch_load_fn(self, keys: Sequence[PageKey]) -> list[ChildPage]:
         """Load each distinct page size with one ranked query over all its parents."""
@@ -101,7 +110,10 @@ class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
             )
             .label("position")
         )
-        ranked = select(model, position).where(parent_column.in_(parent_ids)).subquery()
+        ranked_rows = select(model, position).where(parent_column.in_(parent_ids))
+        if self._visible is not None:
+            ranked_rows = ranked_rows.where(self._visible)
+        ranked = ranked_rows.subquery()
         child = aliased(model, ranked)
         # One row past the page tells whether a next page exists.
         statement = (
@@ -127,17 +139,19 @@ class Loaders:
     venue_media: FirstChildrenLoader
 
 
-def create_loaders(db: RequestSession) -> Loaders:
-    """Build a fresh set of loaders for one request."""
+def create_loaders(db: RequestSession, viewer: Viewer | None) -> Loaders:
+    """Build a fresh set of loaders for one request, showing only what `viewer` may see."""
+    bookings_seen = visible_bookings(viewer)
+    media_seen = visible_media(viewer)
     return Loaders(
         user=ByIdLoader(db, User),
         venue=ByIdLoader(db, Venue),
-        booking=ByIdLoader(db, Booking),
-        media=ByIdLoader(db, Media),
+        booking=ByIdLoader(db, Booking, bookings_seen),
+        media=ByIdLoader(db, Media, media_seen),
         venue_bookings=FirstChildrenLoader(
-            db, Booking, parent_key="venue_id", order_by=("starts_at", "id")
+            db, Booking, parent_key="venue_id", order_by=("starts_at", "id"), visible=bookings_seen
         ),
         venue_media=FirstChildrenLoader(
-            db, Media, parent_key="venue_id", order_by=("created_at", "id")
+            db, Media, parent_key="venue_id", order_by=("created_at", "id"), visible=media_seen
         ),
     )

@@ -12,14 +12,15 @@ closed under a running statement.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Actor, set_actor
+
+T = TypeVar("T")
 
 
 class RequestSession:
@@ -39,12 +40,18 @@ class RequestSession:
             self._refuse_if_finished()
             return await self._session.execute(statement, parameters)
 
-    @asynccontextmanager
-    async def write(self, actor: Actor) -> AsyncIterator[AsyncSession]:
-        """Run a unit of writes in one short transaction, audited as done by `actor`.
+    async def run(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a models-layer read function on the session, alone (no transaction of its own)."""
+        async with self._lock:
+            self._refuse_if_finished()
+            return await operation(self._session)
 
-        Holds the lock for the whole transaction: nothing else of this request runs on the
-        connection until it commits or rolls back.
+    async def write(self, actor: Actor, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `operation` in one short transaction, audited as done by `actor`; commit it.
+
+        `operation` is models-layer code that gets the bare session: it cannot reach the
+        request's loaders, so holding the lock for the whole transaction cannot deadlock.
+        Any exception rolls the transaction back and propagates.
         """
         async with self._lock:
             self._refuse_if_finished()
@@ -53,7 +60,7 @@ class RequestSession:
                 await self._session.commit()
             async with self._session.begin():
                 await set_actor(self._session, actor)
-                yield self._session
+                return await operation(self._session)
 
     async def finish(self) -> None:
         """End the request's use of the session: wait for the running statement, refuse more."""

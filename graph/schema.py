@@ -4,9 +4,11 @@ from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
 
 from graph.context import Context
+from graph.error_codes import MaskUnexpectedErrors, assign_code
 from graph.global_id import decode_typed_id
 from graph.node_lookup import load_node, load_nodes
 from graph.resolvers.venue_list import venues
@@ -64,19 +66,30 @@ class Query:
         return await load_nodes(info.context, ids, field="ids")
 
 
-def _is_unexpected(error: GraphQLError) -> bool:
-    """Mask exceptions from our code; show client errors and GraphQL's own input errors."""
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+class Schema(strawberry.Schema):
+    """Strawberry's schema, with our error codes."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Give every error its `extensions.code`.
+
+        Strawberry calls this for every result with errors, parse failures included (which
+        end before extensions see the result). Unexpected exceptions are logged, with the
+        request id, where they are masked.
+        """
+        del execution_context
+        for error in errors:
+            assign_code(error)
 
 
-schema = strawberry.Schema(
+schema = Schema(
     query=Query,
     # Reachable only through the `Node` interface from the root, so listed explicitly.
     types=[Booking, Media, User, Venue],
     extensions=[
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
-        lambda: MaskErrors(should_mask_error=_is_unexpected),
+        MaskUnexpectedErrors,
     ],
 )

@@ -12,6 +12,7 @@ from graph.app import create_app, get_request_session
 from graph.context import Context
 from graph.request_session import RequestSession
 from graph.schema import schema
+from graph.viewer import Viewer
 from models.settings import Settings
 
 
@@ -19,8 +20,10 @@ from models.settings import Settings
 def execute(session: AsyncSession):
     """Run a GraphQL operation as one request (fresh context, fresh loaders)."""
 
-    async def run(query: str, variables: dict[str, Any] | None = None) -> Any:
-        context = Context(db=RequestSession(session))
+    async def run(
+        query: str, variables: dict[str, Any] | None = None, *, viewer: Viewer | None = None
+    ) -> Any:
+        context = Context(db=RequestSession(session), viewer=viewer)
         try:
             return await schema.execute(query, variable_values=variables, context_value=context)
         finally:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from graph.global_id import encode_global_id
-from tests.factories import make_booking, make_media, make_user, make_venue
+from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 
 ROOT = Path(__file__).resolve().parents[2]
 ARIADNE_CODEGEN = "ariadne-codegen==0.19.0"
@@ -140,9 +140,14 @@ async def test_generated_client_reads_the_server(session, app, client_module):
     guest = await make_user(session, display_name="Gus Guest")
     booking = await make_booking(session, venue=venue, user=guest, status="confirmed")
     await make_media(session, venue=venue, title="Main hall")
+    await make_login_session(session, user=guest, token="guest-token")
 
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://test",
+        headers={"Authorization": "Bearer guest-token"},
+    ) as http:
         client = client_module.Client(url="http://test/graphql", http_client=http)
         result = await client.venue_details(id=encode_global_id("Venue", venue.id), bookings=5)
 

@@ -3,14 +3,17 @@ import httpx
 from graph.app import create_app
 from graph.global_id import encode_global_id
 from models.settings import Settings
-from tests.factories import make_booking, make_venue
+from tests.factories import make_booking, make_login_session, make_user, make_venue
 
 
-async def test_graphql_over_http(session, client):
-    venue = await make_venue(session, name="Harbour Hall")
+async def test_graphql_over_http_as_the_signed_in_host(session, client):
+    host = await make_user(session, role="host")
+    venue = await make_venue(session, owner=host, name="Harbour Hall")
     await make_booking(session, venue=venue)
+    await make_login_session(session, user=host, token="host-token")
     response = await client.post(
         "/graphql",
+        headers={"Authorization": "Bearer host-token"},
         json={
             "query": "query($id: ID!) {"
             " venue(id: $id) { name bookings { edges { node { status } } } } }",

@@ -19,13 +19,16 @@ from graph.context import Context
 from graph.global_id import encode_global_id
 from graph.request_session import RequestSession
 from graph.schema import schema
+from graph.viewer import Viewer
 from tests.factories import make_booking, make_media, make_user, make_venue
+from tests.graph.viewers import viewer_of
 
 OPERATIONS_DIR = Path(__file__).resolve().parents[2] / "graph" / "operations"
 OPERATION_FILES = sorted(OPERATIONS_DIR.rglob("*.graphql"))
 
 Check = Callable[[dict[str, Any]], None]
-Scenario = Callable[[AsyncSession], Awaitable[tuple[dict[str, Any], Check]]]
+# A scenario makes data and returns the variables, a check of the result and the viewer.
+Scenario = Callable[[AsyncSession], Awaitable[tuple[dict[str, Any], Check, Viewer | None]]]
 
 
 def load(path: Path) -> DocumentNode:
@@ -45,7 +48,7 @@ def all_operations() -> dict[str, tuple[Path, OperationDefinitionNode]]:
     return found
 
 
-async def venue_details(session: AsyncSession) -> tuple[dict[str, Any], Check]:
+async def venue_details(session: AsyncSession) -> tuple[dict[str, Any], Check, Viewer | None]:
     host = await make_user(session, role="host", display_name="Hana Host")
     venue = await make_venue(
         session, owner=host, name="Sunlit Loft", city="Lisbon", latitude=38.7223, longitude=-9.1393
@@ -85,7 +88,8 @@ async def venue_details(session: AsyncSession) -> tuple[dict[str, Any], Check]:
             "edges": [{"node": {"title": "Front room", "width": 800, "height": 600}}]
         }
 
-    return {"id": encode_global_id("Venue", venue.id), "bookings": 1}, check
+    # The host sees every booking of their venue.
+    return {"id": encode_global_id("Venue", venue.id), "bookings": 1}, check, viewer_of(host)
 
 
 SCENARIOS: dict[str, Scenario] = {"VenueDetails": venue_details}
@@ -122,9 +126,9 @@ def test_every_operation_has_a_scenario():
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_operation_runs_on_factory_data(session, name):
     path, _ = all_operations()[name]
-    variables, check = await SCENARIOS[name](session)
+    variables, check, viewer = await SCENARIOS[name](session)
 
-    context = Context(db=RequestSession(session))
+    context = Context(db=RequestSession(session), viewer=viewer)
     try:
         result = await schema.execute(
             path.read_text(encoding="utf-8"),

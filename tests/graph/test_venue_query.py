@@ -6,6 +6,7 @@ from sqlalchemy import update
 from graph.global_id import encode_global_id
 from models import Booking, soft_delete
 from tests.factories import make_booking, make_media, make_user, make_venue
+from tests.graph.viewers import viewer_of
 
 VENUE_WITH_BOOKINGS = """
 query Venue($id: ID!, $first: Int!) {
@@ -40,7 +41,9 @@ async def test_venue_with_bookings_and_their_users(session, execute):
         session, venue=venue, user=guest, starts_at=start, status="confirmed"
     )
 
-    result = await execute(VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 10})
+    result = await execute(
+        VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 10}, viewer=viewer_of(host)
+    )
 
     assert result.errors is None
     data = result.data["venue"]
@@ -69,7 +72,10 @@ async def test_first_limits_the_page_and_reports_a_next_page(session, execute):
     for _ in range(3):
         await make_booking(session, venue=venue)
 
-    result = await execute(VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 2})
+    admin = await make_user(session, role="admin")
+    result = await execute(
+        VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 2}, viewer=viewer_of(admin)
+    )
 
     assert result.errors is None
     bookings = result.data["venue"]["bookings"]
@@ -82,13 +88,14 @@ async def test_soft_deleted_rows_are_invisible(session, execute):
     kept = await make_booking(session, venue=venue)
     gone = await make_booking(session, venue=venue)
     await soft_delete(session, gone)
+    admin = viewer_of(await make_user(session, role="admin"))
 
-    result = await execute(VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 10})
+    result = await execute(VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 10}, viewer=admin)
     ids = [edge["node"]["id"] for edge in result.data["venue"]["bookings"]["edges"]]
     assert ids == [encode_global_id("Booking", kept.id)]
 
     await soft_delete(session, venue)
-    result = await execute(VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 10})
+    result = await execute(VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 10}, viewer=admin)
     assert result.errors is None
     assert result.data == {"venue": None}
 
@@ -102,8 +109,12 @@ async def test_statement_count_depends_on_the_query_not_the_rows(
         await make_booking(session, venue=venue, user=await make_user(session))
         await make_media(session, venue=venue)
 
+    admin = viewer_of(await make_user(session, role="admin"))
+
     with count_statements as counted:
-        result = await execute(VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 100})
+        result = await execute(
+            VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 100}, viewer=admin
+        )
 
     assert result.errors is None
     assert len(result.data["venue"]["bookings"]["edges"]) == parents
@@ -126,7 +137,10 @@ async def test_several_root_fields_and_loaders_at_once_share_one_session(session
         )
     query += " }"
 
-    result = await execute(query, {f"v{i}": venue_id(v) for i, v in enumerate(venues)})
+    admin = viewer_of(await make_user(session, role="admin"))
+    result = await execute(
+        query, {f"v{i}": venue_id(v) for i, v in enumerate(venues)}, viewer=admin
+    )
 
     assert result.errors is None
     for i, venue in enumerate(venues):
@@ -171,10 +185,47 @@ async def test_unexpected_errors_are_masked(session, execute, monkeypatch):
     (error,) = result.errors
     assert "secret internals" not in error.message
     assert error.message == "Unexpected error."
+    assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"
+    assert len(error.extensions["requestId"]) == 32
 
 
 async def test_badly_typed_variables_are_explained_not_masked(execute):
     result = await execute(VENUE_WITH_BOOKINGS, {"id": "x", "first": "ten"})
     (error,) = result.errors
     assert "Int cannot represent non-integer value" in error.message
+    assert error.extensions == {"code": "BAD_USER_INPUT", "field": "first"}
     assert result.data is None
+
+
+async def test_who_sees_which_bookings_of_a_venue(session, execute):
+    host = await make_user(session, role="host")
+    venue = await make_venue(session, owner=host)
+    guest = await make_user(session)
+    other = await make_user(session)
+    mine = await make_booking(session, venue=venue, user=guest)
+    theirs = await make_booking(session, venue=venue, user=other)
+    admin = await make_user(session, role="admin")
+    everyone = [encode_global_id("Booking", b.id) for b in (mine, theirs)]
+
+    async def seen_by(viewer):
+        result = await execute(
+            VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 10}, viewer=viewer
+        )
+        assert result.errors is None
+        return [edge["node"]["id"] for edge in result.data["venue"]["bookings"]["edges"]]
+
+    assert await seen_by(None) == []
+    assert await seen_by(viewer_of(guest)) == [encode_global_id("Booking", mine.id)]
+    assert await seen_by(viewer_of(host)) == everyone
+    assert await seen_by(viewer_of(admin)) == everyone
+    another_host = await make_user(session, role="host")
+    assert await seen_by(viewer_of(another_host)) == []
+
+
+async def test_every_error_has_a_code(execute):
+    result = await execute("{ venue(id: 5) { nope } }")
+    assert {error.extensions["code"] for error in result.errors} == {"GRAPHQL_VALIDATION_FAILED"}
+    result = await execute("{ venue(id: ")
+    assert result.errors[0].extensions == {"code": "GRAPHQL_PARSE_FAILED"}
+    result = await execute(VENUE_WITH_BOOKINGS, {"id": "x", "first": 2**40})
+    assert result.errors[0].extensions == {"code": "BAD_USER_INPUT", "field": "first"}

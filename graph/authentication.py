@@ -1,0 +1,41 @@
+"""Turning a request's `Authorization: Bearer <token>` header into a viewer."""
+
+import ipaddress
+from dataclasses import dataclass
+
+from graph.request_session import RequestSession
+from graph.viewer import Viewer
+from models import auth
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    """The outcome: a viewer, or why a sent token was refused (both None: no token sent)."""
+
+    viewer: Viewer | None = None
+    failure: str | None = None
+
+
+async def authenticate_request(db: RequestSession, authorization: str | None) -> Authentication:
+    """Look up the bearer token's live, unexpired, unrevoked session (one statement)."""
+    if not authorization:
+        return Authentication()
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return Authentication(failure="The Authorization header must be `Bearer <token>`.")
+    found = await db.run(lambda session: auth.authenticate(session, token=token))
+    if found is None:
+        return Authentication(failure="The token is invalid, expired or revoked; sign in again.")
+    user, login = found
+    return Authentication(viewer=Viewer.from_login(user, login))
+
+
+def client_ip(host: str | None) -> str | None:
+    """The client's address if it is an IP address (the audit trail stores it as `inet`)."""
+    if host is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None

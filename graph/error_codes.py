@@ -1,0 +1,74 @@
+"""Every error a client sees carries `extensions.code`; unexpected ones are logged and masked."""
+
+import logging
+import re
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from graph.errors import ClientError, ErrorCode
+
+logger = logging.getLogger("graph.errors")
+
+_VARIABLE = re.compile(r"^Variable '\$(?P<name>\w+)'")
+_ARGUMENT = re.compile(r"^Argument '(?P<name>\w+)'")
+# Messages of graphql-core's ValuesOfCorrectType rule: a literal of the wrong type.
+_BAD_LITERAL = re.compile(
+    r"(cannot represent|does not exist in|Expected value of type|is required, but it was not)"
+)
+
+
+def assign_code(error: GraphQLError) -> None:
+    """Give an error graphql-core raised about the request itself its `extensions.code`."""
+    original = error.original_error
+    if (error.extensions or {}).get("code") or isinstance(original, ClientError):
+        return
+    if original is not None and not isinstance(original, GraphQLError):
+        return  # an exception from our code: masked, with its own code, on the way out
+    error.extensions = {**(error.extensions or {}), **_classify(error)}
+
+
+def _classify(error: GraphQLError) -> dict[str, object]:
+    message = error.message
+    if message.startswith("Syntax Error"):
+        return {"code": "GRAPHQL_PARSE_FAILED"}
+    if variable := _VARIABLE.match(message):
+        return {"code": ErrorCode.BAD_USER_INPUT.value, "field": variable["name"]}
+    if argument := _ARGUMENT.match(message):
+        return {"code": ErrorCode.BAD_USER_INPUT.value, "field": argument["name"]}
+    if _BAD_LITERAL.search(message):
+        return {"code": ErrorCode.BAD_USER_INPUT.value}
+    return {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Mask exceptions from our code: the client gets the request id, the log the traceback."""
+
+    def __init__(self) -> None:
+        """Mask what is not a GraphQL error of ours or of graphql-core."""
+        super().__init__(should_mask_error=self._is_unexpected)
+
+    @staticmethod
+    def _is_unexpected(error: GraphQLError) -> bool:
+        original = error.original_error
+        return original is not None and not isinstance(original, GraphQLError)
+
+    def _request_id(self) -> str | None:
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        return request_id if isinstance(request_id, str) else None
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        """Log the real exception with the request id; show the client only the id and code."""
+        request_id = self._request_id()
+        logger.error(
+            "unexpected error in %s (request %s)",
+            ".".join(str(part) for part in error.path or ()),
+            request_id,
+            exc_info=error.original_error,
+        )
+        masked = super().anonymise_error(error)
+        masked.extensions = {
+            "code": ErrorCode.INTERNAL_SERVER_ERROR.value,
+            "requestId": request_id,
+        }
+        return masked

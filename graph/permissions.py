@@ -1,0 +1,72 @@
+"""Who may see what, as SQL conditions, so permission checks run inside the queries.
+
+Rules (roles member, host, admin):
+- venues are public; soft-deleted ones only for admins who ask for them;
+- bookings: their guest, the host of their venue, admins;
+- media: public when it shows a venue and belongs to no booking; otherwise its owner, the
+  venue's host and admins;
+- login sessions: their user and admins;
+- a user's public profile (display name, role) is visible wherever the user is reachable;
+  their email only to themselves, admins, and through a booking the viewer may see.
+"""
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from graph.errors import ForbiddenError, UnauthenticatedError
+from graph.viewer import Viewer
+from models import Booking, LoginSession, Media, Venue
+
+
+def require_viewer(viewer: Viewer | None, *, failure: str | None = None) -> Viewer:
+    """The viewer, or `UNAUTHENTICATED` (saying why a token was refused, if one was sent)."""
+    if viewer is None:
+        raise UnauthenticatedError(failure or "Sign in to do this.")
+    return viewer
+
+
+def require_admin(viewer: Viewer | None, *, failure: str | None = None) -> Viewer:
+    """The viewer if they are an admin; `UNAUTHENTICATED` or `FORBIDDEN` otherwise."""
+    signed_in = require_viewer(viewer, failure=failure)
+    if not signed_in.is_admin:
+        message = "Only admins may do this."
+        raise ForbiddenError(message)
+    return signed_in
+
+
+def _venues_hosted_by(viewer: Viewer) -> ColumnElement[bool]:
+    return Venue.owner_id == viewer.user_id
+
+
+def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
+    """Bookings `viewer` may read."""
+    if viewer is None:
+        return false()
+    if viewer.is_admin:
+        return true()
+    own = Booking.user_id == viewer.user_id
+    if viewer.is_host:
+        hosted = Booking.venue_id.in_(select(Venue.id).where(_venues_hosted_by(viewer)))
+        return or_(own, hosted)
+    return own
+
+
+def visible_media(viewer: Viewer | None) -> ColumnElement[bool]:
+    """Media `viewer` may read."""
+    public = and_(Media.venue_id.is_not(None), Media.booking_id.is_(None))
+    if viewer is None:
+        return public
+    if viewer.is_admin:
+        return true()
+    conditions = [public, Media.owner_id == viewer.user_id]
+    if viewer.is_host:
+        conditions.append(Media.venue_id.in_(select(Venue.id).where(_venues_hosted_by(viewer))))
+    return or_(*conditions)
+
+
+def visible_login_sessions(viewer: Viewer | None) -> ColumnElement[bool]:
+    """Login sessions `viewer` may read."""
+    if viewer is None:
+        return false()
+    if viewer.is_admin:
+        return true()
+    return LoginSession.user_id == viewer.user_id

@@ -1,0 +1,98 @@
+"""Credentials: argon2 password hashes and opaque bearer tokens kept only as SHA-256 digests."""
+
+import asyncio
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.login_session import LoginSession
+from models.user import User
+
+_HASHER = PasswordHasher()
+TOKEN_BYTES = 32
+
+
+def new_token() -> str:
+    """A fresh bearer token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_digest(token: str) -> bytes:
+    """What the `sessions` table stores instead of the token."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def hash_password(password: str) -> str:
+    """Hash a password with argon2id, off the event loop (it is slow on purpose)."""
+    return await asyncio.to_thread(_HASHER.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches `password_hash`; False for a missing or malformed hash."""
+    if not password_hash:
+        return False
+    try:
+        return await asyncio.to_thread(_HASHER.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def authenticate(session: AsyncSession, *, token: str) -> tuple[User, LoginSession] | None:
+    """The live user and active login session a bearer token belongs to, or None.
+
+    Refuses revoked and expired sessions and soft-deleted users in the same statement.
+    """
+    statement = (
+        select(User, LoginSession)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == token_digest(token),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > func.now(),
+        )
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+async def start_session(
+    session: AsyncSession,
+    *,
+    user: User,
+    lifetime: dt.timedelta,
+    user_agent: str | None,
+    ip_address: str | None,
+) -> tuple[LoginSession, str]:
+    """Open a login session for `user`; returns it and the token (shown once, never stored)."""
+    token = new_token()
+    login = LoginSession(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        expires_at=dt.datetime.now(dt.UTC) + lifetime,
+        user_agent=user_agent[:512] if user_agent else None,
+        ip_address=ip_address,
+    )
+    session.add(login)
+    await session.flush()
+    return login, token
+
+
+async def revoke_session(
+    session: AsyncSession, *, session_id: uuid.UUID, user_id: uuid.UUID | None
+) -> LoginSession | None:
+    """Revoke an active session (of `user_id` when given); None when there is no such session."""
+    statement = (
+        update(LoginSession)
+        .where(LoginSession.id == session_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(LoginSession)
+    )
+    if user_id is not None:
+        statement = statement.where(LoginSession.user_id == user_id)
+    return (await session.execute(statement)).scalar_one_or_none()
