@@ -1,0 +1,1 @@
+"""Mutations, one module per area; `graph.schema.Mutation` inherits them all."""
