@@ -2,12 +2,21 @@
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Sequence
 
 import uvicorn
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
+from models.monitoring import (
+    HealthThresholds,
+    breached_thresholds,
+    collect_health,
+    render_text,
+)
 from models.provisioning import create_audit_partitions, create_database_if_missing, migrate_to_head
 from models.settings import get_settings
 
@@ -59,6 +68,22 @@ def _serve(*, host: str, workers: int) -> None:
     )
 
 
+async def _monitor(*, as_json: bool, check: bool, top: int) -> int:
+    thresholds = HealthThresholds()
+    engine = create_async_engine(str(get_settings().database_url), poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            report = await collect_health(connection, thresholds, top=top)
+    finally:
+        await engine.dispose()
+    breaches = breached_thresholds(report, thresholds)
+    if as_json:
+        print(json.dumps({**report.as_dict(), "breaches": breaches}, default=str, indent=2))  # noqa: T201 - the report is the command's output
+    else:
+        print(render_text(report, breaches))  # noqa: T201 - the report is the command's output
+    return 1 if check and breaches else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per task."""
     parser = argparse.ArgumentParser(prog="sartiq", description=__doc__)
@@ -76,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--scale", type=int, default=1, help="multiply every table's row count")
     maintain = commands.add_parser("maintain", help="create audit_log partitions ahead of time")
     maintain.add_argument("--months-ahead", type=int, default=3)
+    monitor = commands.add_parser("monitor", help="print the database health report")
+    monitor.add_argument("--json", action="store_true", help="machine-readable output")
+    monitor.add_argument(
+        "--check", action="store_true", help="exit 1 naming each breached threshold (MONITOR_*)"
+    )
+    monitor.add_argument("--top", type=int, default=10, help="how many top queries to list")
     return parser
 
 
@@ -96,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if arguments.scale < 1:
             build_parser().error("--scale must be at least 1")
         _seed(arguments.scale)
+    elif arguments.command == "monitor":
+        raise SystemExit(
+            asyncio.run(_monitor(as_json=arguments.json, check=arguments.check, top=arguments.top))
+        )
     elif arguments.command == "maintain":
         created = asyncio.run(
             create_audit_partitions(get_settings().libpq_url, months_ahead=arguments.months_ahead)
