@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from strawberry.fastapi import GraphQLRouter
 
 from graph.authentication import authenticate_request, client_ip
 from graph.context import Context
+from graph.graphiql import ASSETS_URL_PATH, GraphiQLRouter
 from graph.readiness import check_readiness
 from graph.request_session import RequestSession
 from graph.schema import schema
@@ -64,14 +65,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    app.include_router(
-        GraphQLRouter[Context, None](
-            schema,
-            context_getter=get_context,
-            graphql_ide="graphiql" if settings.graphiql else None,
-        ),
-        prefix="/graphql",
+    graphql_router = GraphiQLRouter(
+        schema,
+        context_getter=get_context,
+        graphql_ide="graphiql" if settings.graphiql else None,
     )
+    app.include_router(graphql_router, prefix="/graphql")
+    if graphql_router.serves_local_assets:
+        assets = StaticFiles(directory=graphql_router.assets_dir)
+        app.mount(ASSETS_URL_PATH, assets, name="graphiql-assets")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -405,6 +405,11 @@ try_connect "$PSQL_URL" || die "cannot log in with $SAFE_URL: $CONNECT_ERR"
 server_facts
 for e in "${EXTENSIONS[@]}"; do has_ext "$e" || die "extension $e is not available"; done
 preloaded || [[ -z $DB_LOCAL ]] || die "pg_stat_statements is not preloaded"
+# 8. GraphiQL's scripts and styles from npm, hash-checked, so /graphql works offline.
+#    Not fatal: without them GraphiQL loads from the CDN. Under sudo the owner's run does it.
+if ! sudo_for_owner && ! GRAPHIQL_OUT=$("$PY" scripts/fetch_graphiql_assets.py 2>&1); then
+    say "note: GraphiQL will load its scripts from the CDN (${GRAPHIQL_OUT#fetch_graphiql_assets: })"
+fi
 us=$((${EPOCHREALTIME/[.,]/} - T0))
 secs=$((us / 1000000)).$((us / 100000 % 10))
 say "ready in ${secs}s: ${UV_INFO}PostgreSQL $VERSION at ${DB_HOST:-localhost}:$DB_PORT as ${DB_USER:-$(id -un)} (DATABASE_URL from $DB_SRC); postgis $POSTGIS_V, btree_gist, pg_trgm, unaccent, pg_stat_statements$(preloaded && echo ' (preloaded)')"
