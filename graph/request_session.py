@@ -51,7 +51,11 @@ class RequestSession:
 
         `operation` is models-layer code that gets the bare session: it cannot reach the
         request's loaders, so holding the lock for the whole transaction cannot deadlock.
-        Any exception rolls the transaction back and propagates.
+        Any exception undoes the operation's changes and propagates.
+
+        The operation runs in a savepoint: undoing it expires only the objects it touched.
+        A plain rollback would expire every object of the session, the loaders' cached rows
+        included, and the request's later reads of them would fail.
         """
         async with self._lock:
             self._refuse_if_finished()
@@ -60,7 +64,14 @@ class RequestSession:
                 await self._session.commit()
             async with self._session.begin():
                 await set_actor(self._session, actor)
-                return await operation(self._session)
+                try:
+                    async with self._session.begin_nested():
+                        return await operation(self._session)
+                except Exception:
+                    # The savepoint is rolled back; end the (now empty) transaction without
+                    # the session-wide expiry a rollback would bring.
+                    await self._session.commit()
+                    raise
 
     async def finish(self) -> None:
         """End the request's use of the session: wait for the running statement, refuse more."""
