@@ -1,10 +1,33 @@
-"""Opaque keyset cursors: the sort key of the row a page ended on, base64-encoded JSON."""
+"""Opaque keyset cursors: the sort key of the row a page ended on, base64-encoded JSON.
+
+A keyset cursor names its ordering and carries one typed value per sort key, so a cursor
+from another ordering, or one edited by hand, is refused with `BAD_USER_INPUT` instead of
+reaching SQL as a value of the wrong type.
+"""
 
 import base64
 import binascii
+import datetime as dt
+import enum
 import json
+import math
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from graph.errors import BadUserInputError
+
+
+class KeyKind(enum.Enum):
+    """The type of one sort-key value, which fixes how a cursor writes and reads it."""
+
+    DATETIME = "datetime"
+    UUID = "uuid"
+    DECIMAL = "decimal"
+    TEXT = "text"
+    FLOAT = "float"
+    INTEGER = "integer"
 
 
 def encode_cursor(*values: object) -> str:
@@ -15,12 +38,90 @@ def encode_cursor(*values: object) -> str:
 
 def decode_cursor(cursor: str, *, size: int, field: str) -> list[str]:
     """Decode a cursor made by `encode_cursor` with `size` values; `BAD_USER_INPUT` otherwise."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        values = None
+    values = _payload(cursor)
     if not isinstance(values, list) or len(values) != size:
         message = f"`{field}` is not a valid cursor."
         raise BadUserInputError(message, field=field)
     return [str(value) for value in values]
+
+
+def encode_keyset_cursor(ordering: str, kinds: Sequence[KeyKind], values: Sequence[Any]) -> str:
+    """Encode the sort-key `values` (of `kinds`, None allowed) of a row in `ordering`."""
+    written = [
+        None if value is None else _write(kind, value)
+        for kind, value in zip(kinds, values, strict=True)
+    ]
+    payload = json.dumps([ordering, *written], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_keyset_cursor(
+    cursor: str,
+    *,
+    ordering: str,
+    kinds: Sequence[KeyKind],
+    nullable: Sequence[bool],
+    field: str,
+) -> tuple[Any, ...]:
+    """Decode a cursor made by `encode_keyset_cursor` for `ordering`; `BAD_USER_INPUT` otherwise."""
+    payload = _payload(cursor)
+    if not isinstance(payload, list) or len(payload) != len(kinds) + 1 or payload[0] != ordering:
+        raise _invalid(field)
+    values: list[Any] = []
+    for kind, may_be_null, raw in zip(kinds, nullable, payload[1:], strict=True):
+        if raw is None and may_be_null:
+            values.append(None)
+            continue
+        if not isinstance(raw, str):
+            raise _invalid(field)
+        try:
+            values.append(_read(kind, raw))
+        except (ValueError, InvalidOperation):
+            raise _invalid(field) from None
+    return tuple(values)
+
+
+def _payload(cursor: str) -> object:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _invalid(field: str) -> BadUserInputError:
+    return BadUserInputError(f"`{field}` is not a valid cursor for this list.", field=field)
+
+
+def _write(kind: KeyKind, value: Any) -> str:  # noqa: ANN401 - one value of any key kind
+    if kind is KeyKind.DATETIME:
+        return str(value.isoformat())
+    if kind is KeyKind.FLOAT:
+        return repr(float(value))
+    return str(value)
+
+
+def _read(kind: KeyKind, raw: str) -> object:
+    if kind is KeyKind.DATETIME:
+        moment = dt.datetime.fromisoformat(raw)
+        if moment.tzinfo is None:
+            message = "a cursor's time has an offset"
+            raise ValueError(message)
+        return moment
+    if kind is KeyKind.UUID:
+        return uuid.UUID(raw)
+    if kind is KeyKind.DECIMAL:
+        number = Decimal(raw)
+        if not number.is_finite():
+            message = "a cursor's number is finite"
+            raise ValueError(message)
+        return number
+    if kind is KeyKind.FLOAT:
+        real = float(raw)
+        if not math.isfinite(real):
+            message = "a cursor's number is finite"
+            raise ValueError(message)
+        return real
+    if kind is KeyKind.INTEGER:
+        return int(raw)
+    return raw

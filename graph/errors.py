@@ -3,6 +3,7 @@
 import enum
 
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 
 
 class ErrorCode(enum.StrEnum):
@@ -62,3 +63,10 @@ class InvalidTransitionError(ClientError):
     """The booking's status does not allow this change."""
 
     code = ErrorCode.INVALID_TRANSITION
+
+
+def violated_constraint(error: DBAPIError) -> str | None:
+    """The name of the constraint a database error reports (asyncpg), if it names one."""
+    driver_error = getattr(error.orig, "orig", None)
+    name = getattr(driver_error, "constraint_name", None)
+    return name if isinstance(name, str) else None

@@ -4,6 +4,7 @@ Built by `create_loaders` when a request's context is made, never at module leve
 live exactly as long as one request. Batch functions return one result per key, in key order.
 """
 
+import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -11,15 +12,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
-from graph.permissions import visible_bookings, visible_media
+from graph.permissions import visible_bookings, visible_login_sessions, visible_media
 from graph.request_session import RequestSession
 from graph.viewer import Viewer
-from models import Booking, Media, User, Venue
+from models import AuditLog, Booking, LoginSession, Media, User, Venue
 
-Row = TypeVar("Row", User, Venue, Booking, Media)
+Row = TypeVar("Row", User, Venue, Booking, Media, LoginSession)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,218 @@ class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
         return children
 
 
+class ChildCountLoader(DataLoader[uuid.UUID, int]):
+    """How many live children each of many parents has, in one `GROUP BY` statement."""
+
+    def __init__(
+        self,
+        db: RequestSession,
+        model: type[Booking | Media],
+        *,
+        parent_key: str,
+        visible: ColumnElement[bool] | None = None,
+    ) -> None:
+        """Count `model` rows per value of the foreign key `parent_key`, matching `visible`."""
+        super().__init__()
+        self._db = db
+        self._model: type[Booking | Media] = model
+        self._parent_key = parent_key
+        self._visible = visible
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[int]:
+        """Count the children of every requested parent at once; 0 for a parent without."""
+        parent_column = getattr(self._model, self._parent_key)
+        statement = (
+            select(parent_column.label("parent_id"), func.count().label("children"))
+            .where(parent_column.in_(set(keys)))
+            .group_by(parent_column)
+        )
+        if self._visible is not None:
+            statement = statement.where(self._visible)
+        result = await self._db.execute(statement)
+        counts: dict[uuid.UUID, int] = {row.parent_id: row.children for row in result}
+        return [counts.get(key, 0) for key in keys]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryKey:
+    """A key for the history loader: which audited row, how many events, after which cursor."""
+
+    table_name: str
+    record_id: uuid.UUID
+    first: int
+    # The (created_at, id) of the event the previous page ended on.
+    after: tuple[dt.datetime, uuid.UUID] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One page of a row's audit events, whether more follow, and how many it has in all."""
+
+    rows: list[AuditLog]
+    has_next_page: bool
+    total_count: int
+
+
+class HistoryLoader(DataLoader[HistoryKey, HistoryPage]):
+    """Audit events of many rows, newest first, in one window-function statement.
+
+    Keys are grouped by table, page size and cursor; each group is one statement over the
+    `(table_name, record_id, created_at)` index, so a query shape maps to a fixed number of
+    statements. Audit rows are never soft-deleted and carry no visibility rule of their own:
+    the `history` resolvers check who may see them before loading.
+    """
+
+    def __init__(self, db: RequestSession) -> None:
+        """Load `audit_log` rows through `db`."""
+        super().__init__()
+        self._db = db
+
+    async def batch_load_fn(self, keys: Sequence[HistoryKey]) -> list[HistoryPage]:
+        """Load each group of keys with one ranked query over all its records."""
+        groups: dict[tuple[str, int, tuple[dt.datetime, uuid.UUID] | None], set[uuid.UUID]]
+        groups = defaultdict(set)
+        for key in keys:
+            groups[key.table_name, key.first, key.after].add(key.record_id)
+        pages: dict[HistoryKey, HistoryPage] = {}
+        for (table_name, first, after), record_ids in groups.items():
+            events, totals = await self._load(table_name, record_ids, first, after)
+            for record_id in record_ids:
+                rows = events.get(record_id, [])
+                pages[HistoryKey(table_name, record_id, first, after)] = HistoryPage(
+                    rows=rows[:first],
+                    has_next_page=len(rows) > first,
+                    total_count=totals.get(record_id, 0),
+                )
+        return [pages[key] for key in keys]
+
+    async def _load(
+        self,
+        table_name: str,
+        record_ids: set[uuid.UUID],
+        first: int,
+        after: tuple[dt.datetime, uuid.UUID] | None,
+    ) -> tuple[dict[uuid.UUID, list[AuditLog]], dict[uuid.UUID, int]]:
+        per_record = AuditLog.record_id
+        newest_first = (AuditLog.created_at.desc(), AuditLog.id.desc())
+        # Events up to and including the cursor are skipped inside the window rather than
+        # filtered out, so the same statement also counts each record's whole history.
+        skipped = (
+            func.count()
+            .filter(tuple_(AuditLog.created_at, AuditLog.id) >= after)
+            .over(partition_by=per_record)
+            if after is not None
+            else literal(0)
+        )
+        ranked = (
+            select(
+                AuditLog,
+                func.row_number().over(partition_by=per_record, order_by=newest_first).label("n"),
+                func.count().over(partition_by=per_record).label("total"),
+                skipped.label("skipped"),
+            )
+            .where(AuditLog.table_name == table_name, AuditLog.record_id.in_(record_ids))
+            .subquery()
+        )
+        event = aliased(AuditLog, ranked)
+        on_page = and_(ranked.c.n > ranked.c.skipped, ranked.c.n <= ranked.c.skipped + first + 1)
+        # One row past the page tells whether a next page exists; each record's newest row
+        # comes too, so a record whose page is empty still reports its total.
+        statement = (
+            select(event, ranked.c.total, on_page.label("on_page"))
+            .where(or_(on_page, ranked.c.n == 1))
+            .order_by(event.record_id, ranked.c.n)
+        )
+        events: dict[uuid.UUID, list[AuditLog]] = defaultdict(list)
+        totals: dict[uuid.UUID, int] = {}
+        for found in await self._db.execute(statement):
+            row: AuditLog = found[0]
+            totals[row.record_id] = found.total
+            if found.on_page:
+                events[row.record_id].append(row)
+        return events, totals
+
+
+class AuditEventLoader(DataLoader[tuple[uuid.UUID, dt.datetime], AuditLog | None]):
+    """Audit rows by their primary key `(id, created_at)`; unknown keys give None."""
+
+    def __init__(self, db: RequestSession) -> None:
+        """Load `audit_log` rows through `db`."""
+        super().__init__()
+        self._db = db
+
+    async def batch_load_fn(
+        self, keys: Sequence[tuple[uuid.UUID, dt.datetime]]
+    ) -> list[AuditLog | None]:
+        """Fetch every requested key in one statement (`created_at` prunes partitions)."""
+        statement = select(AuditLog).where(tuple_(AuditLog.id, AuditLog.created_at).in_(set(keys)))
+        rows = (await self._db.execute(statement)).scalars().all()
+        by_key = {(row.id, row.created_at): row for row in rows}
+        return [by_key.get(key) for key in keys]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsKey:
+    """A key for the user-sessions loader: whose sessions, how many, after which cursor."""
+
+    user_id: uuid.UUID
+    first: int
+    # The (created_at, id) of the session the previous page ended on.
+    after: tuple[dt.datetime, uuid.UUID] | None = None
+
+
+class UserSessionsLoader(DataLoader[SessionsKey, ChildPage]):
+    """Login sessions of many users, newest first, in one window-function statement.
+
+    Keys are grouped by page size and cursor; each group is one statement, so a query shape
+    maps to a fixed number of statements.
+    """
+
+    def __init__(self, db: RequestSession, visible: ColumnElement[bool]) -> None:
+        """Load `sessions` rows through `db`, only those matching `visible`."""
+        super().__init__()
+        self._db = db
+        self._visible = visible
+
+    async def batch_load_fn(self, keys: Sequence[SessionsKey]) -> list[ChildPage]:
+        """Load each group of keys with one ranked query over all its users."""
+        groups: dict[tuple[int, tuple[dt.datetime, uuid.UUID] | None], set[uuid.UUID]]
+        groups = defaultdict(set)
+        for key in keys:
+            groups[key.first, key.after].add(key.user_id)
+        pages: dict[SessionsKey, ChildPage] = {}
+        for (first, after), user_ids in groups.items():
+            newest_first = (LoginSession.created_at.desc(), LoginSession.id.desc())
+            position = (
+                func.row_number()
+                .over(partition_by=LoginSession.user_id, order_by=newest_first)
+                .label("position")
+            )
+            ranked_rows = select(LoginSession, position).where(
+                LoginSession.user_id.in_(user_ids), self._visible
+            )
+            if after is not None:
+                ranked_rows = ranked_rows.where(
+                    tuple_(LoginSession.created_at, LoginSession.id) < after
+                )
+            ranked = ranked_rows.subquery()
+            login = aliased(LoginSession, ranked)
+            statement = (
+                select(login)
+                .where(ranked.c.position <= first + 1)
+                .order_by(login.user_id, ranked.c.position)
+            )
+            found: dict[uuid.UUID, list[LoginSession]] = defaultdict(list)
+            for row in (await self._db.execute(statement)).scalars():
+                found[row.user_id].append(row)
+            for user_id in user_ids:
+                rows = found.get(user_id, [])
+                pages[SessionsKey(user_id, first, after)] = ChildPage(
+                    rows=rows[:first], has_next_page=len(rows) > first
+                )
+        return [pages[key] for key in keys]
+
+
 @dataclass(frozen=True, slots=True)
 class Loaders:
     """Every loader of one request."""
@@ -135,8 +348,14 @@ class Loaders:
     venue: ByIdLoader[Venue]
     booking: ByIdLoader[Booking]
     media: ByIdLoader[Media]
+    login_session: ByIdLoader[LoginSession]
+    user_sessions: UserSessionsLoader
     venue_bookings: FirstChildrenLoader
     venue_media: FirstChildrenLoader
+    venue_bookings_count: ChildCountLoader
+    venue_media_count: ChildCountLoader
+    history: HistoryLoader
+    audit_event: AuditEventLoader
 
 
 def create_loaders(db: RequestSession, viewer: Viewer | None) -> Loaders:
@@ -148,10 +367,18 @@ def create_loaders(db: RequestSession, viewer: Viewer | None) -> Loaders:
         venue=ByIdLoader(db, Venue),
         booking=ByIdLoader(db, Booking, bookings_seen),
         media=ByIdLoader(db, Media, media_seen),
+        login_session=ByIdLoader(db, LoginSession, visible_login_sessions(viewer)),
+        user_sessions=UserSessionsLoader(db, visible_login_sessions(viewer)),
         venue_bookings=FirstChildrenLoader(
             db, Booking, parent_key="venue_id", order_by=("starts_at", "id"), visible=bookings_seen
         ),
         venue_media=FirstChildrenLoader(
             db, Media, parent_key="venue_id", order_by=("created_at", "id"), visible=media_seen
         ),
+        venue_bookings_count=ChildCountLoader(
+            db, Booking, parent_key="venue_id", visible=bookings_seen
+        ),
+        venue_media_count=ChildCountLoader(db, Media, parent_key="venue_id", visible=media_seen),
+        history=HistoryLoader(db),
+        audit_event=AuditEventLoader(db),
     )

@@ -5,17 +5,23 @@ from collections.abc import Sequence
 
 from graph.context import Context
 from graph.errors import BadUserInputError
-from graph.global_id import decode_global_id
+from graph.global_id import decode_global_id, decode_timestamped_id, global_id_type_name
 from graph.paging import MAX_PAGE_SIZE
+from graph.resolvers.history import load_audit_event
 from graph.types.booking import Booking
 from graph.types.media import Media
 from graph.types.node import Node
+from graph.types.session import Session
 from graph.types.user import User
 from graph.types.venue import Venue
 
 
-async def load_node(context: Context, global_id: str, *, field: str) -> Node | None:
+async def load_node(  # noqa: PLR0911 - one return per Node type
+    context: Context, global_id: str, *, field: str
+) -> Node | None:
     """Load the live object a global ID names, through the request's loaders; None if gone."""
+    if global_id_type_name(global_id, field=field) == "AuditEvent":
+        return await load_audit_event(context, global_id, field=field)
     type_name, row_id = decode_global_id(global_id, field=field)
     loaders = context.loaders
     if type_name == "Venue":
@@ -30,6 +36,9 @@ async def load_node(context: Context, global_id: str, *, field: str) -> Node | N
     if type_name == "Media":
         media = await loaders.media.load(row_id)
         return Media.from_model(media) if media else None
+    if type_name == "Session":
+        login = await loaders.login_session.load(row_id)
+        return Session.from_model(login) if login else None
     return None
 
 
@@ -42,6 +51,9 @@ async def load_nodes(
         raise BadUserInputError(message, field=field)
     # Decode everything first so one bad ID fails the field before any statement runs.
     for global_id in global_ids:
-        decode_global_id(global_id, field=field)
+        if global_id_type_name(global_id, field=field) == "AuditEvent":
+            decode_timestamped_id(global_id, "AuditEvent", field=field)
+        else:
+            decode_global_id(global_id, field=field)
     # Started together, the loads of each type batch into one statement.
     return list(await asyncio.gather(*(load_node(context, i, field=field) for i in global_ids)))

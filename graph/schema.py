@@ -6,9 +6,17 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from graph.error_codes import MaskUnexpectedErrors, assign_code
+from graph.mutations.account import AccountMutations
+from graph.mutations.bookings import BookingMutations
+from graph.mutations.media import MediaMutations
+from graph.mutations.venues import VenueMutations
+from graph.queries.lists import ListQueries
 from graph.queries.root import NodeQueries
+from graph.queries.stats import StatsQueries
+from graph.queries.viewer import ViewerQueries
 from graph.types.booking import Booking
 from graph.types.media import Media
+from graph.types.session import Session
 from graph.types.user import User
 from graph.types.venue import Venue
 
@@ -17,8 +25,13 @@ PARSED_DOCUMENTS_CACHED = 512
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries):
+class Query(NodeQueries, ViewerQueries, ListQueries, StatsQueries):
     """The root query: each area's fields, inherited."""
+
+
+@strawberry.type(description="Everything a client can change.")
+class Mutation(AccountMutations, VenueMutations, BookingMutations, MediaMutations):
+    """The root mutation: each area's mutations, inherited."""
 
 
 class Schema(strawberry.Schema):
@@ -40,8 +53,9 @@ class Schema(strawberry.Schema):
 
 schema = Schema(
     query=Query,
+    mutation=Mutation,
     # Reachable only through the `Node` interface from the root, so listed explicitly.
-    types=[Booking, Media, User, Venue],
+    types=[Booking, Media, Session, User, Venue],
     extensions=[
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),

@@ -4,7 +4,13 @@ from models.actor import Actor, set_actor
 from models.audit import AUDITED_TABLES, AuditAction, AuditLog
 from models.base import Base
 from models.booking import HOLDING_STATUSES, Booking, BookingStatus
-from models.booking_stats import BookingStatsBucket, StatsGrouping, booking_stats
+from models.booking_stats import (
+    EVERY_BOOKING,
+    BookingStatsBucket,
+    StatsGrouping,
+    StatsScope,
+    booking_stats,
+)
 from models.login_session import LoginSession
 from models.media import Media, ResourceType
 from models.soft_delete import INCLUDE_DELETED, restore, soft_delete
@@ -13,6 +19,7 @@ from models.venue import Venue
 
 __all__ = [
     "AUDITED_TABLES",
+    "EVERY_BOOKING",
     "HOLDING_STATUSES",
     "INCLUDE_DELETED",
     "Actor",
@@ -26,6 +33,7 @@ __all__ = [
     "Media",
     "ResourceType",
     "StatsGrouping",
+    "StatsScope",
     "User",
     "UserRole",
     "Venue",

@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import uuid
@@ -41,6 +42,30 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
         return await asyncio.to_thread(_HASHER.verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made once with the same parameters as real hashes."""
+    return _HASHER.hash(secrets.token_urlsafe(TOKEN_BYTES))
+
+
+def _verify_or_dummy(password_hash: str | None, password: str) -> bool:
+    try:
+        # Without a hash to check, verify against the dummy: the same work either way.
+        matched = _HASHER.verify(password_hash or _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return matched and password_hash is not None
+
+
+async def check_password(user: User | None, password: str) -> bool:
+    """Whether `password` is `user`'s; it takes as long for no user as for a wrong password.
+
+    A missing user (or one without a password) is checked against a dummy hash, so how long
+    a failed sign-in takes does not tell whether the email is registered.
+    """
+    return await asyncio.to_thread(_verify_or_dummy, user.password_hash if user else None, password)
 
 
 async def authenticate(session: AsyncSession, *, token: str) -> tuple[User, LoginSession] | None:
@@ -86,12 +111,16 @@ async def start_session(
 async def revoke_session(
     session: AsyncSession, *, session_id: uuid.UUID, user_id: uuid.UUID | None
 ) -> LoginSession | None:
-    """Revoke an active session (of `user_id` when given); None when there is no such session."""
+    """Revoke a session (of `user_id` when given); None when there is no such session.
+
+    Revoking a revoked session changes nothing and returns it with its first `revoked_at`.
+    """
     statement = (
         update(LoginSession)
-        .where(LoginSession.id == session_id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=func.now())
+        .where(LoginSession.id == session_id)
+        .values(revoked_at=func.coalesce(LoginSession.revoked_at, func.now()))
         .returning(LoginSession)
+        .execution_options(populate_existing=True)
     )
     if user_id is not None:
         statement = statement.where(LoginSession.user_id == user_id)

@@ -3,11 +3,14 @@
 import datetime as dt
 import enum
 import uuid
-from decimal import Decimal
+from collections.abc import Collection
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, select, text
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
@@ -83,3 +86,90 @@ class Booking(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
     )
+
+
+# Amounts are kept to the cent.
+CENT = Decimal("0.01")
+_MICROSECONDS_PER_HOUR = Decimal(3_600_000_000)
+
+
+def price(*, hourly_rate: Decimal, starts_at: dt.datetime, ends_at: dt.datetime) -> Decimal:
+    """The amount of a booking: the hourly rate times its hours, rounded half up to the cent."""
+    microseconds = (ends_at - starts_at) // dt.timedelta(microseconds=1)
+    hours = Decimal(microseconds) / _MICROSECONDS_PER_HOUR
+    return (hourly_rate * hours).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+async def create(  # noqa: PLR0913 - one keyword per value a guest chooses
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    venue_id: uuid.UUID,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    notes: str | None = None,
+) -> Booking | None:
+    """Book a live venue, priced at its current rate; None when the venue is not live.
+
+    An overlap with a live pending or confirmed booking of the venue raises `IntegrityError`
+    from the `ex_bookings_venue_no_overlap` exclusion constraint, whoever committed first.
+    """
+    from models.venue import Venue  # noqa: PLC0415 - models import each other only lazily
+
+    rate = (
+        await session.execute(select(Venue.hourly_rate, Venue.currency).where(Venue.id == venue_id))
+    ).one_or_none()
+    if rate is None:
+        return None
+    booking = Booking(
+        user_id=user_id,
+        venue_id=venue_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=BookingStatus.PENDING.value,
+        amount=price(hourly_rate=rate.hourly_rate, starts_at=starts_at, ends_at=ends_at),
+        currency=rate.currency,
+        notes=notes,
+    )
+    session.add(booking)
+    await session.flush()
+    return booking
+
+
+class TransitionRefusedError(Exception):
+    """The booking is not in a status the transition starts from (or is gone)."""
+
+    def __init__(self, current_status: str | None) -> None:
+        """Record the status found instead; None when the booking does not exist or is deleted."""
+        super().__init__(f"booking status is {current_status}")
+        self.current_status = current_status
+
+
+async def transition(
+    session: AsyncSession,
+    *,
+    booking_id: uuid.UUID,
+    to: BookingStatus,
+    allowed_from: Collection[BookingStatus],
+) -> Booking:
+    """Move a live booking to `to` if its status is one of `allowed_from`, atomically.
+
+    One `UPDATE ... WHERE status = ANY(allowed) RETURNING`: of two racing transitions only one
+    matches the row. Raises `TransitionRefusedError` with the current status otherwise.
+    """
+    statement = (
+        sql_update(Booking)
+        .where(
+            Booking.id == booking_id,
+            Booking.deleted_at.is_(None),
+            Booking.status.in_([status.value for status in allowed_from]),
+        )
+        .values(status=to.value)
+        .returning(Booking)
+        .execution_options(populate_existing=True)
+    )
+    booking = (await session.execute(statement)).scalar_one_or_none()
+    if booking is None:
+        current = await session.scalar(select(Booking.status).where(Booking.id == booking_id))
+        raise TransitionRefusedError(current)
+    return booking

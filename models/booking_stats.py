@@ -6,6 +6,7 @@ grouping picks one of a fixed set of statements, never text from the caller.
 
 import datetime as dt
 import enum
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,6 +34,21 @@ class BookingStatsBucket:
     completed_revenue: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class StatsScope:
+    """Whose bookings count: everyone's, or `user_id`'s own (plus their venues' for a host)."""
+
+    user_id: uuid.UUID | None = None
+    with_hosted_venues: bool = False
+
+    @property
+    def everything(self) -> bool:
+        """Whether every booking counts (an admin's view)."""
+        return self.user_id is None
+
+
+EVERY_BOOKING = StatsScope()
+
 _FIGURES = """
   count(*) AS booking_count,
   count(*) FILTER (WHERE status = 'completed') AS completed_count,
@@ -40,6 +56,13 @@ _FIGURES = """
 FROM bookings
 WHERE deleted_at IS NULL
   AND starts_at >= :starts_from AND starts_at < :starts_before
+  AND (
+    :everything
+    OR user_id = :viewer_id
+    OR (:with_hosted_venues AND venue_id IN (
+      SELECT id FROM venues WHERE owner_id = :viewer_id AND deleted_at IS NULL
+    ))
+  )
 """
 
 _BY_PERIOD = text(
@@ -65,12 +88,20 @@ async def booking_stats(
     starts_from: dt.datetime,
     starts_before: dt.datetime,
     group_by: StatsGrouping,
+    scope: StatsScope,
 ) -> list[BookingStatsBucket]:
     """Count live bookings starting in `[starts_from, starts_before)`, bucketed by `group_by`.
 
-    Periods are UTC days, ISO weeks (starting Monday) or months, keyed by their first day.
+    Only bookings in `scope` count (`EVERY_BOOKING` for all). Periods are UTC days, ISO weeks
+    (starting Monday) or months, keyed by their first day.
     """
-    parameters: dict[str, object] = {"starts_from": starts_from, "starts_before": starts_before}
+    parameters: dict[str, object] = {
+        "starts_from": starts_from,
+        "starts_before": starts_before,
+        "everything": scope.everything,
+        "viewer_id": scope.user_id,
+        "with_hosted_venues": scope.with_hosted_venues,
+    }
     if group_by in (StatsGrouping.DAY, StatsGrouping.WEEK, StatsGrouping.MONTH):
         parameters["unit"] = group_by.value
     rows = await session.execute(_STATEMENTS[group_by], parameters)

@@ -3,6 +3,7 @@
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,9 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
@@ -104,3 +107,31 @@ class Media(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         Index("ix_media_search", "search", postgresql_using="gin"),
         Index("ix_media_tags", "tags", postgresql_using="gin"),
     )
+
+
+async def create(
+    session: AsyncSession, *, owner_id: uuid.UUID, columns: Mapping[str, Any]
+) -> Media:
+    """Insert a media row owned by `owner_id`; `columns` maps the other column names to values.
+
+    A `storage_key` already in use (by any row, deleted or not) raises `IntegrityError` from
+    `uq_media_storage_key`.
+    """
+    media = Media(owner_id=owner_id, **columns)
+    session.add(media)
+    await session.flush()
+    return media
+
+
+async def update(
+    session: AsyncSession, *, media_id: uuid.UUID, changes: Mapping[str, Any]
+) -> Media | None:
+    """Set `changes` (column name to value) on a live media row in one statement; None if none."""
+    statement = (
+        sql_update(Media)
+        .where(Media.id == media_id, Media.deleted_at.is_(None))
+        .values(**changes)
+        .returning(Media)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     graphiql: bool = True
 
+    session_lifetime_days: int = Field(default=30, ge=1, le=365)
+
     @field_validator("database_url")
     @classmethod
     def force_asyncpg_driver(cls, url: PostgresDsn) -> PostgresDsn:

@@ -1,12 +1,15 @@
 """Venues: bookable places, each at a point on earth."""
 
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from geoalchemy2 import Geography, WKBElement
+from geoalchemy2 import Geography, WKBElement, WKTElement
 from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
@@ -61,3 +64,35 @@ class Venue(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_ops={"amenities": "jsonb_path_ops"},
         ),
     )
+
+
+def geography_point(*, latitude: float, longitude: float) -> WKTElement:
+    """A WGS 84 point for a `geography(POINT, 4326)` column (WKT puts longitude first)."""
+    return WKTElement(f"POINT({longitude!r} {latitude!r})", srid=4326)
+
+
+async def create(
+    session: AsyncSession, *, owner_id: uuid.UUID, columns: Mapping[str, Any]
+) -> Venue:
+    """Insert a venue owned by `owner_id`; `columns` maps the other column names to values.
+
+    The location is a `geography_point`; the database's check constraints are the last word.
+    """
+    venue = Venue(owner_id=owner_id, **columns)
+    session.add(venue)
+    await session.flush()
+    return venue
+
+
+async def update(
+    session: AsyncSession, *, venue_id: uuid.UUID, changes: Mapping[str, Any]
+) -> Venue | None:
+    """Set `changes` (column name to value) on a live venue in one statement; None if none."""
+    statement = (
+        sql_update(Venue)
+        .where(Venue.id == venue_id, Venue.deleted_at.is_(None))
+        .values(**changes)
+        .returning(Venue)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

@@ -1,4 +1,4 @@
-"""Root fields for objects by ID: `node`, `nodes`, `venue`, and the venue list."""
+"""Root fields for objects by ID: `node`, `nodes` and `venue`."""
 
 from typing import Annotated
 
@@ -7,15 +7,13 @@ import strawberry
 from graph.context import Context
 from graph.global_id import decode_typed_id
 from graph.node_lookup import load_node, load_nodes
-from graph.resolvers.venue_list import venues
-from graph.types.connection import Connection
 from graph.types.node import Node
 from graph.types.venue import Venue
 
 
 @strawberry.type
 class NodeQueries:
-    """Objects by global ID, and venues."""
+    """Objects by global ID."""
 
     @strawberry.field(
         description="One venue by its ID; null when it does not exist or was deleted."
@@ -28,10 +26,6 @@ class NodeQueries:
         """Load a venue through the request's venue loader."""
         row = await info.context.loaders.venue.load(decode_typed_id(id, "Venue", field="id"))
         return Venue.from_model(row) if row else None
-
-    venues: Connection[Venue] = strawberry.field(
-        resolver=venues, description="Live venues, oldest listing first, one page at a time."
-    )
 
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(

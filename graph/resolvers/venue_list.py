@@ -1,6 +1,5 @@
-"""The root `venues` list: live venues, oldest listing first, paged with keyset cursors."""
+"""The root `venues` list: venues filtered, sorted and paged with keyset cursors."""
 
-import uuid
 from typing import Annotated
 
 import strawberry
@@ -8,53 +7,54 @@ from sqlalchemy import select
 
 import models
 from graph.context import Context
-from graph.cursors import decode_cursor, encode_cursor
-from graph.errors import BadUserInputError
-from graph.paging import checked_page_size
-from graph.types.connection import Connection, Edge, page_of
+from graph.inputs.venues import VENUE_ORDERINGS, VenueFilter, VenueOrder, venue_conditions
+from graph.pagination import (
+    After,
+    Before,
+    First,
+    IncludeDeleted,
+    Last,
+    deleted_rows_allowed,
+    page_window,
+    paginate,
+)
+from graph.types.connection import Connection
 from graph.types.venue import Venue
 
-DEFAULT_PAGE_SIZE = 20
 
-
-def _after_id(after: str | None) -> uuid.UUID | None:
-    if after is None:
-        return None
-    (raw_id,) = decode_cursor(after, size=1, field="after")
-    try:
-        return uuid.UUID(raw_id)
-    except ValueError:
-        message = "`after` is not a valid cursor."
-        raise BadUserInputError(message, field="after") from None
-
-
-async def venues(
+async def venues(  # noqa: PLR0913 - Relay arguments plus filter, order and includeDeleted
     info: strawberry.Info[Context],
-    first: Annotated[
-        int, strawberry.argument(description="How many venues, 0 to 100.")
-    ] = DEFAULT_PAGE_SIZE,
-    after: Annotated[
-        str | None,
-        strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
+    *,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+    filter_: Annotated[
+        VenueFilter | None,
+        strawberry.argument(name="filter", description="Only venues matching all of this."),
     ] = None,
+    order_by: Annotated[
+        VenueOrder | None,
+        strawberry.argument(description="Sort order; oldest listing first when not given."),
+    ] = None,
+    include_deleted: IncludeDeleted = False,
 ) -> Connection[Venue]:
-    """Page through live venues in listing order.
+    """Page through venues (everyone sees every live venue).
 
-    The cursor is the last row's key, not an offset, so venues listed between two requests
-    never make a page repeat or skip a venue.
+    The cursor is the last row's sort key, not an offset, so venues listed between two
+    requests never make a page repeat or skip a venue.
     """
-    page_size = checked_page_size(first)
-    after_id = _after_id(after)
-    # UUIDv7 ids are in creation order: the primary key is the keyset.
-    statement = select(models.Venue).order_by(models.Venue.id).limit(page_size + 1)
-    if after_id is not None:
-        statement = statement.where(models.Venue.id > after_id)
-    rows = list((await info.context.db.execute(statement)).scalars())
-    edges = [
-        Edge(cursor=encode_cursor(row.id), node=Venue.from_model(row)) for row in rows[:page_size]
-    ]
-    for row in rows[:page_size]:
-        info.context.loaders.venue.prime(row.id, row)
-    return page_of(
-        edges, has_next_page=len(rows) > page_size, has_previous_page=after_id is not None
+    deleted = deleted_rows_allowed(info.context, include_deleted)
+    ordering = VENUE_ORDERINGS[order_by or VenueOrder.CREATED_AT_ASC]
+    window = page_window(ordering, first=first, after=after, last=last, before=before)
+    statement = select(models.Venue).where(*venue_conditions(filter_))
+    if deleted:
+        statement = statement.execution_options(**{models.INCLUDE_DELETED: True})
+
+    return await paginate(
+        info.context.db,
+        statement,
+        ordering=ordering,
+        window=window,
+        node=Venue.from_model,
     )

@@ -9,6 +9,7 @@ import strawberry
 import models
 from graph.context import Context
 from graph.global_id import encode_global_id
+from graph.resolvers.history import history_field
 from graph.types.enums import BookingStatus
 from graph.types.node import Node
 from graph.types.user import User
@@ -27,6 +28,11 @@ class Booking(Node):
     currency: str = strawberry.field(description="ISO 4217 currency code.")
     notes: str | None = strawberry.field(description="The guest's notes for the host.")
     created_at: dt.datetime = strawberry.field(description="When the booking was made.")
+    deleted_at: dt.datetime | None = strawberry.field(
+        description="When the booking was deleted; null while live (admins list deleted ones)."
+    )
+
+    history = history_field("the guest, the venue's host")
 
     @classmethod
     def from_model(cls, row: models.Booking) -> Self:
@@ -41,13 +47,14 @@ class Booking(Node):
             currency=row.currency,
             notes=row.notes,
             created_at=row.created_at,
+            deleted_at=row.deleted_at,
         )
 
     @strawberry.field(description="Who made the booking.")
     async def user(self, info: strawberry.Info[Context]) -> User | None:
-        """Load the guest through the request's user loader."""
+        """Load the guest; whoever may see the booking may see the guest's email."""
         row = await info.context.loaders.user.load(self.row.user_id)
-        return User.from_model(row) if row else None
+        return User.from_model(row, through_visible_booking=True) if row else None
 
     @strawberry.field(description="The venue booked.")
     async def venue(self, info: strawberry.Info[Context]) -> Venue | None:

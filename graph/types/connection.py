@@ -1,10 +1,18 @@
 """Relay cursor connections, generic over the node type."""
 
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 import strawberry
 
 NodeType = TypeVar("NodeType")
+
+# Counts every item of the list (all pages); awaited only when a client selects `totalCount`.
+TotalCount = Callable[[], Awaitable[int]]
+
+
+class TotalCountUnavailableError(RuntimeError):
+    """A paged list was built without a way to count it (a server bug, masked for clients)."""
 
 
 @strawberry.type(description="Where a page sits in its list.")
@@ -31,12 +39,36 @@ class Connection(Generic[NodeType]):
 
     edges: list[Edge[NodeType]] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+    count_total: strawberry.Private[TotalCount | None] = None
+
+    @strawberry.field(
+        description=(
+            "How many items the whole list holds (every page, same filters). Costs a count "
+            "query: select it only when you show it."
+        )
+    )
+    async def total_count(self) -> int:
+        """Count the list, only because the client asked for it."""
+        if self.count_total is not None:
+            return await self.count_total()
+        if not (self.page_info.has_next_page or self.page_info.has_previous_page):
+            return len(self.edges)  # the page is the whole list
+        message = "this connection was built without `total_count`: pass one to `page_of`"
+        raise TotalCountUnavailableError(message)
 
 
 def page_of(
-    edges: list[Edge[NodeType]], *, has_next_page: bool, has_previous_page: bool = False
+    edges: list[Edge[NodeType]],
+    *,
+    has_next_page: bool,
+    has_previous_page: bool = False,
+    total_count: TotalCount | None = None,
 ) -> Connection[NodeType]:
-    """Wrap a page's edges in a connection whose cursors point at its first and last edge."""
+    """Wrap a page's edges in a connection whose cursors point at its first and last edge.
+
+    `total_count` counts the whole list when a client selects `totalCount`; without it the
+    count is known only when the page is the whole list.
+    """
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -45,4 +77,5 @@ def page_of(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
+        count_total=total_count,
     )

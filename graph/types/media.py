@@ -8,6 +8,7 @@ import strawberry
 
 import models
 from graph.global_id import encode_global_id
+from graph.resolvers.history import history_field
 from graph.types.enums import ResourceType
 from graph.types.node import Node
 
@@ -31,6 +32,11 @@ class Media(Node):
     tags: list[str] = strawberry.field(description="Free-form tags.")
     captured_at: dt.datetime | None = strawberry.field(description="When it was shot.")
     created_at: dt.datetime = strawberry.field(description="When it was uploaded.")
+    deleted_at: dt.datetime | None = strawberry.field(
+        description="When the item was deleted; null while live (admins list deleted ones)."
+    )
+
+    history = history_field("the item's owner, its venue's host")
 
     @classmethod
     def from_model(cls, row: models.Media) -> Self:
@@ -52,4 +58,5 @@ class Media(Node):
             tags=list(row.tags),
             captured_at=row.captured_at,
             created_at=row.created_at,
+            deleted_at=row.deleted_at,
         )

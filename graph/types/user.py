@@ -1,14 +1,41 @@
 """The `User` GraphQL type."""
 
 import datetime as dt
-from typing import Self
+import uuid
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
+from sqlalchemy import func, select
+from strawberry.scalars import JSON
 
 import models
+from graph.context import Context
+from graph.cursors import decode_cursor, encode_cursor
+from graph.errors import BadUserInputError, ForbiddenError
 from graph.global_id import encode_global_id
+from graph.loaders import SessionsKey
+from graph.paging import checked_page_size
+from graph.resolvers.history import history_field
+from graph.types.connection import Connection, Edge, page_of
 from graph.types.enums import UserRole
 from graph.types.node import Node
+
+if TYPE_CHECKING:
+    from graph.types.session import Session
+
+SessionType = Annotated["Session", strawberry.lazy("graph.types.session")]
+DEFAULT_SESSIONS_PAGE_SIZE = 20
+
+
+def _sessions_after(after: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    if after is None:
+        return None
+    created_at, row_id = decode_cursor(after, size=2, field="after")
+    try:
+        return dt.datetime.fromisoformat(created_at), uuid.UUID(row_id)
+    except ValueError:
+        message = "`after` is not a valid cursor."
+        raise BadUserInputError(message, field="after") from None
 
 
 @strawberry.type(description="A person with an account.")
@@ -16,19 +43,118 @@ class User(Node):
     """A user, as other users see them."""
 
     row: strawberry.Private[models.User]
+    # Set when the user is reached as the guest of a booking the viewer may see.
+    reached_through_visible_booking: strawberry.Private[bool]
+    # Set in the payloads of `signUp` and `logIn`: the request just proved to be this user.
+    proven_self: strawberry.Private[bool]
     display_name: str = strawberry.field(description="Name shown to other users.")
-    email: str = strawberry.field(description="Sign-in email address.")
     role: UserRole = strawberry.field(description="What the user may do.")
     created_at: dt.datetime = strawberry.field(description="When the account was created.")
+    deleted_at: dt.datetime | None = strawberry.field(
+        description="When the account was deleted; null while live (admins list deleted ones)."
+    )
+
+    history = history_field("the user themselves")
 
     @classmethod
-    def from_model(cls, row: models.User) -> Self:
-        """Map a `users` row."""
+    def from_model(
+        cls, row: models.User, *, through_visible_booking: bool = False, proven_self: bool = False
+    ) -> Self:
+        """Map a `users` row.
+
+        `through_visible_booking`: reached as the guest of a booking the viewer may see;
+        `proven_self`: the request signed in as this user (its viewer is not them yet).
+        """
         return cls(
             row=row,
+            reached_through_visible_booking=through_visible_booking,
+            proven_self=proven_self,
             id=strawberry.ID(encode_global_id("User", row.id)),
             display_name=row.display_name,
-            email=row.email,
             role=UserRole(row.role),
             created_at=row.created_at,
+            deleted_at=row.deleted_at,
+        )
+
+    def _is_self_or_admin(self, info: strawberry.Info[Context]) -> bool:
+        viewer = info.context.viewer
+        if viewer is None:
+            return self.proven_self
+        return self.proven_self or viewer.is_admin or viewer.user_id == self.row.id
+
+    @strawberry.field(
+        description=(
+            "Sign-in email address. Shown to the user themselves, to admins, and to whoever may"
+            " see a booking the user made (the venue's host); null for everyone else."
+        )
+    )
+    def email(self, info: strawberry.Info[Context]) -> str | None:
+        """The email, if the viewer may see it."""
+        if self.reached_through_visible_booking or self._is_self_or_admin(info):
+            return self.row.email
+        return None
+
+    @strawberry.field(
+        description=(
+            "The user's settings as a JSON object (change them with `updatePreferences`)."
+            " Shown to the user themselves and admins; null for everyone else."
+        )
+    )
+    def preferences(self, info: strawberry.Info[Context]) -> JSON | None:
+        """The preferences, if the viewer is the user or an admin."""
+        if self._is_self_or_admin(info):
+            return JSON(self.row.preferences)
+        return None
+
+    @strawberry.field(
+        description=(
+            "The user's login sessions, newest first, revoked and expired ones included."
+            " Only the user themselves and admins may read it (others get FORBIDDEN)."
+        )
+    )
+    async def sessions(
+        self,
+        info: strawberry.Info[Context],
+        first: Annotated[
+            int, strawberry.argument(description="How many sessions, 0 to 100.")
+        ] = DEFAULT_SESSIONS_PAGE_SIZE,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
+        ] = None,
+    ) -> Connection[SessionType]:
+        """Page through the user's sessions, batched with other users' in one statement."""
+        from graph.types.session import Session  # noqa: PLC0415 - the types reference each other
+
+        viewer = info.context.require_viewer()
+        if not (viewer.is_admin or viewer.user_id == self.row.id):
+            message = "Only the user themselves and admins may see a user's sessions."
+            raise ForbiddenError(message)
+        page_size = checked_page_size(first)
+        cursor = _sessions_after(after)
+        page = await info.context.loaders.user_sessions.load(
+            SessionsKey(self.row.id, page_size, cursor)
+        )
+        edges = [
+            Edge(
+                cursor=encode_cursor(row.created_at.isoformat(), row.id),
+                node=Session.from_model(row),
+            )
+            for row in page.rows
+        ]
+        user_id = self.row.id
+
+        async def total_count() -> int:
+            statement = (
+                select(func.count())
+                .select_from(models.LoginSession)
+                .where(models.LoginSession.user_id == user_id)
+            )
+            return int((await info.context.db.execute(statement)).scalar_one())
+
+        return page_of(
+            edges,
+            has_next_page=page.has_next_page,
+            has_previous_page=cursor is not None,
+            total_count=total_count,
         )

@@ -10,10 +10,12 @@ from strawberry.scalars import JSON
 
 import models
 from graph.context import Context
-from graph.cursors import encode_cursor
 from graph.global_id import encode_global_id
+from graph.inputs.bookings import BOOKING_ORDERINGS, BookingOrder
+from graph.inputs.media import MEDIA_ORDERINGS, MediaOrder
 from graph.loaders import PageKey
 from graph.paging import checked_page_size
+from graph.resolvers.history import history_field
 from graph.types.connection import Connection, Edge, page_of
 from graph.types.node import Node
 from graph.types.user import User
@@ -44,6 +46,11 @@ class Venue(Node):
     hourly_rate: Decimal = strawberry.field(description="Price of one hour, in `currency`.")
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. `EUR`.")
     created_at: dt.datetime = strawberry.field(description="When the venue was listed.")
+    deleted_at: dt.datetime | None = strawberry.field(
+        description="When the venue was deleted; null while live (admins list deleted ones)."
+    )
+
+    history = history_field("the venue's owner")
 
     @classmethod
     def from_model(cls, row: models.Venue) -> Self:
@@ -63,6 +70,7 @@ class Venue(Node):
             hourly_rate=row.hourly_rate,
             currency=row.currency,
             created_at=row.created_at,
+            deleted_at=row.deleted_at,
         )
 
     @strawberry.field(description="The host who owns the venue.")
@@ -83,14 +91,16 @@ class Venue(Node):
         page = await info.context.loaders.venue_bookings.load(
             PageKey(self.row.id, checked_page_size(first))
         )
+        # Cursors of the root `bookings` list's default order: continue there by `venueId`.
+        ordering = BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC]
         edges = [
-            Edge(
-                cursor=encode_cursor(row.starts_at.isoformat(), row.id),
-                node=Booking.from_model(row),
-            )
-            for row in page.rows
+            Edge(cursor=ordering.cursor_of(row), node=Booking.from_model(row)) for row in page.rows
         ]
-        return page_of(edges, has_next_page=page.has_next_page)
+        count = info.context.loaders.venue_bookings_count
+        venue_id = self.row.id
+        return page_of(
+            edges, has_next_page=page.has_next_page, total_count=lambda: count.load(venue_id)
+        )
 
     @strawberry.field(description="Photos and videos of the venue, oldest first.")
     async def media(
@@ -104,10 +114,13 @@ class Venue(Node):
         page = await info.context.loaders.venue_media.load(
             PageKey(self.row.id, checked_page_size(first))
         )
+        # Cursors of the root `media` list's default order: continue there by `venueId`.
+        ordering = MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC]
         edges = [
-            Edge(
-                cursor=encode_cursor(row.created_at.isoformat(), row.id), node=Media.from_model(row)
-            )
-            for row in page.rows
+            Edge(cursor=ordering.cursor_of(row), node=Media.from_model(row)) for row in page.rows
         ]
-        return page_of(edges, has_next_page=page.has_next_page)
+        count = info.context.loaders.venue_media_count
+        venue_id = self.row.id
+        return page_of(
+            edges, has_next_page=page.has_next_page, total_count=lambda: count.load(venue_id)
+        )

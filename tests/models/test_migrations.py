@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from models.provisioning import alembic_config
 
-HEAD = "0004"
+HEAD = "0005"
 TABLES = {"users", "sessions", "venues", "bookings", "media", "audit_log"}
 FUNCTIONS = {
     "uuid_generate_v7",
@@ -22,6 +22,7 @@ FUNCTIONS = {
     "set_updated_at",
     "audit_row_change",
     "audit_log_create_partitions",
+    "jsonb_merge_patch",
 }
 DEFAULT_NOTIFICATIONS = {"email": True, "push": False}
 

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from models import BookingStatsBucket, StatsGrouping, booking_stats, soft_delete
+from models import (
+    EVERY_BOOKING,
+    BookingStatsBucket,
+    StatsGrouping,
+    StatsScope,
+    booking_stats,
+    soft_delete,
+)
 from models.user import get_with_bookings
 from tests.factories import make_booking, make_user, make_venue
 
@@ -104,8 +111,12 @@ async def venues(session):
     return a, b
 
 
-async def stats(session, group_by: StatsGrouping) -> list[tuple[str, int, int, Decimal]]:
-    buckets = await booking_stats(session, starts_from=MARCH, starts_before=MAY, group_by=group_by)
+async def stats(
+    session, group_by: StatsGrouping, scope: StatsScope = EVERY_BOOKING
+) -> list[tuple[str, int, int, Decimal]]:
+    buckets = await booking_stats(
+        session, starts_from=MARCH, starts_before=MAY, group_by=group_by, scope=scope
+    )
     assert all(isinstance(bucket, BookingStatsBucket) for bucket in buckets)
     return [
         (bucket.key, bucket.count, bucket.completed_count, bucket.completed_revenue)
@@ -170,6 +181,43 @@ async def test_booking_stats_of_an_empty_range_is_empty(session):
         starts_from=utc(2024, 6, 1),
         starts_before=utc(2024, 7, 1),
         group_by=StatsGrouping.DAY,
+        scope=EVERY_BOOKING,
     )
 
     assert buckets == []
+
+
+async def test_booking_stats_of_a_member_count_only_their_bookings(session, venues):
+    a, _ = venues
+    member = await make_user(session)
+    await make_booking(
+        session, user=member, venue=a, starts_at=utc(2024, 3, 5, 8), status="completed"
+    )
+    await make_booking(session, user=member, venue=a, starts_at=utc(2024, 4, 2, 8))
+
+    assert await stats(session, StatsGrouping.MONTH, StatsScope(user_id=member.id)) == [
+        ("2024-03-01", 1, 1, Decimal("100.00")),
+        ("2024-04-01", 1, 0, Decimal(0)),
+    ]
+
+
+async def test_booking_stats_of_a_host_count_their_venues_and_their_own(session, venues):
+    a, b = venues
+    host = a.owner
+    # The host's own booking elsewhere counts; other venues' bookings do not.
+    elsewhere = await make_venue(session, hourly_rate=Decimal("10.00"))
+    await make_booking(
+        session, user=host, venue=elsewhere, starts_at=utc(2024, 4, 20), status="completed"
+    )
+    await make_booking(session, venue=elsewhere, starts_at=utc(2024, 4, 21), status="completed")
+    scope = StatsScope(user_id=host.id, with_hosted_venues=True)
+
+    assert await stats(session, StatsGrouping.VENUE, scope) == [
+        (str(a.id), 3, 2, Decimal("200.00")),
+        (str(elsewhere.id), 1, 1, Decimal("20.00")),
+    ]
+    assert str(b.id) not in [key for key, *_ in await stats(session, StatsGrouping.VENUE, scope)]
+    # Without the hosted venues, a host is a member like any other.
+    assert await stats(session, StatsGrouping.VENUE, StatsScope(user_id=host.id)) == [
+        (str(elsewhere.id), 1, 1, Decimal("20.00")),
+    ]

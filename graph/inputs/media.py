@@ -1,0 +1,115 @@
+"""Arguments of the `media` list: `MediaFilter` and `MediaOrder`."""
+
+import enum
+import re
+
+import strawberry
+from sqlalchemy import ColumnElement
+
+import models
+from graph.cursors import KeyKind
+from graph.errors import BadUserInputError
+from graph.global_id import decode_typed_id
+from graph.inputs.ranges import DateTimeRangeInput, within_times
+from graph.pagination import Ordering, SortKey
+from graph.types.enums import ResourceType
+
+_EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
+MAX_TAGS = 20
+
+
+@strawberry.input(description="Which media to list; every field given must match.")
+class MediaFilter:
+    """Conditions on media, combined with AND."""
+
+    resource_type: ResourceType | None = strawberry.field(
+        default=None, description="Only images, or only videos."
+    )
+    extension: str | None = strawberry.field(
+        default=None, description="File extension, e.g. `jpg` (case and leading dot ignored)."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=None, description=f"Media carrying every one of these tags (at most {MAX_TAGS})."
+    )
+    venue_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Media of this venue (a `Venue` ID)."
+    )
+    booking_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Media of this booking (a `Booking` ID)."
+    )
+    captured_at: DateTimeRangeInput | None = strawberry.field(
+        default=None, description="Media shot within this span (`from` <= shot < `to`)."
+    )
+
+
+@strawberry.enum(description="Orders of the `media` list; ties go to the older upload.")
+class MediaOrder(enum.Enum):
+    """How media are sorted."""
+
+    CREATED_AT_ASC = strawberry.enum_value("CREATED_AT_ASC", description="Oldest upload first.")
+    CREATED_AT_DESC = strawberry.enum_value("CREATED_AT_DESC", description="Newest upload first.")
+    CAPTURED_AT_ASC = strawberry.enum_value(
+        "CAPTURED_AT_ASC", description="Earliest shot first; media without a time last."
+    )
+    CAPTURED_AT_DESC = strawberry.enum_value(
+        "CAPTURED_AT_DESC", description="Latest shot first; media without a time last."
+    )
+    TITLE_ASC = strawberry.enum_value("TITLE_ASC", description="By title, A to Z.")
+    TITLE_DESC = strawberry.enum_value("TITLE_DESC", description="By title, Z to A.")
+
+
+def _ordering(order: MediaOrder, key: SortKey) -> Ordering:
+    return Ordering(f"Media.{order.value}", (key, SortKey.column(models.Media.id, KeyKind.UUID)))
+
+
+_CREATED, _CAPTURED, _TITLE = models.Media.created_at, models.Media.captured_at, models.Media.title
+MEDIA_ORDERINGS: dict[MediaOrder, Ordering] = {
+    MediaOrder.CREATED_AT_ASC: _ordering(
+        MediaOrder.CREATED_AT_ASC, SortKey.column(_CREATED, KeyKind.DATETIME)
+    ),
+    MediaOrder.CREATED_AT_DESC: _ordering(
+        MediaOrder.CREATED_AT_DESC, SortKey.column(_CREATED, KeyKind.DATETIME, descending=True)
+    ),
+    MediaOrder.CAPTURED_AT_ASC: _ordering(
+        MediaOrder.CAPTURED_AT_ASC, SortKey.column(_CAPTURED, KeyKind.DATETIME, nullable=True)
+    ),
+    MediaOrder.CAPTURED_AT_DESC: _ordering(
+        MediaOrder.CAPTURED_AT_DESC,
+        SortKey.column(_CAPTURED, KeyKind.DATETIME, descending=True, nullable=True),
+    ),
+    MediaOrder.TITLE_ASC: _ordering(MediaOrder.TITLE_ASC, SortKey.column(_TITLE, KeyKind.TEXT)),
+    MediaOrder.TITLE_DESC: _ordering(
+        MediaOrder.TITLE_DESC, SortKey.column(_TITLE, KeyKind.TEXT, descending=True)
+    ),
+}
+
+
+def media_conditions(media_filter: MediaFilter | None) -> list[ColumnElement[bool]]:
+    """The SQL conditions of a `MediaFilter`; `BAD_USER_INPUT` naming any invalid field."""
+    if media_filter is None:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    if media_filter.resource_type is not None:
+        conditions.append(models.Media.resource_type == media_filter.resource_type.value)
+    if media_filter.extension is not None:
+        extension = media_filter.extension.strip().lower().removeprefix(".")
+        if not _EXTENSION.match(extension):
+            message = "`filter.extension` must be 1 to 10 letters or digits, e.g. `jpg`."
+            raise BadUserInputError(message, field="filter.extension")
+        conditions.append(models.Media.extension == extension)
+    if media_filter.tags is not None:
+        if len(media_filter.tags) > MAX_TAGS:
+            message = f"`filter.tags` takes at most {MAX_TAGS} tags."
+            raise BadUserInputError(message, field="filter.tags")
+        conditions.append(models.Media.tags.contains(media_filter.tags))
+    if media_filter.venue_id is not None:
+        venue_id = decode_typed_id(media_filter.venue_id, "Venue", field="filter.venueId")
+        conditions.append(models.Media.venue_id == venue_id)
+    if media_filter.booking_id is not None:
+        booking_id = decode_typed_id(media_filter.booking_id, "Booking", field="filter.bookingId")
+        conditions.append(models.Media.booking_id == booking_id)
+    if media_filter.captured_at is not None:
+        conditions += within_times(
+            models.Media.captured_at, media_filter.captured_at, field="filter.capturedAt"
+        )
+    return conditions

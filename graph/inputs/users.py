@@ -1,0 +1,64 @@
+"""Arguments of the `users` list: `UserFilter` and `UserOrder`."""
+
+import enum
+
+import strawberry
+from sqlalchemy import ColumnElement, func
+
+import models
+from graph.cursors import KeyKind
+from graph.pagination import Ordering, SortKey
+from graph.types.enums import UserRole
+
+
+@strawberry.input(description="Which users to list; every field given must match.")
+class UserFilter:
+    """Conditions on users, combined with AND."""
+
+    role: UserRole | None = strawberry.field(default=None, description="Users with this role.")
+    email: str | None = strawberry.field(
+        default=None, description="The user with this email address (case ignored)."
+    )
+
+
+@strawberry.enum(description="Orders of the `users` list; ties go to the older account.")
+class UserOrder(enum.Enum):
+    """How users are sorted."""
+
+    CREATED_AT_ASC = strawberry.enum_value("CREATED_AT_ASC", description="Oldest account first.")
+    CREATED_AT_DESC = strawberry.enum_value("CREATED_AT_DESC", description="Newest account first.")
+    DISPLAY_NAME_ASC = strawberry.enum_value("DISPLAY_NAME_ASC", description="By name, A to Z.")
+    DISPLAY_NAME_DESC = strawberry.enum_value("DISPLAY_NAME_DESC", description="By name, Z to A.")
+
+
+def _ordering(order: UserOrder, key: SortKey) -> Ordering:
+    return Ordering(f"User.{order.value}", (key, SortKey.column(models.User.id, KeyKind.UUID)))
+
+
+_CREATED, _NAME = models.User.created_at, models.User.display_name
+USER_ORDERINGS: dict[UserOrder, Ordering] = {
+    UserOrder.CREATED_AT_ASC: _ordering(
+        UserOrder.CREATED_AT_ASC, SortKey.column(_CREATED, KeyKind.DATETIME)
+    ),
+    UserOrder.CREATED_AT_DESC: _ordering(
+        UserOrder.CREATED_AT_DESC, SortKey.column(_CREATED, KeyKind.DATETIME, descending=True)
+    ),
+    UserOrder.DISPLAY_NAME_ASC: _ordering(
+        UserOrder.DISPLAY_NAME_ASC, SortKey.column(_NAME, KeyKind.TEXT)
+    ),
+    UserOrder.DISPLAY_NAME_DESC: _ordering(
+        UserOrder.DISPLAY_NAME_DESC, SortKey.column(_NAME, KeyKind.TEXT, descending=True)
+    ),
+}
+
+
+def user_conditions(user_filter: UserFilter | None) -> list[ColumnElement[bool]]:
+    """The SQL conditions of a `UserFilter`."""
+    if user_filter is None:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    if user_filter.role is not None:
+        conditions.append(models.User.role == user_filter.role.value)
+    if user_filter.email is not None:
+        conditions.append(func.lower(models.User.email) == user_filter.email.strip().lower())
+    return conditions

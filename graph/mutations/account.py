@@ -1,0 +1,384 @@
+"""Account mutations: sign up, log in and out, revoke sessions, profile and preferences."""
+
+import datetime as dt
+from functools import partial
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from graph.context import Context
+from graph.errors import BadUserInputError, NotFoundError, UnauthenticatedError
+from graph.global_id import decode_typed_id
+from graph.types.session import Session
+from graph.types.user import User
+from models import LoginSession, account, auth
+from models.settings import get_settings
+from models.user import get_by_email
+
+# Where each rule's field sits in the mutations' inputs.
+_INPUT_FIELDS = {
+    "email": "input.email",
+    "password": "input.password",
+    "display_name": "input.displayName",
+    "patch": "input.patch",
+}
+WRONG_CREDENTIALS = "Wrong email or password."
+
+
+def _bad_input(error: account.AccountInputError) -> BadUserInputError:
+    return BadUserInputError(error.message, field=_INPUT_FIELDS[error.field])
+
+
+def _session_lifetime() -> dt.timedelta:
+    return dt.timedelta(days=get_settings().session_lifetime_days)
+
+
+def _remember_session(context: Context, login: LoginSession) -> None:
+    context.loaders.login_session.clear(login.id).prime(login.id, login)
+    context.loaders.user_sessions.clear_all()
+
+
+@strawberry.input(description="A new account: who is signing up and how they will sign in.")
+class SignUpInput:
+    """What `signUp` needs."""
+
+    email: str = strawberry.field(
+        description="Email address to sign in with; no two accounts share one (any case)."
+    )
+    password: str = strawberry.field(description="The password: 10 to 200 characters.")
+    display_name: str = strawberry.field(
+        description="Name shown to other users: 1 to 120 characters."
+    )
+
+
+@strawberry.type(description="The new account, already signed in.")
+class SignUpPayload:
+    """What `signUp` returns."""
+
+    user: User = strawberry.field(description="The new account (role MEMBER).")
+    session: Session = strawberry.field(description="The login session the token belongs to.")
+    token: str = strawberry.field(
+        description=(
+            "Bearer token of the new session: send it as `Authorization: Bearer <token>`."
+            " Shown only once; the server keeps only its hash."
+        )
+    )
+
+
+@strawberry.input(description="Credentials to sign in with.")
+class LogInInput:
+    """What `logIn` needs."""
+
+    email: str = strawberry.field(description="The account's email address (any case).")
+    password: str = strawberry.field(description="The account's password.")
+
+
+@strawberry.type(description="A new login session.")
+class LogInPayload:
+    """What `logIn` returns."""
+
+    token: str = strawberry.field(
+        description=(
+            "Bearer token: send it as `Authorization: Bearer <token>`. Shown only once; the"
+            " server keeps only its hash."
+        )
+    )
+    user: User = strawberry.field(description="The signed-in user.")
+    session: Session = strawberry.field(description="The new login session.")
+
+
+@strawberry.type(description="The session that was ended.")
+class LogOutPayload:
+    """What `logOut` returns."""
+
+    session: Session = strawberry.field(
+        description="The request's session, now revoked: its token no longer works."
+    )
+
+
+@strawberry.input(description="Which session to end.")
+class RevokeSessionInput:
+    """What `revokeSession` needs."""
+
+    id: strawberry.ID = strawberry.field(
+        description="Global ID of a session of the viewer (admins: of anyone)."
+    )
+
+
+@strawberry.type(description="The session that was ended.")
+class RevokeSessionPayload:
+    """What `revokeSession` returns."""
+
+    session: Session = strawberry.field(
+        description="The session, now revoked: its token no longer works."
+    )
+
+
+@strawberry.input(description="Profile fields to change; omitted fields stay as they are.")
+class UpdateProfileInput:
+    """What `updateProfile` needs."""
+
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="New name shown to other users: 1 to 120 characters. Omit to keep it.",
+    )
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="New sign-in email; no two accounts share one (any case). Omit to keep it.",
+    )
+
+
+@strawberry.type(description="The profile after the change.")
+class UpdateProfilePayload:
+    """What `updateProfile` returns."""
+
+    user: User = strawberry.field(description="The viewer, changed.")
+
+
+@strawberry.input(description="A change to the viewer's preferences.")
+class UpdatePreferencesInput:
+    """What `updatePreferences` needs."""
+
+    patch: JSON = strawberry.field(
+        description=(
+            "A JSON merge patch (RFC 7396): an object whose keys are merged into the"
+            " preferences, nested objects recursively; a `null` value removes its key; other"
+            ' values replace. E.g. `{"theme": "dark", "notifications": {"push": null}}`.'
+        )
+    )
+
+
+@strawberry.type(description="The preferences after the change.")
+class UpdatePreferencesPayload:
+    """What `updatePreferences` returns."""
+
+    user: User = strawberry.field(description="The viewer; read the result from `preferences`.")
+
+
+def _present(value: str | None, *, field: str) -> str | None:
+    """None for an omitted field; `BAD_USER_INPUT` for an explicit null."""
+    if value is strawberry.UNSET:
+        return None
+    if value is None:
+        message = f"`{field}` cannot be null; omit it to keep the current value."
+        raise BadUserInputError(message, field=field)
+    return value
+
+
+@strawberry.type
+class AccountMutations:
+    """Accounts, login sessions, profile and preferences."""
+
+    @strawberry.mutation(
+        description=(
+            "Create a member account and sign it in. BAD_USER_INPUT naming the field for a"
+            " malformed email, a password of fewer than 10 or more than 200 characters, a blank"
+            " name, or an email another account has."
+        )
+    )
+    async def sign_up(
+        self,
+        info: strawberry.Info[Context],
+        input: Annotated[  # noqa: A002 - `input` is the GraphQL contract
+            SignUpInput,
+            strawberry.argument(description="The new account's email, password and display name."),
+        ],
+    ) -> SignUpPayload:
+        """Validate, hash the password (outside the transaction), then insert and sign in."""
+        try:
+            email = account.normalise_email(input.email)
+            password = account.check_password_rules(input.password)
+            display_name = account.normalise_display_name(input.display_name)
+        except account.AccountInputError as error:
+            raise _bad_input(error) from None
+        password_hash = await auth.hash_password(password)
+        context = info.context
+        try:
+            signed_in = await context.db.write(
+                context.actor,
+                partial(
+                    account.sign_up,
+                    email=email,
+                    password_hash=password_hash,
+                    display_name=display_name,
+                    session_lifetime=_session_lifetime(),
+                    user_agent=context.user_agent,
+                    ip_address=context.ip_address,
+                ),
+            )
+        except account.EmailTakenError as error:
+            raise _bad_input(error) from None
+        context.loaders.user.prime(signed_in.user.id, signed_in.user)
+        _remember_session(context, signed_in.login)
+        return SignUpPayload(
+            user=User.from_model(signed_in.user, proven_self=True),
+            session=Session.from_model(signed_in.login),
+            token=signed_in.token,
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Sign in with email and password; returns a bearer token. A wrong email and a wrong"
+            " password fail alike, with UNAUTHENTICATED."
+        )
+    )
+    async def log_in(
+        self,
+        info: strawberry.Info[Context],
+        input: Annotated[  # noqa: A002 - `input` is the GraphQL contract
+            LogInInput, strawberry.argument(description="The email and password to sign in with.")
+        ],
+    ) -> LogInPayload:
+        """Check the password (as long for an unknown email), then open a session."""
+        context = info.context
+        email = input.email.strip()
+        user = await context.db.run(partial(get_by_email, email=email)) if email else None
+        too_long = len(input.password) > account.MAX_PASSWORD_LENGTH
+        # An over-long password cannot match: check it against nothing, taking the usual time.
+        checked_user = None if too_long else user
+        password = input.password[: account.MAX_PASSWORD_LENGTH + 1]
+        matched = await auth.check_password(checked_user, password)
+        if user is None or not matched:
+            raise UnauthenticatedError(WRONG_CREDENTIALS)
+        login, token = await context.db.write(
+            context.actor,
+            partial(
+                auth.start_session,
+                user=user,
+                lifetime=_session_lifetime(),
+                user_agent=context.user_agent,
+                ip_address=context.ip_address,
+            ),
+        )
+        context.loaders.user.prime(user.id, user)
+        _remember_session(context, login)
+        return LogInPayload(
+            token=token,
+            user=User.from_model(user, proven_self=True),
+            session=Session.from_model(login),
+        )
+
+    @strawberry.mutation(
+        description="Sign out: revoke the session this request's token belongs to."
+    )
+    async def log_out(self, info: strawberry.Info[Context]) -> LogOutPayload:
+        """Revoke the request's own session."""
+        context = info.context
+        viewer = context.require_viewer()
+        login = await context.db.write(
+            context.actor,
+            partial(auth.revoke_session, session_id=viewer.session_id, user_id=viewer.user_id),
+        )
+        if login is None:
+            message = "The session is gone; sign in again."
+            raise UnauthenticatedError(message)
+        _remember_session(context, login)
+        return LogOutPayload(session=Session.from_model(login))
+
+    @strawberry.mutation(
+        description=(
+            "Revoke one of the viewer's sessions (admins: anyone's), e.g. a lost device."
+            " Revoking a revoked session changes nothing. NOT_FOUND for a session the viewer"
+            " may not see."
+        )
+    )
+    async def revoke_session(
+        self,
+        info: strawberry.Info[Context],
+        input: Annotated[  # noqa: A002 - `input` is the GraphQL contract
+            RevokeSessionInput, strawberry.argument(description="Which session to revoke.")
+        ],
+    ) -> RevokeSessionPayload:
+        """Revoke a session, restricted to the viewer's own unless they are an admin."""
+        context = info.context
+        viewer = context.require_viewer()
+        session_id = decode_typed_id(input.id, "Session", field="input.id")
+        login = await context.db.write(
+            context.actor,
+            partial(
+                auth.revoke_session,
+                session_id=session_id,
+                user_id=None if viewer.is_admin else viewer.user_id,
+            ),
+        )
+        if login is None:
+            message = "No session with this ID."
+            raise NotFoundError(message, field="input.id")
+        _remember_session(context, login)
+        return RevokeSessionPayload(session=Session.from_model(login))
+
+    @strawberry.mutation(
+        description=(
+            "Change the viewer's display name and/or email; omitted fields stay as they are."
+            " BAD_USER_INPUT naming the field when a value breaks a rule or the email is taken."
+        )
+    )
+    async def update_profile(
+        self,
+        info: strawberry.Info[Context],
+        input: Annotated[  # noqa: A002 - `input` is the GraphQL contract
+            UpdateProfileInput,
+            strawberry.argument(
+                description="The profile fields to change; omit a field to keep it."
+            ),
+        ],
+    ) -> UpdateProfilePayload:
+        """Validate the given fields and update them in one statement."""
+        context = info.context
+        viewer = context.require_viewer()
+        display_name = _present(input.display_name, field="input.displayName")
+        email = _present(input.email, field="input.email")
+        try:
+            if display_name is not None:
+                display_name = account.normalise_display_name(display_name)
+            if email is not None:
+                email = account.normalise_email(email)
+            user = await context.db.write(
+                context.actor,
+                partial(
+                    account.update_profile,
+                    user_id=viewer.user_id,
+                    display_name=display_name,
+                    email=email,
+                ),
+            )
+        except account.AccountInputError as error:
+            raise _bad_input(error) from None
+        if user is None:
+            message = "Your account no longer exists."
+            raise NotFoundError(message)
+        context.loaders.user.clear(user.id).prime(user.id, user)
+        return UpdateProfilePayload(user=User.from_model(user))
+
+    @strawberry.mutation(
+        description=(
+            "Merge a JSON merge patch (RFC 7396) into the viewer's preferences, in one"
+            " statement: concurrent patches of different keys both apply. BAD_USER_INPUT when"
+            " the patch is not a JSON object or is over 16 KiB."
+        )
+    )
+    async def update_preferences(
+        self,
+        info: strawberry.Info[Context],
+        input: Annotated[  # noqa: A002 - `input` is the GraphQL contract
+            UpdatePreferencesInput,
+            strawberry.argument(description="The merge patch to apply to the preferences."),
+        ],
+    ) -> UpdatePreferencesPayload:
+        """Apply the patch with `jsonb_merge_patch` in SQL."""
+        context = info.context
+        viewer = context.require_viewer()
+        try:
+            patch = account.check_preferences_patch(input.patch)
+        except account.AccountInputError as error:
+            raise _bad_input(error) from None
+        user = await context.db.write(
+            context.actor,
+            partial(account.update_preferences, user_id=viewer.user_id, patch=patch),
+        )
+        if user is None:
+            message = "Your account no longer exists."
+            raise NotFoundError(message)
+        context.loaders.user.clear(user.id).prime(user.id, user)
+        return UpdatePreferencesPayload(user=User.from_model(user))

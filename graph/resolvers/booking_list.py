@@ -1,0 +1,63 @@
+"""The root `bookings` list: the bookings the viewer may see, filtered, sorted and paged."""
+
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import select
+
+import models
+from graph.context import Context
+from graph.inputs.bookings import (
+    BOOKING_ORDERINGS,
+    BookingFilter,
+    BookingOrder,
+    booking_conditions,
+)
+from graph.pagination import (
+    After,
+    Before,
+    First,
+    IncludeDeleted,
+    Last,
+    deleted_rows_allowed,
+    page_window,
+    paginate,
+)
+from graph.permissions import visible_bookings
+from graph.types.booking import Booking
+from graph.types.connection import Connection
+
+
+async def bookings(  # noqa: PLR0913 - Relay arguments plus filter, order and includeDeleted
+    info: strawberry.Info[Context],
+    *,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+    filter_: Annotated[
+        BookingFilter | None,
+        strawberry.argument(name="filter", description="Only bookings matching all of this."),
+    ] = None,
+    order_by: Annotated[
+        BookingOrder | None,
+        strawberry.argument(description="Sort order; earliest start first when not given."),
+    ] = None,
+    include_deleted: IncludeDeleted = False,
+) -> Connection[Booking]:
+    """Page through the bookings the viewer may see; anonymous requests are refused."""
+    viewer = info.context.require_viewer()
+    deleted = deleted_rows_allowed(info.context, include_deleted)
+    ordering = BOOKING_ORDERINGS[order_by or BookingOrder.STARTS_AT_ASC]
+    window = page_window(ordering, first=first, after=after, last=last, before=before)
+    statement = select(models.Booking).where(visible_bookings(viewer), *booking_conditions(filter_))
+    if deleted:
+        statement = statement.execution_options(**{models.INCLUDE_DELETED: True})
+
+    return await paginate(
+        info.context.db,
+        statement,
+        ordering=ordering,
+        window=window,
+        node=Booking.from_model,
+    )

@@ -1,0 +1,142 @@
+"""`history` on every audited type, and audit events by global ID.
+
+Who may read an object's history:
+- a user's: the user themselves;
+- a venue's: its owner;
+- a booking's: its guest and the host of its venue;
+- a media item's: its owner and the host of its venue;
+- everything: admins.
+Anyone else signed in gets `FORBIDDEN` on the field, and a signed-out request
+`UNAUTHENTICATED`: an error, not an empty list, so "no changes yet" is never a lie.
+"""
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Protocol
+
+import strawberry
+
+import models
+from graph.context import Context
+from graph.cursors import decode_cursor, encode_cursor
+from graph.errors import BadUserInputError, ForbiddenError
+from graph.global_id import decode_timestamped_id
+from graph.loaders import HistoryKey
+from graph.paging import checked_page_size
+from graph.types.audit_event import AuditEvent
+from graph.types.connection import Connection, Edge, page_of
+from graph.viewer import Viewer
+
+DEFAULT_PAGE_SIZE = 20
+
+AuditedRow = models.User | models.Venue | models.Booking | models.Media
+
+
+class Audited(Protocol):
+    """A GraphQL object mapped from a row of an audited table."""
+
+    @property
+    def row(self) -> AuditedRow:
+        """The mapped row."""
+        ...
+
+
+def _after(after: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    if after is None:
+        return None
+    raw_created_at, raw_id = decode_cursor(after, size=2, field="after")
+    try:
+        created_at, event_id = dt.datetime.fromisoformat(raw_created_at), uuid.UUID(raw_id)
+    except ValueError:
+        created_at = None
+    if created_at is None or created_at.tzinfo is None:
+        message = "`after` is not a valid cursor."
+        raise BadUserInputError(message, field="after")
+    return created_at, event_id
+
+
+async def _hosts_venue(context: Context, viewer: Viewer, venue_id: uuid.UUID) -> bool:
+    # Loaded even when another rule already allows: statements depend on shape, not on rows.
+    venue = await context.loaders.venue.load(venue_id)
+    return venue is not None and venue.owner_id == viewer.user_id
+
+
+async def _may_read_history(context: Context, viewer: Viewer, row: AuditedRow) -> bool:
+    if viewer.is_admin:
+        return True
+    if isinstance(row, models.User):
+        return row.id == viewer.user_id
+    if isinstance(row, models.Venue):
+        return row.owner_id == viewer.user_id
+    if isinstance(row, models.Booking):
+        hosts = await _hosts_venue(context, viewer, row.venue_id)
+        return hosts or row.user_id == viewer.user_id
+    hosts = row.venue_id is not None and await _hosts_venue(context, viewer, row.venue_id)
+    return hosts or row.owner_id == viewer.user_id
+
+
+async def history(
+    root: Audited,
+    info: strawberry.Info[Context],
+    first: Annotated[
+        int, strawberry.argument(description="How many events, 0 to 100.")
+    ] = DEFAULT_PAGE_SIZE,
+    after: Annotated[
+        str | None,
+        strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
+    ] = None,
+) -> Connection[AuditEvent]:
+    """Page through the object's audit events, newest first.
+
+    The cursor is the last event's `(createdAt, id)`, so events recorded between two requests
+    never make a page repeat or skip one.
+    """
+    context = info.context
+    viewer = context.require_viewer()
+    page_size = checked_page_size(first)
+    after_key = _after(after)
+    row = root.row
+    if not await _may_read_history(context, viewer, row):
+        message = "You may not see this object's history."
+        raise ForbiddenError(message)
+    page = await context.loaders.history.load(
+        HistoryKey(str(row.__tablename__), row.id, page_size, after_key)
+    )
+    edges = [
+        Edge(
+            cursor=encode_cursor(event.created_at.isoformat(), event.id),
+            node=AuditEvent.from_model(event),
+        )
+        for event in page.rows
+    ]
+
+    async def total_count() -> int:
+        return page.total_count  # counted by the page's own statement
+
+    return page_of(
+        edges,
+        has_next_page=page.has_next_page,
+        has_previous_page=after is not None,
+        total_count=total_count,
+    )
+
+
+def history_field(readers: str) -> Any:  # noqa: ANN401 - a strawberry field, typed by its resolver
+    """The `history` field of an audited type; `readers` names who, besides admins, may see it."""
+    return strawberry.field(
+        resolver=history,
+        description=(
+            f"Recorded changes to this object, newest first. Visible to {readers} and admins;"
+            " anyone else gets FORBIDDEN (signed out: UNAUTHENTICATED), which nulls the"
+            " enclosing object, so select it only where the viewer may see it."
+        ),
+    )
+
+
+async def load_audit_event(context: Context, global_id: str, *, field: str) -> AuditEvent | None:
+    """The audit event a global ID names, for admins; null for anyone else or when it is gone."""
+    key = decode_timestamped_id(global_id, "AuditEvent", field=field)
+    if context.viewer is None or not context.viewer.is_admin:
+        return None
+    row = await context.loaders.audit_event.load(key)
+    return AuditEvent.from_model(row) if row else None

@@ -1,0 +1,105 @@
+"""The `AuditEvent` GraphQL type: one recorded change to a user, venue, booking or media item."""
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+from strawberry.scalars import JSON
+
+import models
+from graph.context import Context
+from graph.global_id import encode_global_id, encode_timestamped_id
+from graph.types.node import Node
+
+if TYPE_CHECKING:
+    from graph.types.user import User
+
+UserType = Annotated["User", strawberry.lazy("graph.types.user")]
+
+# The GraphQL type whose global ID an audited table's `record_id` becomes.
+TYPE_OF_TABLE = {"users": "User", "venues": "Venue", "bookings": "Booking", "media": "Media"}
+
+
+@strawberry.enum(description="What a change did to its row.")
+class AuditAction(enum.Enum):
+    """Audit actions, one to one with the trail's `action` values."""
+
+    INSERT = strawberry.enum_value(models.AuditAction.INSERT.value, description="Created.")
+    UPDATE = strawberry.enum_value(
+        models.AuditAction.UPDATE.value, description="Changed; `changedFields` lists what."
+    )
+    SOFT_DELETE = strawberry.enum_value(
+        models.AuditAction.SOFT_DELETE.value, description="Deleted; it can still be restored."
+    )
+    RESTORE = strawberry.enum_value(
+        models.AuditAction.RESTORE.value, description="Brought back after a soft delete."
+    )
+    DELETE = strawberry.enum_value(models.AuditAction.DELETE.value, description="Removed for good.")
+
+
+@strawberry.type(description="One recorded change to a user, venue, booking or media item.")
+class AuditEvent(Node):
+    """An `audit_log` row, written by the database whatever made the change."""
+
+    row: strawberry.Private[models.AuditLog]
+    action: AuditAction = strawberry.field(description="What the change did.")
+    table_name: str = strawberry.field(
+        description="Table of the changed row: `users`, `venues`, `bookings` or `media`."
+    )
+    record_id: strawberry.ID = strawberry.field(
+        description=(
+            "Global ID of the changed object (a User, Venue, Booking or Media); it may be gone."
+        )
+    )
+    changed_fields: list[str] | None = strawberry.field(
+        description="Columns an update changed, sorted; null for inserts and deletes."
+    )
+    old_data: JSON | None = strawberry.field(
+        description="The row before the change, by column; null for inserts. Secrets are left out."
+    )
+    new_data: JSON | None = strawberry.field(
+        description="The row after the change, by column; null for deletes. Secrets are left out."
+    )
+    actor_email: str | None = strawberry.field(
+        description="Email of who made the change, as it was then; null when not recorded."
+    )
+    ip_address: str | None = strawberry.field(
+        description="IP address the change came from; null when not recorded."
+    )
+    user_agent: str | None = strawberry.field(
+        description="User agent of the client that made the change; null when not recorded."
+    )
+    created_at: dt.datetime = strawberry.field(
+        description="When the change was made (the start of its transaction)."
+    )
+
+    @classmethod
+    def from_model(cls, row: models.AuditLog) -> Self:
+        """Map an `audit_log` row."""
+        return cls(
+            row=row,
+            id=strawberry.ID(encode_timestamped_id("AuditEvent", row.id, row.created_at)),
+            action=AuditAction(row.action),
+            table_name=row.table_name,
+            record_id=strawberry.ID(encode_global_id(TYPE_OF_TABLE[row.table_name], row.record_id)),
+            changed_fields=list(row.changed_fields) if row.changed_fields is not None else None,
+            old_data=JSON(row.old_data) if row.old_data is not None else None,
+            new_data=JSON(row.new_data) if row.new_data is not None else None,
+            actor_email=row.user_email,
+            ip_address=str(row.ip_address) if row.ip_address is not None else None,
+            user_agent=row.user_agent,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(
+        description="Who made the change; null when no one signed in did, or they are gone."
+    )
+    async def actor(self, info: strawberry.Info[Context]) -> UserType | None:
+        """Load the actor through the request's user loader."""
+        from graph.types.user import User  # noqa: PLC0415 - User's `history` lists AuditEvents
+
+        if self.row.user_id is None:
+            return None
+        row = await info.context.loaders.user.load(self.row.user_id)
+        return User.from_model(row) if row else None

@@ -1,0 +1,204 @@
+"""Accounts: signing up, the rules for emails, passwords and names, profile and preferences."""
+
+import datetime as dt
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.auth import start_session
+from models.login_session import LoginSession
+from models.user import User, UserRole
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+MAX_EMAIL_LENGTH = 320
+MAX_DISPLAY_NAME_LENGTH = 120
+# A preferences patch is settings, not storage: bound its size (as compact JSON).
+MAX_PREFERENCES_PATCH_BYTES = 16 * 1024
+LIVE_EMAIL_INDEX = "uq_users_email_live"
+_UNIQUE_VIOLATION = "23505"
+
+# Deliberately loose: one @, no spaces, a dot in the domain. Deliverability is for a mail check.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.][^@\s]*$")
+
+
+class AccountInputError(ValueError):
+    """An account field breaks a rule; `field` names it (`email`, `password`, `display_name`)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        """Record which field is wrong and why."""
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class EmailTakenError(AccountInputError):
+    """Another live account already uses the email (compared case-insensitively)."""
+
+    def __init__(self) -> None:
+        """Always about `email`."""
+        super().__init__("An account with this email already exists.", field="email")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A user with a fresh login session and its bearer token (shown once, never stored)."""
+
+    user: User
+    login: LoginSession
+    token: str
+
+
+def normalise_email(email: str) -> str:
+    """The email trimmed, if it looks like an address; `AccountInputError` otherwise."""
+    email = email.strip()
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
+        message = "Enter an email address such as `name@example.com`."
+        raise AccountInputError(message, field="email")
+    return email
+
+
+def check_password_rules(password: str) -> str:
+    """The password if it has 10 to 200 characters; `AccountInputError` otherwise."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        message = (
+            f"A password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters;"
+            f" this one has {len(password)}."
+        )
+        raise AccountInputError(message, field="password")
+    return password
+
+
+def normalise_display_name(display_name: str) -> str:
+    """The name trimmed, if 1 to 120 characters remain; `AccountInputError` otherwise."""
+    display_name = display_name.strip()
+    if not 1 <= len(display_name) <= MAX_DISPLAY_NAME_LENGTH:
+        message = f"A display name has 1 to {MAX_DISPLAY_NAME_LENGTH} characters (not blank)."
+        raise AccountInputError(message, field="display_name")
+    return display_name
+
+
+def check_preferences_patch(patch: object) -> dict[str, Any]:
+    """The patch if it is a JSON object of reasonable size; `AccountInputError` otherwise."""
+    if not isinstance(patch, dict):
+        message = "The patch must be a JSON object; a `null` value removes its key."
+        raise AccountInputError(message, field="patch")
+    size = len(json.dumps(patch, separators=(",", ":")).encode())
+    if size > MAX_PREFERENCES_PATCH_BYTES:
+        message = f"The patch may have at most {MAX_PREFERENCES_PATCH_BYTES} bytes of JSON."
+        raise AccountInputError(message, field="patch")
+    return patch
+
+
+def _is_live_email_conflict(error: IntegrityError) -> bool:
+    # asyncpg's error (the adapted error's cause) names the violated index.
+    cause = getattr(error.orig, "__cause__", None)
+    return (
+        getattr(error.orig, "sqlstate", None) == _UNIQUE_VIOLATION
+        and getattr(cause, "constraint_name", None) == LIVE_EMAIL_INDEX
+    )
+
+
+async def _flush_checking_email(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if _is_live_email_conflict(error):
+            raise EmailTakenError from error
+        raise
+
+
+async def sign_up(  # noqa: PLR0913 - an account and the login session it starts with
+    session: AsyncSession,
+    *,
+    email: str,
+    password_hash: str,
+    display_name: str,
+    session_lifetime: dt.timedelta,
+    user_agent: str | None,
+    ip_address: str | None,
+) -> SignedIn:
+    """Create a member and sign them in; `EmailTakenError` if a live account has the email.
+
+    The unique index decides, not a prior lookup, so two concurrent sign-ups with one email
+    cannot both succeed. Pass a hash from `auth.hash_password` (made before the transaction:
+    hashing is slow on purpose). The caller's transaction is unusable after `EmailTakenError`.
+    """
+    user = User(
+        email=email,
+        display_name=display_name,
+        role=UserRole.MEMBER.value,
+        password_hash=password_hash,
+    )
+    session.add(user)
+    await _flush_checking_email(session)
+    login, token = await start_session(
+        session,
+        user=user,
+        lifetime=session_lifetime,
+        user_agent=user_agent,
+        ip_address=ip_address,
+    )
+    return SignedIn(user=user, login=login, token=token)
+
+
+async def update_profile(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> User | None:
+    """Change the given fields of a live user (None leaves a field as is); None if no user.
+
+    `EmailTakenError` if another live account has the new email.
+    """
+    changes: dict[str, str] = {}
+    if display_name is not None:
+        changes["display_name"] = display_name
+    if email is not None:
+        changes["email"] = email
+    if not changes:
+        return (await session.execute(select(User).where(User.id == user_id))).scalar_one_or_none()
+    statement = (
+        update(User)
+        .where(User.id == user_id, User.deleted_at.is_(None))
+        .values(**changes)
+        .returning(User)
+        .execution_options(populate_existing=True)
+    )
+    try:
+        return (await session.execute(statement)).scalar_one_or_none()
+    except IntegrityError as error:
+        if _is_live_email_conflict(error):
+            raise EmailTakenError from error
+        raise
+
+
+async def update_preferences(
+    session: AsyncSession, *, user_id: uuid.UUID, patch: dict[str, Any]
+) -> User | None:
+    """Merge `patch` into a live user's preferences in SQL (RFC 7396); None if no user.
+
+    Objects merge key by key, a `null` value removes its key, anything else replaces; one
+    UPDATE, so concurrent patches to different keys never lose each other's changes.
+    """
+    statement = (
+        update(User)
+        .where(User.id == user_id, User.deleted_at.is_(None))
+        .values(
+            preferences=func.jsonb_merge_patch(
+                User.preferences, bindparam("patch", patch, type_=JSONB)
+            )
+        )
+        .returning(User)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
