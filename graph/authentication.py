@@ -1,11 +1,12 @@
 """Turning a request's `Authorization: Bearer <token>` header into a viewer."""
 
+import datetime as dt
 import ipaddress
 from dataclasses import dataclass
 
 from graph.request_session import RequestSession
 from graph.viewer import Viewer
-from models import auth
+from models import Actor, auth
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +18,10 @@ class Authentication:
 
 
 async def authenticate_request(db: RequestSession, authorization: str | None) -> Authentication:
-    """Look up the bearer token's live, unexpired, unrevoked session (one statement)."""
+    """Look up the bearer token's live, unexpired, unrevoked session (one statement).
+
+    Every few minutes of use also moves the session's `last_seen_at` (one short write).
+    """
     if not authorization:
         return Authentication()
     scheme, _, token = authorization.partition(" ")
@@ -28,6 +32,9 @@ async def authenticate_request(db: RequestSession, authorization: str | None) ->
     if found is None:
         return Authentication(failure="The token is invalid, expired or revoked; sign in again.")
     user, login = found
+    if auth.is_stale(login, now=dt.datetime.now(dt.UTC)):
+        actor = Actor(user_id=user.id, email=user.email)
+        await db.write(actor, lambda session: auth.touch_session(session, session_id=login.id))
     return Authentication(viewer=Viewer.from_login(user, login))
 
 

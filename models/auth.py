@@ -125,3 +125,25 @@ async def revoke_session(
     if user_id is not None:
         statement = statement.where(LoginSession.user_id == user_id)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+# `sessions.last_seen_at` moves in steps this long: a write on every request would cost more
+# than the precision is worth.
+LAST_SEEN_STEP = dt.timedelta(minutes=5)
+
+
+def is_stale(login: LoginSession, *, now: dt.datetime) -> bool:
+    """Whether `login.last_seen_at` is a step or more behind `now`."""
+    return now - login.last_seen_at >= LAST_SEEN_STEP
+
+
+async def touch_session(session: AsyncSession, *, session_id: uuid.UUID) -> None:
+    """Record that a session was used now (skipped when it was, within the step)."""
+    await session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.id == session_id,
+            LoginSession.last_seen_at < func.now() - LAST_SEEN_STEP,
+        )
+        .values(last_seen_at=func.now())
+    )

@@ -438,3 +438,34 @@ async def test_node_resolves_a_session_for_its_user_and_admins(session, execute,
         "user": {"displayName": "Ada"},
     }
     assert result.data["node"] == (expected if visible else None)
+
+
+async def test_last_seen_moves_in_steps_when_the_token_is_used(session, client):
+    sql = text
+    login = await make_login_session(session, token="seen-token")
+    await session.execute(
+        sql("UPDATE sessions SET last_seen_at = now() - interval '1 hour' WHERE id = :id"),
+        {"id": login.id},
+    )
+    session.expire_all()  # the app shares this session: let it read the stamp afresh
+    headers = {"Authorization": "Bearer seen-token"}
+
+    async def last_seen():
+        return (
+            await session.execute(
+                sql("SELECT now() - last_seen_at FROM sessions WHERE id = :id"), {"id": login.id}
+            )
+        ).scalar_one()
+
+    response = await client.post("/graphql", json={"query": "{ viewer { id } }"}, headers=headers)
+    assert response.json()["data"]["viewer"] is not None
+    assert (await last_seen()).total_seconds() < 60
+
+    # Within the step nothing is written: a stamp two minutes old stays.
+    await session.execute(
+        sql("UPDATE sessions SET last_seen_at = now() - interval '2 minutes' WHERE id = :id"),
+        {"id": login.id},
+    )
+    session.expire_all()
+    await client.post("/graphql", json={"query": "{ viewer { id } }"}, headers=headers)
+    assert 110 < (await last_seen()).total_seconds() < 130
