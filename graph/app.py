@@ -5,10 +5,12 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from graph import metrics, sql_observation
 from graph.authentication import authenticate_request, client_ip
 from graph.context import Context
 from graph.graphiql import ASSETS_URL_PATH, GraphiQLRouter
@@ -53,10 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        sql_observation.install(engine, slow_statement_ms=settings.slow_statement_ms)
+        pool_collector = metrics.register_pool(engine)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
-        yield
-        await engine.dispose()
+        try:
+            yield
+        finally:
+            metrics.unregister_pool(pool_collector)
+            await engine.dispose()
 
     app = FastAPI(
         title="Sartiq Graph",
@@ -74,6 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if graphql_router.serves_local_assets:
         assets = StaticFiles(directory=graphql_router.assets_dir)
         app.mount(ASSETS_URL_PATH, assets, name="graphiql-assets")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -6,6 +6,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from graph.error_codes import MaskUnexpectedErrors, assign_code
+from graph.metrics import OperationMetrics, count_errors
 from graph.mutations.account import AccountMutations
 from graph.mutations.bookings import BookingMutations
 from graph.mutations.media import MediaMutations
@@ -49,6 +50,7 @@ class Schema(strawberry.Schema):
         del execution_context
         for error in errors:
             assign_code(error)
+        count_errors(errors)
 
 
 schema = Schema(
@@ -60,5 +62,6 @@ schema = Schema(
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
         MaskUnexpectedErrors,
+        OperationMetrics,
     ],
 )

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     db_application_name: str = "sartiq-graph"
 
     graphiql: bool = True
+    # Statements slower than this are logged with the operation name and request id.
+    slow_statement_ms: float = Field(default=200.0, ge=0)
 
     session_lifetime_days: int = Field(default=30, ge=1, le=365)
 

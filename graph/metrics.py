@@ -1,0 +1,130 @@
+"""Prometheus metrics, served at `/metrics`.
+
+Request latency and outcome per operation, SQL statements per request, pool use, and
+errors by `extensions.code`.
+
+With several worker processes, set `PROMETHEUS_MULTIPROC_DIR` so the workers' figures are
+aggregated (prometheus-client's multiprocess mode).
+"""
+
+import threading
+import time
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.extensions import SchemaExtension
+
+from graph.errors import ErrorCode
+from graph.sql_observation import RequestObservation, observe_request
+
+# Operation names come from clients: past this many distinct names, the rest count as "other".
+MAX_OPERATION_LABELS = 200
+
+REQUEST_SECONDS = Histogram(
+    "sartiq_graphql_request_seconds",
+    "Time to execute a GraphQL operation, by operation name and outcome (ok or error).",
+    ["operation", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SQL_STATEMENTS = Histogram(
+    "sartiq_graphql_sql_statements",
+    "SQL statements one GraphQL operation ran, by operation name.",
+    ["operation"],
+    buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55),
+)
+ERRORS = Counter(
+    "sartiq_graphql_errors_total",
+    "Errors returned to clients, by extensions.code.",
+    ["code"],
+)
+
+_known_operations: set[str] = set()
+_known_operations_lock = threading.Lock()
+
+
+def operation_label(name: str | None) -> str:
+    """A bounded label for an operation name."""
+    if not name:
+        return "anonymous"
+    with _known_operations_lock:
+        if name in _known_operations:
+            return name
+        if len(_known_operations) < MAX_OPERATION_LABELS:
+            _known_operations.add(name)
+            return name
+    return "other"
+
+
+def count_errors(errors: list[GraphQLError]) -> None:
+    """Count errors by the code the client sees (unexpected ones are masked as internal)."""
+    for error in errors:
+        code = (error.extensions or {}).get("code") or ErrorCode.INTERNAL_SERVER_ERROR.value
+        ERRORS.labels(str(code)).inc()
+
+
+class OperationMetrics(SchemaExtension):
+    """Time each operation and count its SQL statements."""
+
+    _observation: RequestObservation
+
+    def on_operation(self) -> Iterator[None]:
+        """Observe the whole operation, parse and validation included."""
+        context = self.execution_context
+        request_id = getattr(context.context, "request_id", None)
+        started = time.perf_counter()
+        with observe_request(
+            operation_label(None),  # named in on_execute, once the document is parsed
+            request_id if isinstance(request_id, str) else None,
+        ) as sql:
+            self._observation = sql
+            failed = True
+            try:
+                yield
+                result = context.result
+                failed = bool(result is None or result.errors)
+            finally:
+                REQUEST_SECONDS.labels(sql.operation, "error" if failed else "ok").observe(
+                    time.perf_counter() - started
+                )
+                SQL_STATEMENTS.labels(sql.operation).observe(sql.statements)
+
+    def on_execute(self) -> Iterator[None]:
+        """Name the observation once the document is parsed (the name may come from it)."""
+        self._observation.operation = operation_label(self.execution_context.operation_name)
+        yield
+
+
+class PoolCollector(Collector):
+    """The engine's connection pool, read when Prometheus scrapes."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        """Report on `engine`'s pool."""
+        self._engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Pool size, connections checked out, and overflow in use."""
+        pool = self._engine.sync_engine.pool
+        for name, documentation, read in (
+            ("sartiq_db_pool_size", "Configured size of the connection pool.", "size"),
+            ("sartiq_db_pool_checked_out", "Connections in use by requests.", "checkedout"),
+            ("sartiq_db_pool_overflow", "Connections open beyond the pool size.", "overflow"),
+        ):
+            reader = getattr(pool, read, None)
+            if reader is not None:
+                yield GaugeMetricFamily(name, documentation, value=float(reader()))
+
+
+def register_pool(engine: AsyncEngine) -> PoolCollector:
+    """Start reporting `engine`'s pool; unregister the returned collector at shutdown."""
+    collector = PoolCollector(engine)
+    REGISTRY.register(collector)
+    return collector
+
+
+def unregister_pool(collector: PoolCollector) -> None:
+    """Stop reporting a pool (its engine is being disposed)."""
+    REGISTRY.unregister(collector)
