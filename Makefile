@@ -9,7 +9,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 PYTEST_ARGS ?=
 UV_RUN := uv run --frozen
 
-.PHONY: help bootstrap dev test lint typecheck check migrate seed schema
+.PHONY: help bootstrap dev test lint typecheck check migrate seed schema bench
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -41,3 +41,6 @@ seed: bootstrap ## load the demo data
 schema: ## write schema.graphql from the schema the server serves
 	$(UV_RUN) python scripts/export_schema.py
 
+bench: bootstrap ## benchmark over HTTP with wrk (seeds its own database; not part of test)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } || { echo 'bench: install wrk (apt-get install wrk)'; exit 1; }
+	$(UV_RUN) python -m bench.run $(BENCH_ARGS)
