@@ -3,8 +3,8 @@
 Rules (roles member, host, admin):
 - venues are public; soft-deleted ones only for admins who ask for them;
 - bookings: their guest, the host of their venue, admins;
-- media: public when it shows a venue and belongs to no booking; otherwise its owner, the
-  venue's host and admins;
+- media: public when it shows a live venue and belongs to no booking; otherwise its owner,
+  the guest of its booking, the venue's host and admins;
 - login sessions: their user and admins;
 - a user's public profile (display name, role) is visible wherever the user is reachable;
   their email only to themselves, admins, and through a booking the viewer may see.
@@ -52,12 +52,14 @@ def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
 
 def visible_media(viewer: Viewer | None) -> ColumnElement[bool]:
     """Media `viewer` may read."""
-    public = and_(Media.venue_id.is_not(None), Media.booking_id.is_(None))
+    live_venues = select(Venue.id).where(Venue.deleted_at.is_(None))
+    public = and_(Media.venue_id.in_(live_venues), Media.booking_id.is_(None))
     if viewer is None:
         return public
     if viewer.is_admin:
         return true()
-    conditions = [public, Media.owner_id == viewer.user_id]
+    own_bookings = select(Booking.id).where(Booking.user_id == viewer.user_id)
+    conditions = [public, Media.owner_id == viewer.user_id, Media.booking_id.in_(own_bookings)]
     if viewer.is_host:
         conditions.append(Media.venue_id.in_(select(Venue.id).where(_venues_hosted_by(viewer))))
     return or_(*conditions)

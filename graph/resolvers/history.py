@@ -105,7 +105,7 @@ async def history(
     edges = [
         Edge(
             cursor=encode_cursor(event.created_at.isoformat(), event.id),
-            node=AuditEvent.from_model(event),
+            node=AuditEvent.from_model(event, viewer=viewer),
         )
         for event in page.rows
     ]
@@ -139,4 +139,4 @@ async def load_audit_event(context: Context, global_id: str, *, field: str) -> A
     if context.viewer is None or not context.viewer.is_admin:
         return None
     row = await context.loaders.audit_event.load(key)
-    return AuditEvent.from_model(row) if row else None
+    return AuditEvent.from_model(row, viewer=context.viewer) if row else None

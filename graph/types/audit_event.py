@@ -11,6 +11,7 @@ import models
 from graph.context import Context
 from graph.global_id import encode_global_id, encode_timestamped_id
 from graph.types.node import Node
+from graph.viewer import Viewer
 
 if TYPE_CHECKING:
     from graph.types.user import User
@@ -62,21 +63,35 @@ class AuditEvent(Node):
         description="The row after the change, by column; null for deletes. Secrets are left out."
     )
     actor_email: str | None = strawberry.field(
-        description="Email of who made the change, as it was then; null when not recorded."
+        description=(
+            "Email of who made the change, as it was then; shown to admins and the actor,"
+            " null for others and when not recorded."
+        )
     )
     ip_address: str | None = strawberry.field(
-        description="IP address the change came from; null when not recorded."
+        description=(
+            "IP address the change came from; shown to admins and the actor, null for others"
+            " and when not recorded."
+        )
     )
     user_agent: str | None = strawberry.field(
-        description="User agent of the client that made the change; null when not recorded."
+        description=(
+            "User agent of the client that made the change; shown to admins and the actor,"
+            " null for others and when not recorded."
+        )
     )
     created_at: dt.datetime = strawberry.field(
         description="When the change was made (the start of its transaction)."
     )
 
     @classmethod
-    def from_model(cls, row: models.AuditLog) -> Self:
-        """Map an `audit_log` row."""
+    def from_model(cls, row: models.AuditLog, *, viewer: Viewer | None) -> Self:
+        """Map an `audit_log` row as `viewer` may see it.
+
+        Who made a change (their email, IP address and client) is personal data: only admins
+        and the actor themselves see it; others see that a change happened, and `actor`.
+        """
+        reveal_actor = viewer is not None and (viewer.is_admin or viewer.user_id == row.user_id)
         return cls(
             row=row,
             id=strawberry.ID(encode_timestamped_id("AuditEvent", row.id, row.created_at)),
@@ -86,9 +101,9 @@ class AuditEvent(Node):
             changed_fields=list(row.changed_fields) if row.changed_fields is not None else None,
             old_data=JSON(row.old_data) if row.old_data is not None else None,
             new_data=JSON(row.new_data) if row.new_data is not None else None,
-            actor_email=row.user_email,
-            ip_address=str(row.ip_address) if row.ip_address is not None else None,
-            user_agent=row.user_agent,
+            actor_email=row.user_email if reveal_actor else None,
+            ip_address=str(row.ip_address) if reveal_actor and row.ip_address else None,
+            user_agent=row.user_agent if reveal_actor else None,
             created_at=row.created_at,
         )
 
