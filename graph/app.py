@@ -10,14 +10,15 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from graph import metrics, sql_observation
+from graph import metrics, sql_observation, unavailability
 from graph.authentication import authenticate_request, client_ip
 from graph.context import Context
 from graph.graphiql import ASSETS_URL_PATH, GraphiQLRouter
 from graph.readiness import check_readiness
 from graph.request_session import RequestSession
 from graph.schema import schema
-from models.database import create_engine, create_session_factory
+from graph.unavailability import DatabaseUnavailableError, database_unavailable
+from models.database import create_engine, create_probe_engine, create_session_factory
 from models.settings import Settings, get_settings
 
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -38,7 +39,12 @@ async def get_context(
     request: Request, db: Annotated[RequestSession, Depends(get_request_session)]
 ) -> Context:
     """Build the GraphQL context: the request's session and the viewer its token names."""
-    authentication = await authenticate_request(db, request.headers.get("authorization"))
+    try:
+        authentication = await authenticate_request(db, request.headers.get("authorization"))
+    except Exception as error:
+        if database_unavailable(error):
+            raise DatabaseUnavailableError from error
+        raise
     return Context(
         db=db,
         viewer=authentication.viewer,
@@ -58,11 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sql_observation.install(engine, slow_statement_ms=settings.slow_statement_ms)
         pool_collector = metrics.register_pool(engine)
         app.state.engine = engine
+        app.state.probe_engine = create_probe_engine(settings)
         app.state.session_factory = create_session_factory(engine)
         try:
             yield
         finally:
             metrics.unregister_pool(pool_collector)
+            await app.state.probe_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(
@@ -82,6 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assets = StaticFiles(directory=graphql_router.assets_dir)
         app.mount(ASSETS_URL_PATH, assets, name="graphiql-assets")
 
+    @app.exception_handler(DatabaseUnavailableError)
+    async def database_unavailable_response(_: Request, __: Exception) -> JSONResponse:
+        """A GraphQL-shaped 503 when the database fails before the operation could run."""
+        error = {"message": unavailability.MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}
+        return JSONResponse(
+            {"data": None, "errors": [error]},
+            status_code=503,
+            headers={"Retry-After": str(unavailability.RETRY_AFTER_SECONDS)},
+        )
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
         """Prometheus metrics of this process."""
@@ -95,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         """The database answers and is migrated to head; 503 otherwise."""
-        engine: AsyncEngine = request.app.state.engine
+        engine: AsyncEngine = request.app.state.probe_engine
         readiness = await check_readiness(engine, timeout_seconds=READINESS_TIMEOUT_SECONDS)
         if readiness.ready:
             return JSONResponse({"status": "ready"})

@@ -2,11 +2,14 @@
 
 import logging
 import re
+from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from graph import unavailability
 from graph.errors import ClientError, ErrorCode
+from graph.unavailability import database_unavailable
 
 logger = logging.getLogger("graph.errors")
 
@@ -60,6 +63,19 @@ class MaskUnexpectedErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         """Log the real exception with the request id; show the client only the id and code."""
         request_id = self._request_id()
+        if database_unavailable(error.original_error):
+            logger.warning(
+                "database unavailable (request %s): %r", request_id, error.original_error
+            )
+            return GraphQLError(
+                message=unavailability.MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={
+                    "code": ErrorCode.SERVICE_UNAVAILABLE.value,
+                    "requestId": request_id,
+                },
+            )
         logger.error(
             "unexpected error in %s (request %s)",
             ".".join(str(part) for part in error.path or ()),
@@ -72,3 +88,15 @@ class MaskUnexpectedErrors(MaskErrors):
             "requestId": request_id,
         }
         return masked
+
+    def on_operation(self) -> Iterator[None]:
+        """Mask, then answer 503 with `Retry-After` when the database left nothing to return."""
+        yield from super().on_operation()
+        result = self.execution_context.result
+        if result is None or result.data is not None or not result.errors:
+            return
+        codes = {(error.extensions or {}).get("code") for error in result.errors}
+        response = getattr(self.execution_context.context, "response", None)
+        if ErrorCode.SERVICE_UNAVAILABLE.value in codes and response is not None:
+            response.status_code = 503
+            response.headers["Retry-After"] = str(unavailability.RETRY_AFTER_SECONDS)

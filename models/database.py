@@ -1,11 +1,14 @@
 """The async engine, its pool, and the sessions built on it."""
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 from models.settings import Settings
 
@@ -19,19 +22,30 @@ def create_engine(settings: Settings, *, application_name: str | None = None) ->
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=settings.db_pool_recycle_seconds,
         pool_pre_ping=settings.db_pool_pre_ping,
-        connect_args={
-            "statement_cache_size": settings.db_statement_cache_size,
-            # SQLAlchemy prepares statements itself, through a cache of its own.
-            "prepared_statement_cache_size": settings.db_statement_cache_size,
-            "server_settings": {
-                "application_name": application_name or settings.db_application_name,
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "idle_in_transaction_session_timeout": str(
-                    settings.db_idle_in_transaction_timeout_ms
-                ),
-            },
-        },
+        connect_args=_connect_args(settings, application_name),
     )
+
+
+def create_probe_engine(settings: Settings) -> AsyncEngine:
+    """An engine without a pool, for health probes: a busy pool must not fail readiness."""
+    return create_async_engine(
+        str(settings.database_url),
+        poolclass=NullPool,
+        connect_args=_connect_args(settings, f"{settings.db_application_name}-probe"),
+    )
+
+
+def _connect_args(settings: Settings, application_name: str | None) -> dict[str, Any]:
+    return {
+        "statement_cache_size": settings.db_statement_cache_size,
+        # SQLAlchemy prepares statements itself, through a cache of its own.
+        "prepared_statement_cache_size": settings.db_statement_cache_size,
+        "server_settings": {
+            "application_name": application_name or settings.db_application_name,
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+        },
+    }
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,0 +1,46 @@
+"""Telling "the database cannot serve right now" apart from bugs.
+
+A pool that stays exhausted past its timeout, a refused connection, a server shutting
+down or a connection lost mid-request are not the client's fault nor a bug of ours: the
+client gets `SERVICE_UNAVAILABLE` (HTTP 503 with `Retry-After` when nothing was produced)
+and retries; everything else stays an internal error.
+"""
+
+import asyncpg
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+# Seconds a client should wait before retrying.
+RETRY_AFTER_SECONDS = 2
+MESSAGE = "The database is unavailable right now; retry shortly."
+
+_UNAVAILABLE = (
+    PoolTimeoutError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.ConnectionFailureError,
+)
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) means the database cannot serve right now."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, _UNAVAILABLE):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
+
+
+class DatabaseUnavailableError(Exception):
+    """Raised before GraphQL runs (building the context) when the database cannot serve."""

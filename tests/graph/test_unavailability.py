@@ -1,0 +1,70 @@
+import time
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from graph.app import create_app
+from graph.unavailability import database_unavailable
+from models.settings import Settings
+
+LIST = {"query": "{ venues(first: 1) { edges { node { id } } } }"}
+
+
+@pytest.fixture
+async def starved_app(test_database):
+    """The real app with a pool of one connection and a half-second wait for it."""
+    settings = Settings(
+        database_url=test_database.url,
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_pool_timeout_seconds=0.5,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_an_exhausted_pool_answers_503_with_retry_after_then_recovers(starved_app):
+    transport = httpx.ASGITransport(app=starved_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with starved_app.state.engine.connect() as held:  # the pool's only connection
+            await held.execute(text("SELECT 1"))
+            started = time.monotonic()
+            refused = await http.post("/graphql", json=LIST)
+            waited = time.monotonic() - started
+            with_token = await http.post(
+                "/graphql", json=LIST, headers={"Authorization": "Bearer some-token"}
+            )
+            ready = await http.get("/readyz")
+        served = await http.post("/graphql", json=LIST)
+
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "2"
+    (error,) = refused.json()["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert refused.json()["data"] is None
+    assert 0.4 < waited < 3  # waited for the pool's timeout, no longer
+    # Authentication runs before the operation: the same answer comes from there.
+    assert with_token.status_code == 503
+    assert with_token.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    # Readiness probes on their own connection: a busy pool is not an unready service.
+    assert ready.status_code == 200
+    assert served.status_code == 200
+    assert served.json()["data"]["venues"]["edges"] is not None
+
+
+async def test_an_unreachable_database_is_unavailable_not_an_internal_error():
+    app = create_app(Settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.post("/graphql", json=LIST)
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_bugs_are_not_mistaken_for_unavailability():
+    assert not database_unavailable(ValueError("a bug"))
+    assert not database_unavailable(KeyError("x"))
+    assert database_unavailable(ConnectionRefusedError())
