@@ -9,7 +9,7 @@ from strawberry.extensions import MaskErrors
 
 from graph import unavailability
 from graph.errors import ClientError, ErrorCode
-from graph.unavailability import database_unavailable
+from graph.unavailability import database_unavailable, statement_timed_out
 
 logger = logging.getLogger("graph.errors")
 
@@ -63,6 +63,14 @@ class MaskUnexpectedErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         """Log the real exception with the request id; show the client only the id and code."""
         request_id = self._request_id()
+        if statement_timed_out(error.original_error):
+            logger.warning("statement timeout (request %s) at %s", request_id, error.path)
+            return GraphQLError(
+                message="The query took too long and was cancelled; narrow it or page it.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": ErrorCode.QUERY_TIMEOUT.value, "requestId": request_id},
+            )
         if database_unavailable(error.original_error):
             logger.warning(
                 "database unavailable (request %s): %r", request_id, error.original_error

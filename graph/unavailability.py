@@ -42,5 +42,16 @@ def database_unavailable(error: BaseException | None) -> bool:
     return False
 
 
+def statement_timed_out(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) is PostgreSQL cancelling a statement for time."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, asyncpg.exceptions.QueryCanceledError):
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
+
+
 class DatabaseUnavailableError(Exception):
     """Raised before GraphQL runs (building the context) when the database cannot serve."""

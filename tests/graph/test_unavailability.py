@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import text
 
 from graph.app import create_app
+from graph.loaders import ByIdLoader
 from graph.unavailability import database_unavailable
 from models.settings import Settings
 
@@ -68,3 +69,43 @@ def test_bugs_are_not_mistaken_for_unavailability():
     assert not database_unavailable(ValueError("a bug"))
     assert not database_unavailable(KeyError("x"))
     assert database_unavailable(ConnectionRefusedError())
+
+
+async def test_a_statement_past_the_timeout_is_a_clear_error_and_leaves_no_transaction(
+    test_database, monkeypatch
+):
+
+    async def slow_batch(self, keys):
+        await self._db.execute(text("SELECT pg_sleep(2)"))
+        return [None for _ in keys]
+
+    monkeypatch.setattr(ByIdLoader, "batch_load_fn", slow_batch)
+    settings = Settings(
+        database_url=test_database.url,
+        db_statement_timeout_ms=200,
+        db_application_name="sartiq-timeout-test",
+    )
+    app = create_app(settings)
+    query = '{ venue(id: "VmVudWU6MDE5YmQ1YTAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw") { name } }'
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            started = time.monotonic()
+            response = await http.post("/graphql", json={"query": query})
+            took = time.monotonic() - started
+        async with app.state.probe_engine.connect() as probe:
+            open_transactions = (
+                await probe.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE application_name = 'sartiq-timeout-test'"
+                        " AND state LIKE 'idle in transaction%'"
+                    )
+                )
+            ).scalar_one()
+
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "QUERY_TIMEOUT"
+    assert "took too long" in error["message"]
+    assert took < 1.5
+    assert open_transactions == 0
