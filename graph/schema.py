@@ -3,9 +3,11 @@
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graph.error_codes import MaskUnexpectedErrors, assign_code
+from graph.geo import GEOJSON_SCALAR, GeoJSON
 from graph.metrics import OperationMetrics, count_errors
 from graph.mutations.account import AccountMutations
 from graph.mutations.bookings import BookingMutations
@@ -13,6 +15,7 @@ from graph.mutations.media import MediaMutations
 from graph.mutations.venues import VenueMutations
 from graph.queries.lists import ListQueries
 from graph.queries.root import NodeQueries
+from graph.queries.search import SearchQueries
 from graph.queries.stats import StatsQueries
 from graph.queries.viewer import ViewerQueries
 from graph.types.booking import Booking
@@ -26,7 +29,7 @@ PARSED_DOCUMENTS_CACHED = 512
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries, ViewerQueries, ListQueries, StatsQueries):
+class Query(NodeQueries, ViewerQueries, ListQueries, SearchQueries, StatsQueries):
     """The root query: each area's fields, inherited."""
 
 
@@ -58,6 +61,7 @@ schema = Schema(
     mutation=Mutation,
     # Reachable only through the `Node` interface from the root, so listed explicitly.
     types=[Booking, Media, Session, User, Venue],
+    config=StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR}),
     extensions=[
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),

@@ -105,6 +105,12 @@ class Media(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         ),
         Index("ix_media_location", "location", postgresql_using="gist"),
         Index("ix_media_search", "search", postgresql_using="gin"),
+        Index(
+            "ix_media_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ),
         Index("ix_media_tags", "tags", postgresql_using="gin"),
     )
 

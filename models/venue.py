@@ -58,6 +58,12 @@ class Venue(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         Index("ix_venues_location", "location", postgresql_using="gist"),
         Index("ix_venues_search", "search", postgresql_using="gin"),
         Index(
+            "ix_venues_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index(
             "ix_venues_amenities",
             "amenities",
             postgresql_using="gin",

@@ -56,6 +56,13 @@ class MediaOrder(enum.Enum):
     )
     TITLE_ASC = strawberry.enum_value("TITLE_ASC", description="By title, A to Z.")
     TITLE_DESC = strawberry.enum_value("TITLE_DESC", description="By title, Z to A.")
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description="Best match of `search` first (the default with `search`); needs `search`.",
+    )
+    DISTANCE = strawberry.enum_value(
+        "DISTANCE", description="Nearest to the `near` point first; needs `near`."
+    )
 
 
 def _ordering(order: MediaOrder, key: SortKey) -> Ordering:
@@ -63,6 +70,8 @@ def _ordering(order: MediaOrder, key: SortKey) -> Ordering:
 
 
 _CREATED, _CAPTURED, _TITLE = models.Media.created_at, models.Media.captured_at, models.Media.title
+# `RELEVANCE` and `DISTANCE` sort by expressions of the request's search and place: see
+# `graph.resolvers.search.ListQuery.ordering`.
 MEDIA_ORDERINGS: dict[MediaOrder, Ordering] = {
     MediaOrder.CREATED_AT_ASC: _ordering(
         MediaOrder.CREATED_AT_ASC, SortKey.column(_CREATED, KeyKind.DATETIME)

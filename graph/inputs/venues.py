@@ -47,6 +47,13 @@ class VenueOrder(enum.Enum):
     NAME_DESC = strawberry.enum_value("NAME_DESC", description="By name, Z to A.")
     HOURLY_RATE_ASC = strawberry.enum_value("HOURLY_RATE_ASC", description="Cheapest first.")
     HOURLY_RATE_DESC = strawberry.enum_value("HOURLY_RATE_DESC", description="Dearest first.")
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description="Best match of `search` first (the default with `search`); needs `search`.",
+    )
+    DISTANCE = strawberry.enum_value(
+        "DISTANCE", description="Nearest to the `near` point first; needs `near`."
+    )
 
 
 def _ordering(order: VenueOrder, *keys: SortKey) -> Ordering:
@@ -54,6 +61,8 @@ def _ordering(order: VenueOrder, *keys: SortKey) -> Ordering:
 
 
 _CREATED = models.Venue.created_at
+# `RELEVANCE` and `DISTANCE` sort by expressions of the request's search and place: see
+# `graph.resolvers.search.ListQuery.ordering`.
 VENUE_ORDERINGS: dict[VenueOrder, Ordering] = {
     VenueOrder.CREATED_AT_ASC: _ordering(
         VenueOrder.CREATED_AT_ASC, SortKey.column(_CREATED, KeyKind.DATETIME)

@@ -8,18 +8,20 @@ from graph.resolvers.user_list import users
 from graph.resolvers.venue_list import venues
 from graph.types.booking import Booking
 from graph.types.connection import Connection
-from graph.types.media import Media
+from graph.types.search import MediaListConnection, VenueListConnection
 from graph.types.user import User
-from graph.types.venue import Venue
 
 
 @strawberry.type
 class ListQueries:
     """Paged lists of every kind of object."""
 
-    venues: Connection[Venue] = strawberry.field(
+    venues: VenueListConnection = strawberry.field(
         resolver=venues,
-        description="Venues, filtered and sorted, one page at a time (oldest listing first).",
+        description=(
+            "Venues, filtered, searched, placed and sorted, one page at a time (oldest listing "
+            "first, or best match first with `search`)."
+        ),
     )
     bookings: Connection[Booking] = strawberry.field(
         resolver=bookings,
@@ -28,7 +30,7 @@ class ListQueries:
             "their venues', admins all. Requires signing in."
         ),
     )
-    media: Connection[Media] = strawberry.field(
+    media: MediaListConnection = strawberry.field(
         resolver=media,
         description=(
             "Photos and videos the viewer may see, one page at a time: public venue media for "

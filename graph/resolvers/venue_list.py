@@ -1,4 +1,4 @@
-"""The root `venues` list: venues filtered, sorted and paged with keyset cursors."""
+"""The root `venues` list: venues filtered, searched, placed, sorted and paged by keyset."""
 
 from typing import Annotated
 
@@ -14,15 +14,27 @@ from graph.pagination import (
     First,
     IncludeDeleted,
     Last,
+    counter,
     deleted_rows_allowed,
+    fetch_page,
     page_window,
-    paginate,
 )
-from graph.types.connection import Connection
+from graph.resolvers.search import (
+    VENUE_LIST,
+    NearArgument,
+    SearchArgument,
+    WithinArgument,
+    found_values,
+    list_query,
+    page_info,
+    search_criteria,
+    wants_highlight,
+)
+from graph.types.search import VenueListConnection, VenueListEdge
 from graph.types.venue import Venue
 
 
-async def venues(  # noqa: PLR0913 - Relay arguments plus filter, order and includeDeleted
+async def venues(  # noqa: PLR0913 - Relay arguments plus filter, search, place, order, includeDeleted
     info: strawberry.Info[Context],
     *,
     first: First = None,
@@ -33,28 +45,47 @@ async def venues(  # noqa: PLR0913 - Relay arguments plus filter, order and incl
         VenueFilter | None,
         strawberry.argument(name="filter", description="Only venues matching all of this."),
     ] = None,
+    search: SearchArgument = None,
+    near: NearArgument = None,
+    within: WithinArgument = None,
     order_by: Annotated[
         VenueOrder | None,
-        strawberry.argument(description="Sort order; oldest listing first when not given."),
+        strawberry.argument(
+            description="Sort order; best match first with `search`, else oldest listing first."
+        ),
     ] = None,
     include_deleted: IncludeDeleted = False,
-) -> Connection[Venue]:
+) -> VenueListConnection:
     """Page through venues (everyone sees every live venue).
 
     The cursor is the last row's sort key, not an offset, so venues listed between two
     requests never make a page repeat or skip a venue.
     """
     deleted = deleted_rows_allowed(info.context, include_deleted)
-    ordering = VENUE_ORDERINGS[order_by or VenueOrder.CREATED_AT_ASC]
+    criteria = search_criteria(search, near, within)
+    query = list_query(
+        VENUE_LIST, criteria, venue_conditions(filter_), highlight=wants_highlight(info)
+    )
+    order = order_by or (
+        VenueOrder.RELEVANCE if criteria.search is not None else VenueOrder.CREATED_AT_ASC
+    )
+    ordering = (
+        query.ordering(order.value)
+        if order in {VenueOrder.RELEVANCE, VenueOrder.DISTANCE}
+        else VENUE_ORDERINGS[order]
+    )
     window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(models.Venue).where(*venue_conditions(filter_))
+    statement = select(models.Venue).where(*query.conditions)
     if deleted:
         statement = statement.execution_options(**{models.INCLUDE_DELETED: True})
 
-    return await paginate(
-        info.context.db,
-        statement,
-        ordering=ordering,
-        window=window,
-        node=Venue.from_model,
+    page = await fetch_page(
+        info.context.db, statement, ordering=ordering, window=window, extras=query.extras
+    )
+    edges = [
+        VenueListEdge(cursor=row.cursor, node=Venue.from_model(row.row), **found_values(row.extras))
+        for row in page.rows
+    ]
+    return VenueListConnection(
+        edges=edges, page_info=page_info(page), count_total=counter(info.context.db, statement)
     )

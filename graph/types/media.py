@@ -7,6 +7,7 @@ from typing import Self
 import strawberry
 
 import models
+from graph.geo import GeoJSON, geojson_point
 from graph.global_id import encode_global_id
 from graph.resolvers.history import history_field
 from graph.types.enums import ResourceType
@@ -31,6 +32,16 @@ class Media(Node):
     caption: str | None = strawberry.field(description="Caption shown with the media.")
     tags: list[str] = strawberry.field(description="Free-form tags.")
     captured_at: dt.datetime | None = strawberry.field(description="When it was shot.")
+    location: GeoJSON | None = strawberry.field(
+        description='Where it was shot, as a GeoJSON Point: `{"type": "Point", "coordinates":'
+        " [longitude, latitude]}` (WGS 84); null when unknown."
+    )
+    latitude: float | None = strawberry.field(
+        description="Latitude where it was shot, in degrees (WGS 84); null when unknown."
+    )
+    longitude: float | None = strawberry.field(
+        description="Longitude where it was shot, in degrees (WGS 84); null when unknown."
+    )
     created_at: dt.datetime = strawberry.field(description="When it was uploaded.")
     deleted_at: dt.datetime | None = strawberry.field(
         description="When the item was deleted; null while live (admins list deleted ones)."
@@ -41,6 +52,7 @@ class Media(Node):
     @classmethod
     def from_model(cls, row: models.Media) -> Self:
         """Map a `media` row."""
+        location = geojson_point(row.location) if row.location is not None else None
         return cls(
             row=row,
             id=strawberry.ID(encode_global_id("Media", row.id)),
@@ -57,6 +69,9 @@ class Media(Node):
             caption=row.caption,
             tags=list(row.tags),
             captured_at=row.captured_at,
+            location=location,
+            latitude=location["coordinates"][1] if location else None,
+            longitude=location["coordinates"][0] if location else None,
             created_at=row.created_at,
             deleted_at=row.deleted_at,
         )

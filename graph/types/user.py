@@ -22,9 +22,12 @@ from graph.types.node import Node
 
 if TYPE_CHECKING:
     from graph.types.session import Session
+    from graph.types.venue import Venue
 
 SessionType = Annotated["Session", strawberry.lazy("graph.types.session")]
+VenueType = Annotated["Venue", strawberry.lazy("graph.types.venue")]
 DEFAULT_SESSIONS_PAGE_SIZE = 20
+DEFAULT_NEARBY_PAGE_SIZE = 20
 
 
 def _sessions_after(after: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
@@ -157,4 +160,39 @@ class User(Node):
             has_next_page=page.has_next_page,
             has_previous_page=cursor is not None,
             total_count=total_count,
+        )
+
+    @strawberry.field(
+        description=(
+            "Live venues within `radiusMeters` of the home location saved in your preferences,"
+            " nearest first. Save the home with `updatePreferences(input: {patch: {home:"
+            " {latitude: 48.853, longitude: 2.3499}}})` (WGS 84 degrees); without one this is"
+            " BAD_USER_INPUT naming `preferences.home`. Only on your own user (`viewer`):"
+            " FORBIDDEN on anyone else."
+        )
+    )
+    async def nearby_venues(
+        self,
+        info: strawberry.Info[Context],
+        radius_meters: Annotated[
+            float,
+            strawberry.argument(description="Search radius in metres, above 0, at most 100,000."),
+        ],
+        first: Annotated[
+            int, strawberry.argument(description="How many venues, 0 to 100.")
+        ] = DEFAULT_NEARBY_PAGE_SIZE,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
+        ] = None,
+    ) -> Connection[VenueType]:
+        """The viewer's nearby venues (see `graph.resolvers.nearby`)."""
+        from graph.resolvers.nearby import nearby_venues  # noqa: PLC0415 - it imports Venue
+
+        return await nearby_venues(
+            info.context,
+            user=self.row,
+            radius_meters=radius_meters,
+            first=checked_page_size(first),
+            after=after,
         )

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 import models
 from graph.context import Context
+from graph.geo import GeoJSON, geojson_point
 from graph.global_id import encode_global_id
 from graph.inputs.bookings import BOOKING_ORDERINGS, BookingOrder
 from graph.inputs.media import MEDIA_ORDERINGS, MediaOrder
@@ -40,6 +41,10 @@ class Venue(Node):
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code, e.g. `FR`.")
     latitude: float = strawberry.field(description="Latitude in degrees (WGS 84).")
     longitude: float = strawberry.field(description="Longitude in degrees (WGS 84).")
+    location: GeoJSON = strawberry.field(
+        description='Where the venue is, as a GeoJSON Point: `{"type": "Point", "coordinates":'
+        " [longitude, latitude]}` (WGS 84)."
+    )
     amenities: JSON = strawberry.field(
         description='Amenities: an object whose keys are amenity names, e.g. `{"wifi": true}`.'
     )
@@ -66,6 +71,7 @@ class Venue(Node):
             country=row.country,
             latitude=point.y,
             longitude=point.x,
+            location=geojson_point(row.location),
             amenities=JSON(row.amenities),
             hourly_rate=row.hourly_rate,
             currency=row.currency,

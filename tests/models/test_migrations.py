@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from models.provisioning import alembic_config
 
-HEAD = "0005"
+HEAD = "0006"
 TABLES = {"users", "sessions", "venues", "bookings", "media", "audit_log"}
 FUNCTIONS = {
     "uuid_generate_v7",

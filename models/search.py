@@ -1,0 +1,255 @@
+"""Full-text search SQL: parsing what a search box sends, matching, ranking and highlighting.
+
+Every query uses the `sartiq` text-search configuration (English stemming behind `unaccent`,
+see `models.search_config`) against the generated, weighted `search` vectors (venues: name A,
+city and amenity names B, description C; media: title A, tags B, caption C), GIN-indexed.
+
+- Parsing: the user's text goes to `websearch_to_tsquery` as a bound value, so quotes
+  (phrases), `or` and `-word` work and no input is a syntax error. For type-ahead, the last
+  word, reduced in Python to its letters and digits, is also matched as a prefix
+  (`to_tsquery(:prefix || ':*')`), together with the words before it: `quiet phot` finds
+  "quiet photography studio". User text never reaches `to_tsquery` syntax unreduced.
+- Ranking: `ts_rank_cd(search, query, 32)`: cover density with PostgreSQL's default weights
+  (A 1.0, B 0.4, C 0.2, D 0.1), normalised by flag 32 to `rank / (rank + 1)`, a number in
+  [0, 1). It orders the rows of one result list; it means nothing across two queries.
+- Typo tolerance: when no row of the searched scope matches the full-text query, rows whose
+  name (venues) or title (media) is spelt like the typed words match instead: `pg_trgm`'s
+  `name % words` (trigram similarity >= 0.3) or `words <% name` (word similarity >= 0.6),
+  the extension's default thresholds, both served by the `gin_trgm_ops` indexes. Their rank is
+  the better of the two similarities, also in [0, 1]; `matched_by_text` tells them apart.
+- Highlights: `ts_headline` over the searched text with private-use markers around matched
+  words; `marked_html` escapes the text and turns the markers into `<mark>` tags.
+"""
+
+import dataclasses
+import functools
+import html
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    REAL,
+    BindParameter,
+    ColumnElement,
+    bindparam,
+    case,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import InstrumentedAttribute
+
+from models.media import Media
+from models.search_config import TEXT_SEARCH_CONFIG
+from models.venue import Venue
+
+MAX_SEARCH_LENGTH = 500
+# `ts_rank_cd` normalisation: divide the rank by itself plus one (a value in [0, 1)).
+RANK_NORMALISATION = 32
+_MARK_START, _MARK_END = "\ue000", "\ue001"
+HEADLINE_OPTIONS = (
+    f"StartSel={_MARK_START}, StopSel={_MARK_END}, MaxWords=30, MinWords=12, ShortWord=2, "
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
+_CONFIG: ColumnElement[Any] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
+
+
+class UnsearchableTextError(ValueError):
+    """The text holds nothing to search for (empty, only punctuation) or is too long."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchText:
+    """What a search box sent, split into the parts the SQL binds.
+
+    `words` is the whole text (for `websearch_to_tsquery`); `prefix` the last word reduced to
+    letters and digits, None when that word is negated, quoted or `or`; `head` the words
+    before it, `head_or` whether they end with `or`; `plain` the words reduced to letters and
+    digits (negated words and `or` left out), for trigram similarity.
+    """
+
+    words: str
+    head: str
+    head_or: bool
+    prefix: str | None
+    plain: str
+
+    @functools.cached_property
+    def query(self) -> ColumnElement[Any]:
+        """The `tsquery` expression; one object, so each statement binds the text once."""
+        return _tsquery(self)
+
+    @functools.cached_property
+    def plain_words(self) -> BindParameter[str]:
+        """`plain` as one bound value."""
+        return bindparam(None, self.plain)
+
+
+def _reduced(word: str) -> str:
+    return "".join(character for character in word if character.isalnum())
+
+
+def parse_search(text: str) -> SearchText:
+    """Split a search box's text; `UnsearchableTextError` when there is nothing to search."""
+    words = text.replace("\x00", " ").strip()  # PostgreSQL text cannot hold NUL
+    if not words:
+        message = "search text is empty"
+        raise UnsearchableTextError(message)
+    if len(words) > MAX_SEARCH_LENGTH:
+        message = f"search text is longer than {MAX_SEARCH_LENGTH} characters"
+        raise UnsearchableTextError(message)
+    if not _reduced(words):
+        message = "search text has no letters or digits"
+        raise UnsearchableTextError(message)
+
+    tokens = words.split()
+    last = tokens[-1]
+    head_tokens = tokens[:-1]
+    open_phrase = words.count('"') % 2 == 1 or last.endswith('"')
+    typed = not open_phrase and not last.startswith("-") and last.lower() != "or"
+    prefix = _reduced(last) if typed else ""
+    head_or = bool(head_tokens) and head_tokens[-1].lower() == "or"
+    if head_or:
+        head_tokens = head_tokens[:-1]
+    plain = " ".join(
+        reduced
+        for token in tokens
+        if not token.startswith("-") and token.lower() != "or" and (reduced := _reduced(token))
+    )
+    return SearchText(
+        words=words, head=" ".join(head_tokens), head_or=head_or, prefix=prefix or None, plain=plain
+    )
+
+
+def _tsquery(search: SearchText) -> ColumnElement[Any]:
+    """The `tsquery` of `search`: the web-search parse, or the words typed with a prefix."""
+    parsed = func.websearch_to_tsquery(_CONFIG, bindparam(None, search.words), type_=TSQUERY)
+    if search.prefix is None:
+        return parsed
+    prefix = func.to_tsquery(_CONFIG, bindparam(None, f"{search.prefix}:*"), type_=TSQUERY)
+    head = func.websearch_to_tsquery(_CONFIG, bindparam(None, search.head), type_=TSQUERY)
+    # An empty `head` parses to an empty tsquery, which `&&` and `||` drop.
+    typed = head.op("||" if search.head_or else "&&", return_type=TSQUERY)(prefix)
+    return parsed.op("||", return_type=TSQUERY)(typed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Searchable:
+    """A searchable table: its vector, the name its trigram fallback compares, its text."""
+
+    vector: InstrumentedAttribute[Any]
+    name: InstrumentedAttribute[str]
+    document: ColumnElement[str]
+
+
+VENUES = Searchable(
+    vector=Venue.search,
+    name=Venue.name,
+    document=func.concat_ws(" · ", Venue.name, Venue.city, Venue.description),
+)
+MEDIA = Searchable(
+    vector=Media.search,
+    name=Media.title,
+    document=func.concat_ws(
+        " · ", Media.title, func.array_to_string(Media.tags, " "), Media.caption
+    ),
+)
+
+
+def text_match(target: Searchable, search: SearchText) -> ColumnElement[bool]:
+    """Rows whose `search` vector matches the full-text query (GIN index)."""
+    matched: ColumnElement[bool] = target.vector.bool_op("@@")(search.query)
+    return matched
+
+
+def similar_names(target: Searchable, search: SearchText) -> list[ColumnElement[bool]]:
+    """Conditions for rows whose name is spelt like the typed words (trigram index).
+
+    `name % words` compares whole strings, `words <% name` the words with the most similar
+    part of the name; each is served by the trigram index. None when no words are left.
+    """
+    if not search.plain:
+        return []
+    words = search.plain_words
+    return [target.name.bool_op("%")(words), words.bool_op("<%")(target.name)]
+
+
+def similar_name(target: Searchable, search: SearchText) -> ColumnElement[bool]:
+    """Rows whose name is spelt like the typed words (any of `similar_names`)."""
+    return or_(false(), *similar_names(target, search))
+
+
+def text_hits(target: Searchable, search: SearchText, *scope: Any, name: str) -> CTE:  # noqa: ANN401 - SQL conditions
+    """The ids of rows meeting `scope` that match the full-text query: a CTE named `name`.
+
+    It is read twice (for the rows, and to tell whether the fallback applies), so PostgreSQL
+    materializes it: one GIN scan, planned to read every match.
+    """
+    table = target.vector.class_
+    return select(table.id).where(*scope, text_match(target, search)).cte(name)
+
+
+def found_any(*hits: CTE) -> ColumnElement[bool]:
+    """Whether any of the `text_hits` holds a row (evaluated once per statement)."""
+    return or_(*(select(hit.c.id).exists() for hit in hits))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchMatch:
+    """The SQL of one search over one table: which rows, how they matched, their rank."""
+
+    condition: ColumnElement[bool]
+    matched_by_text: ColumnElement[bool]
+    rank: ColumnElement[float]
+
+
+def search_match(
+    target: Searchable, search: SearchText, *, hits: CTE, found: ColumnElement[bool]
+) -> SearchMatch:
+    """Rows among `hits` (see `text_hits`), or, when `found` is false, rows of similar name.
+
+    The condition is `id IN (hits UNION ALL names like it UNION ALL ...)`: each branch reads
+    its own index, and the similar-name branches are skipped outright (a one-time filter) when
+    `found` holds. An `OR` of these conditions is planned as one scan, and PostgreSQL then
+    prefers reading the whole table.
+    """
+    table = target.vector.class_
+    guesses = [
+        select(table.id).where(~found, similar).correlate_except(table)
+        for similar in similar_names(target, search)
+    ]
+    candidates = union_all(select(hits.c.id), *guesses)
+    by_text = text_match(target, search)
+    similarity: ColumnElement[Any] = literal_column("0")
+    if search.plain:
+        words = search.plain_words
+        similarity = func.greatest(
+            func.similarity(target.name, words), func.word_similarity(words, target.name)
+        )
+    text_rank = func.ts_rank_cd(
+        target.vector, search.query, bindparam(None, RANK_NORMALISATION), type_=REAL
+    )
+    return SearchMatch(
+        condition=table.id.in_(candidates),
+        matched_by_text=by_text,
+        rank=type_coerce(case((by_text, text_rank), else_=similarity), REAL),
+    )
+
+
+def headline(target: Searchable, search: SearchText) -> ColumnElement[str]:
+    """The searched text's best fragments with matched words between markers (`marked_html`)."""
+    document = func.translate(target.document, bindparam(None, _MARK_START + _MARK_END), "")
+    return func.ts_headline(_CONFIG, document, search.query, bindparam(None, HEADLINE_OPTIONS))
+
+
+def marked_html(raw: str | None) -> str | None:
+    """A `headline` as HTML: the text escaped, each matched word inside `<mark>...</mark>`."""
+    if raw is None:
+        return None
+    escaped = html.escape(raw, quote=False)
+    return escaped.replace(_MARK_START, "<mark>").replace(_MARK_END, "</mark>")

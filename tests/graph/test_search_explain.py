@@ -1,0 +1,189 @@
+"""The statements search requests run use the indexes on realistic data.
+
+Each test fills a table with 50,000 rows inside its transaction (rolled back at the end) whose
+texts draw on a vocabulary of a few thousand words, as real texts do (the planner estimates a
+rare word from the frequencies of the common ones: text where every row holds the same three
+words would make any other word look common), and a few rows with rare words to find,
+ANALYZEs it, runs a GraphQL request, and asks PostgreSQL to EXPLAIN (FORMAT JSON) the very
+statement the request ran, with its parameters: no plan node may read the table sequentially.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from tests.factories import make_user, make_venue
+
+ROWS = 50_000
+
+INSERT_VENUES = text(
+    """
+    INSERT INTO venues (owner_id, name, description, address, city, country, location,
+                        hourly_rate, currency)
+    SELECT :owner_id,
+           CASE WHEN g % 10000 = 0 THEN 'Hidden Loft ' || g ELSE 'Venue a' || g % 997 END,
+           'Room b' || g % 1009 || ' c' || g % 1013 || ' d' || g % 1019,
+           g || ' Main Street', 'Paris', 'FR',
+           ST_SetSRID(ST_MakePoint(2 + (g % 1000) / 1000.0, 48 + (g / 1000) / 100.0), 4326),
+           50, 'EUR'
+      FROM generate_series(1, :rows) AS g
+    """
+)
+
+INSERT_MEDIA = text(
+    """
+    INSERT INTO media (owner_id, venue_id, resource_type, storage_key, content_hash, extension,
+                       file_size, title, caption, location)
+    SELECT :owner_id, :venue_id, 'IMAGE', 'bulk/' || g || '.jpg',
+           md5(g::text) || md5(g::text), 'jpg', 1000 + g,
+           CASE WHEN g % 10000 = 0 THEN 'Hidden Terrace ' || g ELSE 'Photo a' || g % 997 END,
+           'Shot b' || g % 1009 || ' c' || g % 1013 || ' d' || g % 1019,
+           ST_SetSRID(ST_MakePoint(2 + (g % 1000) / 1000.0, 48 + (g / 1000) / 100.0), 4326)
+      FROM generate_series(1, :rows) AS g
+    """
+)
+
+
+def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of an EXPLAIN (FORMAT JSON) plan, init plans and subplans included."""
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+async def explained(connection, execute, query, variables=None):
+    """Run `query`, then EXPLAIN each SELECT it ran, with the parameters it ran with."""
+    ran = []
+
+    def capture(_conn, _cursor, statement, parameters, *_args):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            ran.append((statement, parameters))
+
+    sync_connection = connection.sync_connection
+    event.listen(sync_connection, "before_cursor_execute", capture)
+    try:
+        result = await execute(query, variables)
+    finally:
+        event.remove(sync_connection, "before_cursor_execute", capture)
+    assert result.errors is None, result.errors
+    plans = []
+    for statement, parameters in ran:
+        explain = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+        plans.append(explain.scalar_one()[0]["Plan"])
+    return result.data, plans
+
+
+def reads(plans, table):
+    """The node types reading `table`, and every index any node reads."""
+    nodes = [node for plan in plans for node in plan_nodes(plan)]
+    tables = [node["Node Type"] for node in nodes if node.get("Relation Name") == table]
+    return tables, {node["Index Name"] for node in nodes if "Index Name" in node}
+
+
+async def bulk_insert(connection, statement, table, **values):
+    """Insert `ROWS` rows without the audit trail's row triggers (half the time), then ANALYZE."""
+    await connection.execute(text("SET LOCAL session_replication_role = replica"))
+    await connection.execute(statement, {"rows": ROWS, **values})
+    await connection.execute(text("SET LOCAL session_replication_role = origin"))
+    await connection.execute(text(f"ANALYZE {table}"))
+
+
+@pytest.fixture
+async def many_venues(session, connection):
+    host = await make_user(session, role="host")
+    await bulk_insert(connection, INSERT_VENUES, "venues", owner_id=host.id)
+    return host
+
+
+@pytest.fixture
+async def many_media(session, connection, many_venues):
+    venue = await make_venue(session, owner=many_venues, name="Gallery")
+    await bulk_insert(connection, INSERT_MEDIA, "media", owner_id=many_venues.id, venue_id=venue.id)
+
+
+VENUES = """
+query ($search: String!, $near: NearInput) {
+  venues(search: $search, near: $near, first: 10) {
+    edges { rank matchedBy highlight distanceMeters node { name } }
+  }
+}
+"""
+
+
+@pytest.mark.usefixtures("many_venues")
+async def test_venue_text_search_reads_the_gin_index(connection, execute):
+    data, plans = await explained(connection, execute, VENUES, {"search": "hidden loft"})
+    assert len(data["venues"]["edges"]) == ROWS // 10_000
+    assert {edge["matchedBy"] for edge in data["venues"]["edges"]} == {"FULL_TEXT"}
+    scanned, indexes = reads(plans, "venues")
+    assert scanned, plans
+    assert "Seq Scan" not in scanned, plans
+    assert "ix_venues_search" in indexes
+
+
+@pytest.mark.usefixtures("many_venues")
+async def test_venue_typo_fallback_reads_the_trigram_index(connection, execute):
+    data, plans = await explained(connection, execute, VENUES, {"search": "hiden lofy"})
+    edges = data["venues"]["edges"]
+    assert len(edges) == ROWS // 10_000
+    assert {edge["matchedBy"] for edge in edges} == {"SIMILAR_NAME"}
+    scanned, indexes = reads(plans, "venues")
+    assert "Seq Scan" not in scanned, plans
+    assert {"ix_venues_search", "ix_venues_name_trgm"} <= indexes
+
+
+@pytest.mark.usefixtures("many_venues")
+async def test_search_near_a_point_reads_indexes_only(connection, execute):
+    near = {"latitude": 48.0, "longitude": 2.0, "radiusMeters": 100_000}
+    data, plans = await explained(
+        connection, execute, VENUES, {"search": "hidden loft", "near": near}
+    )
+    assert data["venues"]["edges"]
+    assert all(edge["distanceMeters"] <= 100_000 for edge in data["venues"]["edges"])
+    scanned, indexes = reads(plans, "venues")
+    assert "Seq Scan" not in scanned, plans
+    assert "ix_venues_search" in indexes
+
+
+MEDIA = """
+query ($search: String!) {
+  media(search: $search, first: 10) { edges { matchedBy node { title } } }
+}
+"""
+
+
+@pytest.mark.usefixtures("many_media")
+async def test_media_search_and_fallback_read_their_indexes(connection, execute):
+    data, plans = await explained(connection, execute, MEDIA, {"search": "terrace"})
+    assert len(data["media"]["edges"]) == ROWS // 10_000
+    scanned, indexes = reads(plans, "media")
+    assert "Seq Scan" not in scanned, plans
+    assert "ix_media_search" in indexes
+
+    data, plans = await explained(connection, execute, MEDIA, {"search": "terace"})
+    assert {edge["matchedBy"] for edge in data["media"]["edges"]} == {"SIMILAR_NAME"}
+    scanned, indexes = reads(plans, "media")
+    assert "Seq Scan" not in scanned, plans
+    assert "ix_media_title_trgm" in indexes
+
+
+SEARCH = """
+query ($query: String!) {
+  search(query: $query, first: 10) {
+    edges { rank node { __typename } }
+  }
+}
+"""
+
+
+@pytest.mark.usefixtures("many_media")
+async def test_root_search_reads_both_gin_indexes(connection, execute):
+    data, plans = await explained(connection, execute, SEARCH, {"query": "hidden"})
+    kinds = [edge["node"]["__typename"] for edge in data["search"]["edges"]]
+    assert sorted(kinds) == ["Media"] * 5 + ["Venue"] * 5
+    for table in ("venues", "media"):
+        scanned, indexes = reads(plans, table)
+        assert "Seq Scan" not in scanned, plans
+        assert f"ix_{table}_search" in indexes

@@ -1,0 +1,141 @@
+"""`models.search`: how search-box text is parsed and what the SQL it builds matches."""
+
+import pytest
+from sqlalchemy import Text, cast, func, literal, select
+
+from models import Venue
+from models.search import (
+    MAX_SEARCH_LENGTH,
+    VENUES,
+    UnsearchableTextError,
+    found_any,
+    headline,
+    marked_html,
+    parse_search,
+    search_match,
+    similar_name,
+    text_hits,
+    text_match,
+)
+from tests.factories import make_venue
+
+
+@pytest.mark.parametrize(
+    ("text", "head", "head_or", "prefix", "plain"),
+    [
+        ("phot", "", False, "phot", "phot"),
+        ("  quiet   phot ", "quiet", False, "phot", "quiet phot"),
+        ("loft or phot", "loft", True, "phot", "loft phot"),
+        ("loft -noisy", "loft", False, None, "loft"),
+        ('"reading room"', '"reading', False, None, "reading room"),
+        ('big "reading ro', 'big "reading', False, None, "big reading ro"),
+        ("loft or", "loft", False, None, "loft"),
+        ("café:*&!", "", False, "café", "café"),
+        ("l'oft) (x", "l'oft)", False, "x", "loft x"),
+        ("lo\x00ft", "lo", False, "ft", "lo ft"),
+    ],
+)
+def test_the_last_typed_word_becomes_a_reduced_prefix(text, head, head_or, prefix, plain):
+    parsed = parse_search(text)
+    assert parsed.words == text.replace("\x00", " ").strip()
+    assert (parsed.head, parsed.head_or, parsed.prefix, parsed.plain) == (
+        head,
+        head_or,
+        prefix,
+        plain,
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["", "  ", "\n\t", "!!!", '"" -- :*', "x" * (MAX_SEARCH_LENGTH + 1)]
+)
+def test_nothing_to_search_is_refused(text):
+    with pytest.raises(UnsearchableTextError):
+        parse_search(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Café", "'cafe' | 'cafe':*"),
+        ("quiet phot", "'quiet' & 'phot' | 'quiet' & 'phot':*"),
+        ("loft or phot", "'loft' | 'phot' | 'loft' | 'phot':*"),
+        ('"reading room" -noisy', "'read' <-> 'room' & !'noisi'"),
+        # Operators of `to_tsquery` syntax typed by a user are plain text to the search.
+        ("a & b | !c:*", "'b' & 'c' | 'b' & 'c':*"),
+    ],
+)
+async def test_the_tsquery_combines_web_search_and_prefix(session, text, expected):
+    query = parse_search(text).query
+    rendered = (await session.execute(select(cast(query, Text)))).scalar()
+    assert rendered == expected
+
+
+@pytest.fixture
+async def venues(session):
+    names = {}
+    for name, description in [
+        ("Photography Studio", "Daylight."),
+        ("Café Noir", "Espresso and a quiet room."),
+        ("Loft", "Bright."),
+    ]:
+        names[name] = await make_venue(session, name=name, description=description)
+    return names
+
+
+async def matching(session, text):
+    statement = select(Venue.name).where(text_match(VENUES, parse_search(text)))
+    return set((await session.execute(statement)).scalars())
+
+
+@pytest.mark.usefixtures("venues")
+async def test_text_match_folds_accents_stems_and_prefixes(session):
+    assert await matching(session, "cafe") == {"Café Noir"}
+    assert await matching(session, "studios") == {"Photography Studio"}
+    assert await matching(session, "phot") == {"Photography Studio"}
+    assert await matching(session, "quiet -espresso") == set()
+
+
+@pytest.mark.usefixtures("venues")
+async def test_similar_names_use_trigrams(session):
+    statement = select(Venue.name).where(similar_name(VENUES, parse_search("lofy")))
+    assert set((await session.execute(statement)).scalars()) == {"Loft"}
+    statement = select(Venue.name).where(similar_name(VENUES, parse_search("photografy studoi")))
+    assert set((await session.execute(statement)).scalars()) == {"Photography Studio"}
+
+
+@pytest.mark.usefixtures("venues")
+async def test_rank_is_normalised_to_rank_over_rank_plus_one(session):
+    search = parse_search("loft")
+    hits = text_hits(VENUES, search, name="hits")
+    match = search_match(VENUES, search, hits=hits, found=found_any(hits))
+    raw = func.ts_rank_cd(Venue.search, search.query)
+    statement = select(match.rank, raw, match.matched_by_text).where(match.condition)
+    ((rank, raw_rank, by_text),) = (await session.execute(statement)).all()
+    assert by_text is True
+    assert 0 < rank < 1
+    assert rank == pytest.approx(raw_rank / (raw_rank + 1), rel=1e-6)
+
+
+@pytest.mark.usefixtures("venues")
+async def test_fallback_rank_is_the_name_similarity(session):
+    search = parse_search("lofy")
+    hits = text_hits(VENUES, search, name="hits")
+    match = search_match(VENUES, search, hits=hits, found=found_any(hits))
+    statement = select(Venue.name, match.rank, match.matched_by_text).where(match.condition)
+    ((name, rank, by_text),) = (await session.execute(statement)).all()
+    assert (name, by_text) == ("Loft", False)
+    expected = select(func.word_similarity(literal("lofy"), literal("Loft")))
+    assert rank == pytest.approx((await session.execute(expected)).scalar())
+
+
+async def test_headline_marks_matches_and_marked_html_escapes(session, venues):
+    statement = select(headline(VENUES, parse_search("quiet cafe"))).where(
+        Venue.id == venues["Café Noir"].id
+    )
+    raw = (await session.execute(statement)).scalar_one()
+    assert marked_html(raw) == (
+        "<mark>Café</mark> Noir · Paris · Espresso and a <mark>quiet</mark> room"
+    )
+    assert marked_html("a < b & \ue000c\ue001") == "a &lt; b &amp; <mark>c</mark>"
+    assert marked_html(None) is None
