@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Actor, set_actor
@@ -36,15 +37,23 @@ class RequestSession:
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> Result[Any]:
         """Run one read statement, waiting for any statement already running to finish."""
-        async with self._lock:
-            self._refuse_if_finished()
-            return await self._session.execute(statement, parameters)
+        return await self.run(lambda session: session.execute(statement, parameters))
 
     async def run(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run a models-layer read function on the session, alone (no transaction of its own)."""
+        """Run a models-layer read function on the session, alone (no transaction of its own).
+
+        When the connection is lost under it, the session is rolled back before the error
+        propagates, so the request's next statement starts on a fresh connection instead of
+        failing on the dead transaction.
+        """
         async with self._lock:
             self._refuse_if_finished()
-            return await operation(self._session)
+            try:
+                return await operation(self._session)
+            except DBAPIError as error:
+                if error.connection_invalidated:
+                    await self._session.rollback()
+                raise
 
     async def write(self, actor: Actor, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `operation` in one short transaction, audited as done by `actor`; commit it.
@@ -61,17 +70,29 @@ class RequestSession:
             self._refuse_if_finished()
             if self._session.in_transaction():
                 # End the read transaction so the write sees the latest committed rows.
-                await self._session.commit()
+                try:
+                    await self._session.commit()
+                except Exception:  # noqa: BLE001 - a dead read connection: start afresh
+                    # The read transaction's connection was lost (a restart, a killed
+                    # backend); nothing was written in it, so roll back and write on a new one.
+                    await self._session.rollback()
             async with self._session.begin():
                 await set_actor(self._session, actor)
                 try:
                     async with self._session.begin_nested():
                         return await operation(self._session)
                 except Exception:
-                    # The savepoint is rolled back; end the (now empty) transaction without
-                    # the session-wide expiry a rollback would bring.
-                    await self._session.commit()
+                    await self._end_failed_write()
                     raise
+
+    async def _end_failed_write(self) -> None:
+        # The savepoint is rolled back; end the (now empty) transaction without the
+        # session-wide expiry a rollback would bring. When the connection itself was lost,
+        # only a rollback can end it, and the original error is the one to report.
+        try:
+            await self._session.commit()
+        except Exception:  # noqa: BLE001 - the failure being reported is the caller's
+            await self._session.rollback()
 
     async def finish(self) -> None:
         """End the request's use of the session: wait for the running statement, refuse more."""

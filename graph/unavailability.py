@@ -38,6 +38,10 @@ def database_unavailable(error: BaseException | None) -> bool:
             return True
         if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
             return True
+        if isinstance(
+            error, asyncpg.exceptions.ObjectNotInPrerequisiteStateError
+        ) and "not currently accepting connections" in str(error):
+            return True
         error = getattr(error, "orig", None) or error.__cause__ or error.__context__
     return False
 
