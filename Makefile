@@ -41,6 +41,6 @@ seed: bootstrap ## load the demo data
 schema: ## write schema.graphql from the schema the server serves
 	$(UV_RUN) python scripts/export_schema.py
 
-bench: bootstrap ## benchmark over HTTP with wrk (seeds its own database; not part of test)
+bench: bootstrap ## benchmark over HTTP with wrk, beside the SQL floor and PostGraphile (BENCH_ARGS="--scenario nested_list --no-peers"; not part of test)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } || { echo 'bench: install wrk (apt-get install wrk)'; exit 1; }
 	$(UV_RUN) python -m bench.run $(BENCH_ARGS)

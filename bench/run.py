@@ -1,12 +1,18 @@
 """Benchmark the API over HTTP with wrk: requests/s, p50, p99, SQL statements per request, RSS.
 
-    uv run python -m bench.run                   # every scenario
+    uv run python -m bench.run                   # every scenario, the peers too
     uv run python -m bench.run --scenario search --duration 5
+    uv run python -m bench.run --scenario nested_list --no-peers
 
 It seeds its own database once (reused when present), serves the API in its production
 configuration (uvicorn, one worker per core, GraphiQL off) on it, warms each scenario up,
 then drives it with wrk at 16 connections. Every response is checked for data and no errors.
 Statements per request come from pg_stat_statements (reset before each measured run).
+
+When the nested list runs, its peers run too, on the same database right after the API (unless
+--no-peers): the floor (bench/floor.py, one hand-written SQL statement) and PostGraphile v5
+(bench/peers.py); the floor's JSON is first compared with the API's. The table ends with the
+API's nested-list throughput divided by theirs.
 """
 
 import argparse
@@ -20,25 +26,41 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from bench.scenarios import DATASETS, SCENARIOS, Dataset, Scenario
+from bench import peers
+from bench.scenarios import (
+    DATASETS,
+    POSTGRAPHILE_NESTED_LIST,
+    SCENARIOS,
+    Dataset,
+    Scenario,
+    Slots,
+    free_slots,
+)
 from models.provisioning import create_database_if_missing, migrate_to_head
 from models.seed import seed_demo_data
 from models.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "graphql.lua"
+THREADS = 2  # wrk's threads
+NESTED = "nested_list"
+FLOOR = "nested_list (floor)"
+POSTGRAPHILE = "nested_list (PostGraphile)"
 
-# Statements that are the application's work, not the driver's bookkeeping (pings, BEGIN).
+# Statements that are the application's work, not the driver's bookkeeping (pings, BEGIN,
+# the reset an asyncpg pool runs when a connection goes back: the floor's pool).
 APPLICATION_STATEMENTS = r"^\s*(select|insert|update|delete|with)\s"
 PING = "SELECT $1"
+POOL_RESET = "%pg_advisory_unlock_all()%"
 
 
 @dataclass(frozen=True)
@@ -98,44 +120,62 @@ def serve(url: str, *, workers: int) -> Iterator[tuple[str, subprocess.Popen[byt
     """Run the API in its production configuration; yield its base URL and process."""
     port = free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": url,
         "ENVIRONMENT": "production",
         "GRAPHIQL": "false",
         "SLOW_STATEMENT_MS": "10000",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "graph.app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own server
+    command = peers.uvicorn_command("graph.app:app", port=port, workers=workers)
+    with launch(command, env=env, cwd=ROOT, port=port, probe=get_readyz, name="the API") as run:
+        yield run
+
+
+def get_readyz(base: str) -> bool:
+    """Whether `GET /readyz` answers 200."""
+    with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:  # noqa: S310 - loopback
+        return bool(response.status == 200)  # noqa: PLR2004 - HTTP OK
+
+
+def post_typename(base: str) -> bool:
+    """Whether a GraphQL server answers `{ __typename }` with 200."""
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/graphql",
+        data=b'{"query": "{ __typename }"}',
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
+        return bool(response.status == 200)  # noqa: PLR2004 - HTTP OK
+
+
+@contextmanager
+def launch(  # noqa: PLR0913 - a process and how to tell it is ready
+    command: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    port: int,
+    probe: Callable[[str], bool],
+    name: str,
+    log: Path | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start a server, wait until `probe` says it is ready, yield its base URL; stop it."""
+    output = log.open("wb") if log else None
+    process = subprocess.Popen(  # noqa: S603 - our own servers
+        command, cwd=cwd, env={**os.environ, **env}, stdout=output, stderr=output
+    )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:  # noqa: S310 - loopback
-                    if response.status == 200:  # noqa: PLR2004 - HTTP OK
-                        break
+                if probe(base):
+                    break
             except OSError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                message = "the API did not become ready within 60 s"
+                message = f"{name} did not become ready within 90 s" + (
+                    f" (see {log})" if log else ""
+                )
                 raise RuntimeError(message)
             time.sleep(0.3)
         yield base, process
@@ -145,6 +185,9 @@ def serve(url: str, *, workers: int) -> Iterator[tuple[str, subprocess.Popen[byt
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        if output:
+            output.close()
 
 
 def worker_rss_mb(process: subprocess.Popen[bytes]) -> float:
@@ -183,23 +226,39 @@ async def application_statements(url: str) -> int:
         calls: int = await connection.fetchval(
             "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements"
             " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            " AND query ~* $1 AND query <> $2 AND query NOT ILIKE '%pg_stat_statements%'",
+            " AND query ~* $1 AND query <> $2 AND query NOT ILIKE '%pg_stat_statements%'"
+            " AND query NOT ILIKE $3",
             APPLICATION_STATEMENTS,
             PING,
+            POOL_RESET,
         )
     finally:
         await connection.close()
     return calls
 
 
-def wrk(
-    base: str, scenario: Scenario, *, seconds: int, connections: int, token: str | None
+def wrk(  # noqa: PLR0913 - the server, the scenario and wrk's settings
+    base: str,
+    scenario: Scenario,
+    *,
+    seconds: int,
+    connections: int,
+    token: str | None,
+    slots: Slots | None = None,
 ) -> dict[str, float]:
     """Drive one scenario with wrk and return its summary."""
     env = {**os.environ, "BENCH_BODY": json.dumps(scenario.body), "BENCH_TOKEN": token or ""}
+    if slots is not None:  # graphql.lua builds each request's body from these
+        env |= {
+            "BENCH_MODE": "slots",
+            "BENCH_QUERY": json.dumps(scenario.query),
+            "BENCH_VENUES": ",".join(slots.venue_ids),
+            "BENCH_SLOT_BASE": str(int(slots.base.timestamp())),
+            "BENCH_THREADS": str(THREADS),
+        }
     command = [
         "wrk",
-        "-t2",
+        f"-t{THREADS}",
         f"-c{connections}",
         f"-d{seconds}s",
         "--timeout",
@@ -216,7 +275,7 @@ def wrk(
     return summary
 
 
-def check_once(base: str, scenario: Scenario, token: str | None) -> None:
+def check_once(base: str, scenario: Scenario, token: str | None) -> dict[str, Any]:
     """Fail early, with the server's answer, if the scenario does not return clean data."""
     request = urllib.request.Request(  # noqa: S310 - loopback
         f"{base}/graphql",
@@ -225,10 +284,11 @@ def check_once(base: str, scenario: Scenario, token: str | None) -> None:
         | ({"Authorization": f"Bearer {token}"} if token else {}),
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-        answer = json.loads(response.read())
+        answer: dict[str, Any] = json.loads(response.read())
     if answer.get("errors") or not answer.get("data"):
         message = f"{scenario.name}: {json.dumps(answer)[:500]}"
         raise RuntimeError(message)
+    return answer
 
 
 def measure(  # noqa: PLR0913 - the server, the scenario and wrk's settings
@@ -240,13 +300,36 @@ def measure(  # noqa: PLR0913 - the server, the scenario and wrk's settings
     seconds: int,
     warmup: int,
     connections: int,
+    check: Callable[[dict[str, Any]], None] | None = None,
 ) -> Result:
-    """Warm a scenario up, then measure it."""
-    token = asyncio.run(scenario.token(libpq(url))) if scenario.token else None
-    check_once(base, scenario, token)
-    wrk(base, scenario, seconds=warmup, connections=connections, token=token)
+    """Check a scenario's answer once (and with `check`), warm it up, then measure it."""
+    dsn = libpq(url)
+    token = asyncio.run(scenario.token(dsn)) if scenario.token else None
+    if scenario.resolve:
+        scenario = scenario.with_variables(asyncio.run(scenario.resolve(dsn)))
+    slotted = scenario.mode == "slots"
+    if slotted:  # each request books its own slot, after every booking made so far
+        scenario = scenario.with_variables({"input": asyncio.run(free_slots(dsn)).input(0)})
+    answer = check_once(base, scenario, token)
+    if check:
+        check(answer)
+    wrk(
+        base,
+        scenario,
+        seconds=warmup,
+        connections=connections,
+        token=token,
+        slots=asyncio.run(free_slots(dsn)) if slotted else None,
+    )
     asyncio.run(reset_statements(url))
-    summary = wrk(base, scenario, seconds=seconds, connections=connections, token=token)
+    summary = wrk(
+        base,
+        scenario,
+        seconds=seconds,
+        connections=connections,
+        token=token,
+        slots=asyncio.run(free_slots(dsn)) if slotted else None,
+    )
     statements = asyncio.run(application_statements(url))
     requests = summary["requests"]
     return Result(
@@ -260,50 +343,192 @@ def measure(  # noqa: PLR0913 - the server, the scenario and wrk's settings
     )
 
 
+def same_as(expected: dict[str, Any], name: str) -> Callable[[dict[str, Any]], None]:
+    """A check that an answer equals `expected` (the API's), naming the first difference."""
+
+    def check(answer: dict[str, Any]) -> None:
+        if answer == expected:
+            say(f"  {name}: the same JSON as the API's")
+            return
+        theirs = answer["data"]["venues"]["edges"]
+        ours = expected["data"]["venues"]["edges"]
+        where = next(
+            (i for i, (a, b) in enumerate(zip(theirs, ours, strict=False)) if a != b),
+            min(len(theirs), len(ours)),
+        )
+        message = (
+            f"{name}: not the API's JSON ({len(theirs)} venues vs {len(ours)}), first"
+            f" difference at venue {where}:\n{json.dumps(theirs[where : where + 1])[:800]}\n"
+            f"{json.dumps(ours[where : where + 1])[:800]}"
+        )
+        raise RuntimeError(message)
+
+    return check
+
+
+def sizes(venues: list[dict[str, Any]], bookings: str, media: str) -> tuple[int, int, int]:
+    """How many venues, bookings and media a nested-list answer holds."""
+    return (
+        len(venues),
+        sum(len(venue[bookings]) for venue in venues),
+        sum(len(venue[media]) for venue in venues),
+    )
+
+
+def like_nested_list(expected: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A check that PostGraphile's answer is as big as the API's (`expected`), emails included.
+
+    Its 50 venues are the first by primary key, not by listing date, so they are other venues
+    with about as many bookings and media, not the same ones.
+    """
+    edges = expected["data"]["venues"]["edges"]
+    ours = sizes(
+        [
+            {
+                "b": venue["node"]["bookings"]["edges"],
+                "m": venue["node"]["media"]["edges"],
+            }
+            for venue in edges
+        ],
+        "b",
+        "m",
+    )
+
+    def check(answer: dict[str, Any]) -> None:
+        venues = answer["data"]["allVenues"]["nodes"]
+        flat = [
+            {"b": venue["bookingsByVenueId"]["nodes"], "m": venue["mediaByVenueId"]["nodes"]}
+            for venue in venues
+        ]
+        theirs = sizes(flat, "b", "m")
+        close = theirs[0] == ours[0] and all(
+            abs(a - b) <= 0.1 * b for a, b in zip(theirs[1:], ours[1:], strict=True)
+        )
+        emails = all(
+            booking["userByUserId"] and booking["userByUserId"]["email"]
+            for venue in venues
+            for booking in venue["bookingsByVenueId"]["nodes"]
+        )
+        if not close or not emails:
+            message = (
+                f"PostGraphile: (venues, bookings, media) {theirs}, the API {ours};"
+                f" every booking's user email present: {emails}"
+            )
+            raise RuntimeError(message)
+        say(f"  PostGraphile (venues, bookings, media): {theirs}, the API: {ours}")
+
+    return check
+
+
+def measure_peers(
+    url: str, api_answer: dict[str, Any], *, workers: int, **settings: int
+) -> list[Result]:
+    """The floor and PostGraphile for the nested list, on the API's database, one after another."""
+    dsn = libpq(url)
+    results = []
+    port = free_port()
+    with launch(
+        peers.floor_command(port=port, workers=workers),
+        env=peers.floor_env(dsn),
+        cwd=ROOT,
+        port=port,
+        probe=get_readyz,
+        name="the floor",
+    ) as (base, process):
+        say(f"measuring {FLOOR} ({settings['seconds']} s)")
+        floor = Scenario(FLOOR, "bench", "")
+        results.append(
+            measure(base, process, url, floor, check=same_as(api_answer, FLOOR), **settings)
+        )
+    node = peers.install_postgraphile(say)
+    port = free_port()
+    log = ROOT / "bench" / ".postgraphile" / "server.log"
+    with launch(
+        peers.postgraphile_command(node),
+        env=peers.postgraphile_env(dsn, port=port, workers=workers),
+        cwd=peers.INSTALL,
+        port=port,
+        probe=post_typename,
+        name="PostGraphile",
+        log=log,
+    ) as (base, process):
+        say(f"measuring {POSTGRAPHILE} ({settings['seconds']} s)")
+        postgraphile = Scenario(POSTGRAPHILE, "bench", POSTGRAPHILE_NESTED_LIST)
+        results.append(
+            measure(
+                base, process, url, postgraphile, check=like_nested_list(api_answer), **settings
+            )
+        )
+    return results
+
+
 def print_table(results: list[Result]) -> None:
-    """The figures, one row per scenario."""
+    """The figures, one row per scenario; the nested list's ratios to its peers at the end."""
+    by_name = {r.scenario: r for r in results}
+    nested = by_name.get(NESTED)
     header = (
-        f"{'scenario':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-        f" {'SQL/req':>8} {'RSS MB':>8} {'errors':>7}"
+        f"{'scenario':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'SQL/req':>8} {'RSS MB':>8} {'errors':>7} {'ratio':>9}"
     )
     print(header)  # noqa: T201 - the table is the output
     print("-" * len(header))  # noqa: T201
     for r in results:
-        print(  # noqa: T201
-            f"{r.scenario:<22} {r.requests_per_second:8.1f} {r.p50_ms:8.1f} {r.p99_ms:8.1f}"
-            f" {r.statements_per_request:8.2f} {r.max_rss_mb:8.1f} {r.bad_responses:7d}"
+        ratio = (
+            f"{nested.requests_per_second / r.requests_per_second:8.2f}x"
+            if nested and r.scenario in {FLOOR, POSTGRAPHILE} and r.requests_per_second
+            else ""
         )
+        print(  # noqa: T201
+            f"{r.scenario:<28} {r.requests_per_second:8.1f} {r.p50_ms:8.1f} {r.p99_ms:8.1f}"
+            f" {r.statements_per_request:8.2f} {r.max_rss_mb:8.1f} {r.bad_responses:7d}"
+            f" {ratio:>9}"
+        )
+    if nested is None:
+        return
+    print()  # noqa: T201
+    for label, name in (("PostGraphile", POSTGRAPHILE), ("floor", FLOOR)):
+        peer = by_name.get(name)
+        if peer and peer.requests_per_second:
+            times = nested.requests_per_second / peer.requests_per_second
+            print(f"nested list vs {label}: {times:.2f}x")  # noqa: T201
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the chosen scenarios and print the table."""
+    """Run the chosen scenarios (and the nested list's peers) and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
+    parser.add_argument("--scenario", action="append", choices=list(SCENARIOS))
     parser.add_argument("--duration", type=int, default=15, help="seconds measured")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--no-peers",
+        dest="peers",
+        action="store_false",
+        help="skip the floor and PostGraphile after the nested list",
+    )
     arguments = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing; install it (Debian: apt-get install wrk)")
-    chosen = [SCENARIOS[name] for name in arguments.scenario or sorted(SCENARIOS)]
+    chosen = [SCENARIOS[name] for name in arguments.scenario or SCENARIOS]
+    settings = {
+        "seconds": arguments.duration,
+        "warmup": arguments.warmup,
+        "connections": arguments.connections,
+    }
     results: list[Result] = []
     for dataset_name in sorted({scenario.dataset for scenario in chosen}):
         url = prepare(DATASETS[dataset_name])
+        nested_answer: dict[str, Any] | None = None
         with serve(url, workers=arguments.workers) as (base, process):
             for scenario in (s for s in chosen if s.dataset == dataset_name):
+                if scenario.name == NESTED:
+                    token = asyncio.run(scenario.token(libpq(url))) if scenario.token else None
+                    nested_answer = check_once(base, scenario, token)
                 say(f"measuring {scenario.name} ({arguments.duration} s)")
-                results.append(
-                    measure(
-                        base,
-                        process,
-                        url,
-                        scenario,
-                        seconds=arguments.duration,
-                        warmup=arguments.warmup,
-                        connections=arguments.connections,
-                    )
-                )
+                results.append(measure(base, process, url, scenario, **settings))
+        if nested_answer is not None and arguments.peers:
+            results += measure_peers(url, nested_answer, workers=arguments.workers, **settings)
     print_table(results)
 
 

@@ -12,10 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from graph import metrics, sql_observation, unavailability
 from graph.authentication import authenticate_request, client_ip
+from graph.compiler import FastPath
 from graph.context import Context
+from graph.errors import RequestRefusedError
 from graph.graphiql import ASSETS_URL_PATH, GraphiQLRouter
+from graph.persisted_queries import PersistedQueries
+from graph.query_limits import QueryLimits, refused_request
 from graph.readiness import check_readiness
 from graph.request_session import RequestSession
+from graph.request_size import RequestSizeLimit
 from graph.schema import schema
 from graph.unavailability import DatabaseUnavailableError, database_unavailable
 from models.database import create_engine, create_probe_engine, create_session_factory
@@ -51,6 +56,7 @@ async def get_context(
         auth_failure=authentication.failure,
         ip_address=client_ip(request.client.host if request.client else None),
         user_agent=request.headers.get("user-agent"),
+        probe_engine=request.app.state.probe_engine,
     )
 
 
@@ -84,7 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schema,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql else None,
+        persisted_queries=PersistedQueries.from_settings(settings),
     )
+    graphql_router.fast_path = FastPath(schema) if settings.fast_path else None
+    # Read by graph/query_limits.py for every operation this app serves.
+    app.state.query_limits = QueryLimits.from_settings(settings)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_exception_handler(RequestRefusedError, refused_request)
     app.include_router(graphql_router, prefix="/graphql")
     if graphql_router.serves_local_assets:
         assets = StaticFiles(directory=graphql_router.assets_dir)

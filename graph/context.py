@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.fastapi import BaseContext
 
 from graph.loaders import Loaders, create_loaders
@@ -23,6 +24,8 @@ class Context(BaseContext):
     ip_address: str | None = None
     user_agent: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The app's pool-less engine, for reads that must not use the request's session (health).
+    probe_engine: AsyncEngine | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -21,6 +21,19 @@ _BAD_LITERAL = re.compile(
 )
 
 
+# Refusals of the query limits (graph/query_limits.py), by the message graphql-core or
+# Strawberry gives them; checked before the generic parse and validation codes.
+_LIMIT_CODES = (
+    (
+        re.compile(r"^Syntax Error: Document contains more than \d+ tokens"),
+        ErrorCode.TOO_MANY_TOKENS,
+    ),
+    (re.compile(r"exceeds maximum operation depth of \d+$"), ErrorCode.QUERY_TOO_DEEP),
+    (re.compile(r"^\d+ aliases found\. Allowed: \d+$"), ErrorCode.TOO_MANY_ALIASES),
+    (re.compile(r"^GraphQL introspection has been disabled"), ErrorCode.INTROSPECTION_DISABLED),
+)
+
+
 def assign_code(error: GraphQLError) -> None:
     """Give an error graphql-core raised about the request itself its `extensions.code`."""
     original = error.original_error
@@ -33,6 +46,9 @@ def assign_code(error: GraphQLError) -> None:
 
 def _classify(error: GraphQLError) -> dict[str, object]:
     message = error.message
+    for pattern, code in _LIMIT_CODES:
+        if pattern.search(message):
+            return {"code": code.value}
     if message.startswith("Syntax Error"):
         return {"code": "GRAPHQL_PARSE_FAILED"}
     if variable := _VARIABLE.match(message):

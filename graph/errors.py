@@ -18,6 +18,15 @@ class ErrorCode(enum.StrEnum):
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     QUERY_TIMEOUT = "QUERY_TIMEOUT"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
+    TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
+    TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+    QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+    INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
 
 
 class ClientError(GraphQLError):
@@ -64,6 +73,50 @@ class InvalidTransitionError(ClientError):
     """The booking's status does not allow this change."""
 
     code = ErrorCode.INVALID_TRANSITION
+
+
+class QueryTooCostlyError(ClientError):
+    """The operation would ask for more objects than `max_query_cost` allows."""
+
+    code = ErrorCode.QUERY_TOO_COSTLY
+
+
+class RequestRefusedError(ClientError):
+    """Refused over HTTP before any operation ran; answered with `status_code`."""
+
+    status_code = 400
+
+
+class RequestTooLargeError(RequestRefusedError):
+    """The request body (or query string) is over `max_request_bytes`."""
+
+    code = ErrorCode.REQUEST_TOO_LARGE
+    status_code = 413
+
+
+class TooManyOperationsError(RequestRefusedError):
+    """A batch (a JSON array of operations): this server takes one operation per request."""
+
+    code = ErrorCode.TOO_MANY_OPERATIONS
+
+
+class PersistedQueryNotFoundError(RequestRefusedError):
+    """A hash without its document, for a document this worker does not know: resend both."""
+
+    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
+    status_code = 200  # a normal step of the protocol (Apollo's clients expect 200)
+
+
+class PersistedQueryNotAllowedError(RequestRefusedError):
+    """The server serves only allow-listed operations, and this is not one of them."""
+
+    code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED
+
+
+class PersistedQueryInputError(RequestRefusedError):
+    """`extensions.persistedQuery` is malformed or its hash does not match the document."""
+
+    code = ErrorCode.BAD_USER_INPUT
 
 
 def violated_constraint(error: DBAPIError) -> str | None:

@@ -13,11 +13,13 @@ from graph.mutations.account import AccountMutations
 from graph.mutations.bookings import BookingMutations
 from graph.mutations.media import MediaMutations
 from graph.mutations.venues import VenueMutations
+from graph.queries.health import HealthQueries
 from graph.queries.lists import ListQueries
 from graph.queries.root import NodeQueries
 from graph.queries.search import SearchQueries
 from graph.queries.stats import StatsQueries
 from graph.queries.viewer import ViewerQueries
+from graph.query_limits import QueryLimiter
 from graph.types.booking import Booking
 from graph.types.media import Media
 from graph.types.session import Session
@@ -29,7 +31,7 @@ PARSED_DOCUMENTS_CACHED = 512
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries, ViewerQueries, ListQueries, SearchQueries, StatsQueries):
+class Query(NodeQueries, ViewerQueries, ListQueries, SearchQueries, StatsQueries, HealthQueries):
     """The root query: each area's fields, inherited."""
 
 
@@ -65,6 +67,7 @@ schema = Schema(
     extensions=[
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
+        QueryLimiter,
         MaskUnexpectedErrors,
         OperationMetrics,
     ],

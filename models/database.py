@@ -1,5 +1,7 @@
 """The async engine, its pool, and the sessions built on it."""
 
+import os
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import (
@@ -31,17 +33,42 @@ def create_probe_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         str(settings.database_url),
         poolclass=NullPool,
-        connect_args=_connect_args(settings, f"{settings.db_application_name}-probe"),
+        connect_args=_connect_args(settings, worker_application_name(settings, role="probe")),
     )
 
 
+def worker_application_name(settings: Settings, *, role: str | None = None) -> str:
+    """The connections' name, `sartiq-graph/w<pid>`: tells workers apart in pg_stat_activity.
+
+    Engines are built in each worker's lifespan, after the fork, so the pid is the worker's.
+    """
+    name = f"{settings.db_application_name}-{role}" if role else settings.db_application_name
+    return f"{name}/w{os.getpid()}"
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
 def _connect_args(settings: Settings, application_name: str | None) -> dict[str, Any]:
+    name = application_name or worker_application_name(settings)
+    if settings.db_pgbouncer:
+        # PgBouncer (transaction mode) hands each transaction any server connection: a
+        # statement prepared on one is missing on the next, and asyncpg's per-connection
+        # names collide. It refuses unknown startup parameters, so the timeouts belong on
+        # the role (`ALTER ROLE ... SET statement_timeout`); it passes `application_name` on.
+        return {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+            "server_settings": {"application_name": name},
+        }
     return {
         "statement_cache_size": settings.db_statement_cache_size,
         # SQLAlchemy prepares statements itself, through a cache of its own.
         "prepared_statement_cache_size": settings.db_statement_cache_size,
         "server_settings": {
-            "application_name": application_name or settings.db_application_name,
+            "application_name": name,
             "statement_timeout": str(settings.db_statement_timeout_ms),
             "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
         },

@@ -27,10 +27,31 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
     db_application_name: str = "sartiq-graph"
+    # Behind PgBouncer in transaction pooling mode: no prepared-statement caches, unique
+    # statement names, no session settings in the startup packet (see models/database.py).
+    db_pgbouncer: bool = False
 
     graphiql: bool = True
+    # Supported queries run as one SQL statement that builds the JSON (graph/compiler/).
+    fast_path: bool = True
     # Statements slower than this are logged with the operation name and request id.
     slow_statement_ms: float = Field(default=200.0, ge=0)
+
+    # Query safety (graph/query_limits.py), checked before any SQL runs. Measured on
+    # graph/operations/: depth at most 7 (HostDashboard), 140 tokens, no aliases, 913 bytes.
+    max_query_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_tokens: int = Field(default=2_000, ge=1)
+    # Costs (graph/query_cost.py): HostDashboard 3,306 at its defaults (20 venues x 10
+    # bookings); every other operation at most 3,501 even with pages of 100; the benchmark's
+    # venues(first: 50) with bookings(first: 10) { user } and media(first: 5): 7,051.
+    max_query_cost: int = Field(default=10_000, ge=1)
+    max_request_bytes: int = Field(default=100_000, ge=1)
+    introspection: bool = True
+    # Production: only the operations of graph/operations/allowlist.json are served.
+    persisted_queries_only: bool = False
+    # Documents registered by automatic persisted queries, kept per worker process.
+    persisted_queries_cache_size: int = Field(default=1_000, ge=0)
 
     session_lifetime_days: int = Field(default=30, ge=1, le=365)
 

@@ -22,7 +22,7 @@ from graph.global_id import encode_global_id
 from models.settings import Settings
 from tests.factories import make_login_session, make_user, make_venue
 
-RACERS = 20
+RACERS = 50
 CREATE = """
 mutation Book($input: CreateBookingInput!) {
   createBooking(input: $input) { booking { id status } }
@@ -90,7 +90,9 @@ class PoolUse:
 @pytest.fixture
 async def real_app(test_database) -> AsyncIterator[tuple[FastAPI, PoolUse]]:
     """The app with its own engine and pool: no session shared between requests."""
-    application = create_app(Settings(database_url=test_database.url))
+    # Every racer reaches the database at once: a pooled connection each, none waits.
+    settings = Settings(database_url=test_database.url, db_pool_size=RACERS, db_max_overflow=0)
+    application = create_app(settings)
     use = PoolUse()
     async with application.router.lifespan_context(application):
         pool = application.state.engine.sync_engine.pool

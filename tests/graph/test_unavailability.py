@@ -84,6 +84,7 @@ async def test_a_statement_past_the_timeout_is_a_clear_error_and_leaves_no_trans
         database_url=test_database.url,
         db_statement_timeout_ms=200,
         db_application_name="sartiq-timeout-test",
+        fast_path=False,  # the slow statement is planted in the general path's loader
     )
     app = create_app(settings)
     query = '{ venue(id: "VmVudWU6MDE5YmQ1YTAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw") { name } }'
@@ -98,7 +99,7 @@ async def test_a_statement_past_the_timeout_is_a_clear_error_and_leaves_no_trans
                 await probe.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE application_name = 'sartiq-timeout-test'"
+                        " WHERE application_name LIKE 'sartiq-timeout-test/%'"
                         " AND state LIKE 'idle in transaction%'"
                     )
                 )

@@ -1,0 +1,145 @@
+"""SQL expressions that render values as JSON text exactly as the general path's encoder does.
+
+The general path serialises with `json.dumps(..., separators=(",", ":"))` (ASCII only, non-ASCII
+escaped afterwards by `ascii_json`), so every value is rendered here as text: strings through
+PostgreSQL's `to_json` (same escapes as Python for ASCII), datetimes as `datetime.isoformat()`
+of a UTC value, numerics as their text, floats as Python's `repr`, and objects by concatenation
+in selection order. Structural constants (keys, format strings) are inlined; values never are.
+"""
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import ColumnElement, Float, Text, case, cast, func, literal_column
+
+# PostgreSQL accepts at most 100 arguments per function call; concat is chunked below it.
+_CONCAT_CHUNK = 90
+_SAFE_CONSTANT = re.compile(r"^[^'\\\x00]*$")
+
+
+def const(text: str) -> ColumnElement[str]:
+    """A constant piece of JSON structure (a key, a bracket), inlined as a SQL string literal."""
+    if not _SAFE_CONSTANT.match(text):
+        message = f"not a safe SQL constant: {text!r}"
+        raise ValueError(message)
+    return literal_column(f"'{text}'", Text)
+
+
+NULL = const("null")
+
+
+def concat(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
+    """`concat(...)` of `parts` (none of which may be NULL where NULL matters)."""
+    if len(parts) <= _CONCAT_CHUNK:
+        return func.concat(*parts, type_=Text)
+    chunks = [parts[i : i + _CONCAT_CHUNK] for i in range(0, len(parts), _CONCAT_CHUNK)]
+    return concat([func.concat(*chunk, type_=Text) for chunk in chunks])
+
+
+def or_null(expression: ColumnElement[str]) -> ColumnElement[str]:
+    """`expression`, or JSON `null` where it is SQL NULL."""
+    return func.coalesce(expression, NULL, type_=Text)
+
+
+def json_string(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A text value as a JSON string (NULL stays NULL)."""
+    return cast(func.to_json(expression), Text)
+
+
+def json_number(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """An integer as JSON."""
+    return cast(expression, Text)
+
+
+def json_decimal(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A numeric as the JSON string `str(Decimal)` gives (fixed scale: the column's text)."""
+    return concat([const('"'), cast(expression, Text), const('"')])
+
+
+def json_enum(expression: ColumnElement[Any], *, upper: bool) -> ColumnElement[str]:
+    """A stored enum value as its GraphQL name in a JSON string."""
+    value = func.upper(expression, type_=Text) if upper else cast(expression, Text)
+    return concat([const('"'), value, const('"')])
+
+
+def iso_datetime(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A timestamptz as Python's `isoformat()` of the UTC value (microseconds only if any)."""
+    utc = func.timezone(const("UTC"), expression)
+    seconds = func.to_char(utc, const('YYYY-MM-DD"T"HH24:MI:SS'), type_=Text)
+    fraction = case(
+        (
+            func.extract("microseconds", expression) % 1_000_000 != 0,
+            func.to_char(utc, const(".US"), type_=Text),
+        ),
+        else_=const(""),
+    )
+    return concat([seconds, fraction, const("+00:00")])
+
+
+def json_datetime(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A timestamptz as a JSON string (NULL stays NULL)."""
+    iso = iso_datetime(expression)
+    return case((expression.is_(None), None), else_=concat([const('"'), iso, const('"')]))
+
+
+def json_float(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A float8 as Python's `repr`: PostgreSQL's shortest text, with `.0` on whole numbers."""
+    text = cast(cast(expression, Float), Text)
+    return case((text.regexp_match("^-?[0-9]+$"), text.concat(const(".0"))), else_=text)
+
+
+def point_latitude(location: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The latitude (Y) of a geography point, as the general path reads it."""
+    return func.ST_Y(cast(location, Geometry))
+
+
+def point_longitude(location: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The longitude (X) of a geography point."""
+    return func.ST_X(cast(location, Geometry))
+
+
+def base64url(text: ColumnElement[str]) -> ColumnElement[str]:
+    """URL-safe base64 of a text's UTF-8 bytes, without padding or line breaks."""
+    encoded = func.encode(func.convert_to(text, const("UTF8")), const("base64"), type_=Text)
+    unbroken = func.replace(encoded, func.chr(10), const(""), type_=Text)
+    return func.rtrim(func.translate(unbroken, const("+/"), const("-_")), const("="), type_=Text)
+
+
+def global_id(type_name: str, row_id: ColumnElement[Any]) -> ColumnElement[str]:
+    """The JSON string of `encode_global_id(type_name, row_id)`."""
+    payload = concat([const(f"{type_name}:"), cast(row_id, Text)])
+    return concat([const('"'), base64url(payload), const('"')])
+
+
+def keyset_cursor(ordering: str, created: ColumnElement[Any], row_id: ColumnElement[Any]) -> Any:  # noqa: ANN401 - a SQL text expression
+    """`encode_keyset_cursor(ordering, [DATETIME, UUID], [created, row_id])`, as bare text."""
+    payload = concat(
+        [
+            const(f'["{ordering}","'),
+            iso_datetime(created),
+            const('","'),
+            cast(row_id, Text),
+            const('"]'),
+        ]
+    )
+    return base64url(payload)
+
+
+def ascii_json(body: bytes) -> bytes:
+    """`body` with every non-ASCII character escaped as `json.dumps` (ensure_ascii) does."""
+    if body.isascii():
+        return body
+    return _NON_ASCII.sub(_escape, body.decode()).encode()
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:  # noqa: PLR2004 - the Basic Multilingual Plane
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"

@@ -1,0 +1,166 @@
+"""Query safety: depth, alias, token and cost limits and the introspection switch.
+
+All of them are checked before execution, so a refused operation runs no SQL. The token
+limit stops the parser; depth, aliases and introspection are validation rules (Strawberry's
+`QueryDepthLimiter`, `MaxAliasesLimiter` and `DisableIntrospection`), cached with the
+document's validation; the cost (graph/query_cost.py) is computed once the operation is
+valid, just before it would run. The limits come from the settings of the app serving the
+request (`app.state.query_limits`), else from the process settings.
+"""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Self
+
+from graphql import ASTValidationRule, GraphQLSchema, OperationDefinitionNode, get_operation_ast
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.execution.values import get_variable_values
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from graph.errors import QueryTooCostlyError, RequestRefusedError, TooManyOperationsError
+from graph.metrics import count_errors
+from graph.query_cost import operation_cost
+from models.settings import Settings, get_settings
+
+BATCH_REFUSED = (
+    "Batched requests are not supported: send one operation per request (HTTP/2 multiplexes them)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """The limits one app applies to every operation."""
+
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_cost: int
+    introspection: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """The limits `settings` configure."""
+        return cls(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_cost=settings.max_query_cost,
+            introspection=settings.introspection,
+        )
+
+
+@lru_cache(maxsize=32)
+def validation_rules(limits: QueryLimits) -> tuple[type[ASTValidationRule], ...]:
+    """The rules enforcing `limits`: the same classes every time, so validation stays cached."""
+    extensions = [
+        QueryDepthLimiter(max_depth=limits.max_depth),
+        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection())
+    return tuple(rule for extension in extensions for rule in extension.validation_rules)
+
+
+def limits_of(context: object) -> QueryLimits:
+    """The limits of the app serving the request, else those of the process settings."""
+    request = getattr(context, "request", None)
+    state = getattr(getattr(request, "app", None), "state", None)
+    limits = getattr(state, "query_limits", None)
+    if isinstance(limits, QueryLimits):
+        return limits
+    return _process_limits()
+
+
+@lru_cache(maxsize=1)
+def _process_limits() -> QueryLimits:
+    return QueryLimits.from_settings(get_settings())
+
+
+class QueryLimiter(SchemaExtension):
+    """Refuse, before execution, operations over the limits of `limits_of(context)`."""
+
+    def on_operation(self) -> Iterator[None]:
+        """Cap the parser's tokens and add the depth, alias and introspection rules."""
+        context = self.execution_context
+        self._limits = limits_of(context.context)
+        # What Strawberry's MaxTokensLimiter does, with the limit known only per request.
+        context.parse_options["max_tokens"] = self._limits.max_tokens
+        context.validation_rules = (*context.validation_rules, *validation_rules(self._limits))
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        """Answer `QUERY_TOO_COSTLY` instead of running a valid operation that costs too much."""
+        context = self.execution_context
+        document = context.graphql_document
+        if context.result is None and document is not None:
+            operation = get_operation_ast(document, context.operation_name)
+            variables = _coerced_variables(context.schema._schema, operation, context.variables)  # noqa: SLF001 - graphql-core's schema, which the cost walks
+            if variables is not None:
+                cost = operation_cost(
+                    context.schema._schema,  # noqa: SLF001 - as above
+                    document,
+                    operation_name=context.operation_name,
+                    variables=variables,
+                )
+                if cost > self._limits.max_cost:
+                    message = (
+                        f"The operation would cost {cost}, over the limit of "
+                        f"{self._limits.max_cost}: ask for smaller pages or fewer nested lists."
+                    )
+                    error = QueryTooCostlyError(
+                        message,
+                        cost=cost,
+                        maxCost=self._limits.max_cost,
+                    )
+                    # Strawberry runs no execution when an extension has set the result.
+                    context.result = GraphQLExecutionResult(data=None, errors=[error])
+        yield
+
+
+def _coerced_variables(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode | None,
+    variables: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The variables with their defaults applied; None when invalid (execution reports it)."""
+    if operation is None:
+        return None
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), variables or {}, max_errors=1
+    )
+    return None if isinstance(coerced, list) else dict(coerced.coerced)
+
+
+def refuse_batches(body: bytes) -> None:
+    """Refuse a JSON array of operations: batching is off (one operation per request)."""
+    if body.lstrip()[:1] == b"[":
+        raise TooManyOperationsError(BATCH_REFUSED)
+
+
+def refusal_response(
+    error: RequestRefusedError, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The HTTP answer to a request refused before any operation ran, counted in metrics.
+
+    A request error in the GraphQL-over-HTTP sense: `errors` and no `data`.
+    """
+    count_errors([error])
+    return JSONResponse(
+        {"errors": [error.formatted]},
+        status_code=error.status_code,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+async def refused_request(_: Request, error: Exception) -> JSONResponse:
+    """FastAPI's handler for `RequestRefusedError` raised while reading a request."""
+    assert isinstance(error, RequestRefusedError)  # noqa: S101 - registered for this type only
+    return refusal_response(error)
