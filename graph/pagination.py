@@ -39,6 +39,7 @@ from graph.errors import BadUserInputError
 from graph.paging import MAX_PAGE_SIZE
 from graph.request_session import RequestSession
 from graph.types.connection import Connection, Edge, TotalCount, page_of
+from models import INCLUDE_DELETED
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -368,9 +369,12 @@ async def paginate(
     )
 
 
-def deleted_rows_allowed(context: Context, include_deleted: bool | None) -> bool:  # noqa: FBT001 - mirrors the GraphQL argument
-    """Whether a list shows soft-deleted rows: only admins may ask (`FORBIDDEN` otherwise)."""
+def deleted_rows_options(context: Context, include_deleted: bool | None) -> dict[str, bool]:  # noqa: FBT001 - mirrors the GraphQL argument
+    """Execution options for a list's statement: soft-deleted rows too, for admins who ask.
+
+    Anyone else asking gets `FORBIDDEN` (`UNAUTHENTICATED` when signed out).
+    """
     if not include_deleted:
-        return False
+        return {}
     context.require_admin()
-    return True
+    return {INCLUDE_DELETED: True}

@@ -19,7 +19,7 @@ from graph.pagination import (
     First,
     IncludeDeleted,
     Last,
-    deleted_rows_allowed,
+    deleted_rows_options,
     page_window,
     paginate,
 )
@@ -47,12 +47,14 @@ async def bookings(  # noqa: PLR0913 - Relay arguments plus filter, order and in
 ) -> Connection[Booking]:
     """Page through the bookings the viewer may see; anonymous requests are refused."""
     viewer = info.context.require_viewer()
-    deleted = deleted_rows_allowed(info.context, include_deleted)
+    deleted_rows = deleted_rows_options(info.context, include_deleted)
     ordering = BOOKING_ORDERINGS[order_by or BookingOrder.STARTS_AT_ASC]
     window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(models.Booking).where(visible_bookings(viewer), *booking_conditions(filter_))
-    if deleted:
-        statement = statement.execution_options(**{models.INCLUDE_DELETED: True})
+    statement = (
+        select(models.Booking)
+        .where(visible_bookings(viewer), *booking_conditions(filter_))
+        .execution_options(**deleted_rows)
+    )
 
     return await paginate(
         info.context.db,

@@ -15,7 +15,7 @@ from graph.pagination import (
     IncludeDeleted,
     Last,
     counter,
-    deleted_rows_allowed,
+    deleted_rows_options,
     fetch_page,
     page_window,
 )
@@ -61,7 +61,7 @@ async def media(  # noqa: PLR0913 - Relay arguments plus filter, search, place, 
 
     `near` and `within` leave out media without a location.
     """
-    deleted = deleted_rows_allowed(info.context, include_deleted)
+    deleted_rows = deleted_rows_options(info.context, include_deleted)
     criteria = search_criteria(search, near, within)
     conditions = [visible_media(info.context.viewer), *media_conditions(filter_)]
     query = list_query(MEDIA_LIST, criteria, conditions, highlight=wants_highlight(info))
@@ -74,9 +74,7 @@ async def media(  # noqa: PLR0913 - Relay arguments plus filter, search, place, 
         else MEDIA_ORDERINGS[order]
     )
     window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(models.Media).where(*query.conditions)
-    if deleted:
-        statement = statement.execution_options(**{models.INCLUDE_DELETED: True})
+    statement = select(models.Media).where(*query.conditions).execution_options(**deleted_rows)
 
     page = await fetch_page(
         info.context.db, statement, ordering=ordering, window=window, extras=query.extras

@@ -14,7 +14,7 @@ from graph.pagination import (
     First,
     IncludeDeleted,
     Last,
-    deleted_rows_allowed,
+    deleted_rows_options,
     page_window,
     paginate,
 )
@@ -41,12 +41,12 @@ async def users(  # noqa: PLR0913 - Relay arguments plus filter, order and inclu
 ) -> Connection[User]:
     """Page through user accounts; admins only (`FORBIDDEN` for others)."""
     info.context.require_admin()
-    deleted = deleted_rows_allowed(info.context, include_deleted)
+    deleted_rows = deleted_rows_options(info.context, include_deleted)
     ordering = USER_ORDERINGS[order_by or UserOrder.CREATED_AT_ASC]
     window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(models.User).where(*user_conditions(filter_))
-    if deleted:
-        statement = statement.execution_options(**{models.INCLUDE_DELETED: True})
+    statement = (
+        select(models.User).where(*user_conditions(filter_)).execution_options(**deleted_rows)
+    )
 
     return await paginate(
         info.context.db,

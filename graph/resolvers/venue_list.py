@@ -15,7 +15,7 @@ from graph.pagination import (
     IncludeDeleted,
     Last,
     counter,
-    deleted_rows_allowed,
+    deleted_rows_options,
     fetch_page,
     page_window,
 )
@@ -61,7 +61,7 @@ async def venues(  # noqa: PLR0913 - Relay arguments plus filter, search, place,
     The cursor is the last row's sort key, not an offset, so venues listed between two
     requests never make a page repeat or skip a venue.
     """
-    deleted = deleted_rows_allowed(info.context, include_deleted)
+    deleted_rows = deleted_rows_options(info.context, include_deleted)
     criteria = search_criteria(search, near, within)
     query = list_query(
         VENUE_LIST, criteria, venue_conditions(filter_), highlight=wants_highlight(info)
@@ -75,9 +75,7 @@ async def venues(  # noqa: PLR0913 - Relay arguments plus filter, search, place,
         else VENUE_ORDERINGS[order]
     )
     window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(models.Venue).where(*query.conditions)
-    if deleted:
-        statement = statement.execution_options(**{models.INCLUDE_DELETED: True})
+    statement = select(models.Venue).where(*query.conditions).execution_options(**deleted_rows)
 
     page = await fetch_page(
         info.context.db, statement, ordering=ordering, window=window, extras=query.extras
