@@ -33,10 +33,14 @@ class ChildPage:
 
 @dataclass(frozen=True, slots=True)
 class PageKey:
-    """A key for a paged one-to-many loader: which parent, and how many children."""
+    """A key for a paged one-to-many loader: which parent, how many children, after which.
+
+    `after` holds the sort-key values of the child the previous page ended on.
+    """
 
     parent_id: uuid.UUID
     first: int
+    after: tuple[Any, ...] | None = None
 
 
 class ByIdLoader(DataLoader[uuid.UUID, Row | None]):
@@ -64,56 +68,67 @@ class ByIdLoader(DataLoader[uuid.UUID, Row | None]):
 class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
     """The first N live children of many parents in one statement (a window function).
 
-    Keys asking for different N in the same batch are grouped; each group is one statement,
-    so a query shape still maps to a fixed number of statements.
+    Keys asking for different N (or continuing after different cursors) in the same batch
+    are grouped; each group is one statement, so a query shape still maps to a fixed number
+    of statements.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the model, its parent key, its order and who sees it
         self,
         db: RequestSession,
-        model: type[Booking | Media],
+        model: type[Booking | Media | LoginSession],
         *,
         parent_key: str,
         order_by: tuple[str, ...],
+        descending: bool = False,
         visible: ColumnElement[bool] | None = None,
     ) -> None:
         """Page `model` rows by the foreign key `parent_key`, sorted by the `order_by` columns."""
         super().__init__()
         self._db = db
-        self._model: type[Booking | Media] = model
+        self._model: type[Booking | Media | LoginSession] = model
         self._parent_key = parent_key
         self._order_by = order_by
+        self._descending = descending
         self._visible = visible
 
     async def batch_load_fn(self, keys: Sequence[PageKey]) -> list[ChildPage]:
-        """Load each distinct page size with one ranked query over all its parents."""
-        parents_by_size: dict[int, set[uuid.UUID]] = defaultdict(set)
+        """Load each distinct page size and cursor with one ranked query over its parents."""
+        groups: dict[tuple[int, tuple[Any, ...] | None], set[uuid.UUID]] = defaultdict(set)
         for key in keys:
-            parents_by_size[key.first].add(key.parent_id)
+            groups[key.first, key.after].add(key.parent_id)
         pages: dict[PageKey, ChildPage] = {}
-        for first, parent_ids in parents_by_size.items():
-            children = await self._load(parent_ids, first)
+        for (first, after), parent_ids in groups.items():
+            children = await self._load(parent_ids, first, after)
             for parent_id in parent_ids:
                 rows = children.get(parent_id, [])
-                pages[PageKey(parent_id, first)] = ChildPage(
+                pages[PageKey(parent_id, first, after)] = ChildPage(
                     rows=rows[:first], has_next_page=len(rows) > first
                 )
         return [pages[key] for key in keys]
 
-    async def _load(self, parent_ids: set[uuid.UUID], first: int) -> dict[uuid.UUID, list[Any]]:
+    async def _load(
+        self, parent_ids: set[uuid.UUID], first: int, after: tuple[Any, ...] | None
+    ) -> dict[uuid.UUID, list[Any]]:
         model = self._model
         parent_column = getattr(model, self._parent_key)
+        sort_columns = [getattr(model, column) for column in self._order_by]
         position = (
             func.row_number()
             .over(
                 partition_by=parent_column,
-                order_by=[getattr(model, column) for column in self._order_by],
+                order_by=[c.desc() for c in sort_columns] if self._descending else sort_columns,
             )
             .label("position")
         )
         ranked_rows = select(model, position).where(parent_column.in_(parent_ids))
         if self._visible is not None:
             ranked_rows = ranked_rows.where(self._visible)
+        if after is not None:
+            sort_key = tuple_(*sort_columns)
+            ranked_rows = ranked_rows.where(
+                sort_key < after if self._descending else sort_key > after
+            )
         ranked = ranked_rows.subquery()
         child = aliased(model, ranked)
         # One row past the page tells whether a next page exists.
@@ -279,68 +294,6 @@ class AuditEventLoader(DataLoader[tuple[uuid.UUID, dt.datetime], AuditLog | None
 
 
 @dataclass(frozen=True, slots=True)
-class SessionsKey:
-    """A key for the user-sessions loader: whose sessions, how many, after which cursor."""
-
-    user_id: uuid.UUID
-    first: int
-    # The (created_at, id) of the session the previous page ended on.
-    after: tuple[dt.datetime, uuid.UUID] | None = None
-
-
-class UserSessionsLoader(DataLoader[SessionsKey, ChildPage]):
-    """Login sessions of many users, newest first, in one window-function statement.
-
-    Keys are grouped by page size and cursor; each group is one statement, so a query shape
-    maps to a fixed number of statements.
-    """
-
-    def __init__(self, db: RequestSession, visible: ColumnElement[bool]) -> None:
-        """Load `sessions` rows through `db`, only those matching `visible`."""
-        super().__init__()
-        self._db = db
-        self._visible = visible
-
-    async def batch_load_fn(self, keys: Sequence[SessionsKey]) -> list[ChildPage]:
-        """Load each group of keys with one ranked query over all its users."""
-        groups: dict[tuple[int, tuple[dt.datetime, uuid.UUID] | None], set[uuid.UUID]]
-        groups = defaultdict(set)
-        for key in keys:
-            groups[key.first, key.after].add(key.user_id)
-        pages: dict[SessionsKey, ChildPage] = {}
-        for (first, after), user_ids in groups.items():
-            newest_first = (LoginSession.created_at.desc(), LoginSession.id.desc())
-            position = (
-                func.row_number()
-                .over(partition_by=LoginSession.user_id, order_by=newest_first)
-                .label("position")
-            )
-            ranked_rows = select(LoginSession, position).where(
-                LoginSession.user_id.in_(user_ids), self._visible
-            )
-            if after is not None:
-                ranked_rows = ranked_rows.where(
-                    tuple_(LoginSession.created_at, LoginSession.id) < after
-                )
-            ranked = ranked_rows.subquery()
-            login = aliased(LoginSession, ranked)
-            statement = (
-                select(login)
-                .where(ranked.c.position <= first + 1)
-                .order_by(login.user_id, ranked.c.position)
-            )
-            found: dict[uuid.UUID, list[LoginSession]] = defaultdict(list)
-            for row in (await self._db.execute(statement)).scalars():
-                found[row.user_id].append(row)
-            for user_id in user_ids:
-                rows = found.get(user_id, [])
-                pages[SessionsKey(user_id, first, after)] = ChildPage(
-                    rows=rows[:first], has_next_page=len(rows) > first
-                )
-        return [pages[key] for key in keys]
-
-
-@dataclass(frozen=True, slots=True)
 class Loaders:
     """Every loader of one request."""
 
@@ -349,7 +302,7 @@ class Loaders:
     booking: ByIdLoader[Booking]
     media: ByIdLoader[Media]
     login_session: ByIdLoader[LoginSession]
-    user_sessions: UserSessionsLoader
+    user_sessions: FirstChildrenLoader
     venue_bookings: FirstChildrenLoader
     venue_media: FirstChildrenLoader
     venue_bookings_count: ChildCountLoader
@@ -368,7 +321,14 @@ def create_loaders(db: RequestSession, viewer: Viewer | None) -> Loaders:
         booking=ByIdLoader(db, Booking, bookings_seen),
         media=ByIdLoader(db, Media, media_seen),
         login_session=ByIdLoader(db, LoginSession, visible_login_sessions(viewer)),
-        user_sessions=UserSessionsLoader(db, visible_login_sessions(viewer)),
+        user_sessions=FirstChildrenLoader(
+            db,
+            LoginSession,
+            parent_key="user_id",
+            order_by=("created_at", "id"),
+            descending=True,
+            visible=visible_login_sessions(viewer),
+        ),
         venue_bookings=FirstChildrenLoader(
             db, Booking, parent_key="venue_id", order_by=("starts_at", "id"), visible=bookings_seen
         ),

@@ -13,7 +13,7 @@ from graph.context import Context
 from graph.cursors import decode_cursor, encode_cursor
 from graph.errors import BadUserInputError, ForbiddenError
 from graph.global_id import encode_global_id
-from graph.loaders import SessionsKey
+from graph.loaders import PageKey
 from graph.paging import checked_page_size
 from graph.resolvers.history import history_field
 from graph.types.connection import Connection, Edge, page_of
@@ -136,7 +136,7 @@ class User(Node):
         page_size = checked_page_size(first)
         cursor = _sessions_after(after)
         page = await info.context.loaders.user_sessions.load(
-            SessionsKey(self.row.id, page_size, cursor)
+            PageKey(self.row.id, page_size, cursor)
         )
         edges = [
             Edge(
