@@ -47,7 +47,7 @@ from graph.geo import (
 from graph.pagination import Ordering, Page, SortKey
 from graph.paging import checked_page_size
 from graph.permissions import visible_media
-from graph.types.connection import PageInfo
+from graph.types.connection import PageInfo, page_info_over
 from graph.types.media import Media
 from graph.types.search import (
     SearchMatch,
@@ -219,11 +219,8 @@ def found_values(extras: Mapping[str, Any]) -> dict[str, Any]:
 
 def page_info(page: Page[Any]) -> PageInfo:
     """The `pageInfo` of a fetched page."""
-    return PageInfo(
-        has_next_page=page.has_next_page,
-        has_previous_page=page.has_previous_page,
-        start_cursor=page.rows[0].cursor if page.rows else None,
-        end_cursor=page.rows[-1].cursor if page.rows else None,
+    return page_info_over(
+        page.rows, has_next_page=page.has_next_page, has_previous_page=page.has_previous_page
     )
 
 
@@ -294,12 +291,7 @@ async def search(
     edges = [_result_edge(row) for row in found[:size]]
     return SearchResultConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(found) > size,
-            has_previous_page=False,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info_over(edges, has_next_page=len(found) > size, has_previous_page=False),
     )
 
 

@@ -1,7 +1,7 @@
 """Relay cursor connections, generic over the node type."""
 
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 import strawberry
 
@@ -57,6 +57,27 @@ class Connection(Generic[NodeType]):
         raise TotalCountUnavailableError(message)
 
 
+class Cursored(Protocol):
+    """Anything in a page that carries its cursor: an edge, a fetched row."""
+
+    @property
+    def cursor(self) -> str:
+        """The item's opaque cursor."""
+        ...
+
+
+def page_info_over(
+    items: Sequence[Cursored], *, has_next_page: bool, has_previous_page: bool
+) -> PageInfo:
+    """The `pageInfo` of a page of `items`: its cursors are the first and last item's."""
+    return PageInfo(
+        has_next_page=has_next_page,
+        has_previous_page=has_previous_page,
+        start_cursor=items[0].cursor if items else None,
+        end_cursor=items[-1].cursor if items else None,
+    )
+
+
 def page_of(
     edges: list[Edge[NodeType]],
     *,
@@ -71,11 +92,8 @@ def page_of(
     """
     return Connection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next_page,
-            has_previous_page=has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        page_info=page_info_over(
+            edges, has_next_page=has_next_page, has_previous_page=has_previous_page
         ),
         count_total=total_count,
     )
