@@ -45,6 +45,24 @@ def decode_cursor(cursor: str, *, size: int, field: str) -> list[str]:
     return [str(value) for value in values]
 
 
+def encode_newest_first_cursor(created_at: dt.datetime, row_id: uuid.UUID) -> str:
+    """The cursor of a row in a newest-first list (sessions, history): its time and id."""
+    return encode_cursor(created_at.isoformat(), row_id)
+
+
+def decode_newest_first_cursor(cursor: str, *, field: str) -> tuple[dt.datetime, uuid.UUID]:
+    """The (created_at, id) an `encode_newest_first_cursor` cursor holds; else `BAD_USER_INPUT`."""
+    raw_created_at, raw_id = decode_cursor(cursor, size=2, field=field)
+    try:
+        created_at, row_id = dt.datetime.fromisoformat(raw_created_at), uuid.UUID(raw_id)
+    except ValueError:
+        created_at = None
+    if created_at is None or created_at.tzinfo is None:
+        message = f"`{field}` is not a valid cursor."
+        raise BadUserInputError(message, field=field)
+    return created_at, row_id
+
+
 def encode_keyset_cursor(ordering: str, kinds: Sequence[KeyKind], values: Sequence[Any]) -> str:
     """Encode the sort-key `values` (of `kinds`, None allowed) of a row in `ordering`."""
     written = [

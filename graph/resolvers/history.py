@@ -10,7 +10,6 @@ Anyone else signed in gets `FORBIDDEN` on the field, and a signed-out request
 `UNAUTHENTICATED`: an error, not an empty list, so "no changes yet" is never a lie.
 """
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any, Protocol
 
@@ -18,8 +17,8 @@ import strawberry
 
 import models
 from graph.context import Context
-from graph.cursors import decode_cursor, encode_cursor
-from graph.errors import BadUserInputError, ForbiddenError
+from graph.cursors import decode_newest_first_cursor, encode_newest_first_cursor
+from graph.errors import ForbiddenError
 from graph.global_id import decode_timestamped_id
 from graph.loaders import HistoryKey
 from graph.paging import checked_page_size
@@ -39,20 +38,6 @@ class Audited(Protocol):
     def row(self) -> AuditedRow:
         """The mapped row."""
         ...
-
-
-def _after(after: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    if after is None:
-        return None
-    raw_created_at, raw_id = decode_cursor(after, size=2, field="after")
-    try:
-        created_at, event_id = dt.datetime.fromisoformat(raw_created_at), uuid.UUID(raw_id)
-    except ValueError:
-        created_at = None
-    if created_at is None or created_at.tzinfo is None:
-        message = "`after` is not a valid cursor."
-        raise BadUserInputError(message, field="after")
-    return created_at, event_id
 
 
 async def _hosts_venue(context: Context, viewer: Viewer, venue_id: uuid.UUID) -> bool:
@@ -94,7 +79,7 @@ async def history(
     context = info.context
     viewer = context.require_viewer()
     page_size = checked_page_size(first)
-    after_key = _after(after)
+    after_key = decode_newest_first_cursor(after, field="after") if after is not None else None
     row = root.row
     if not await _may_read_history(context, viewer, row):
         message = "You may not see this object's history."
@@ -104,7 +89,7 @@ async def history(
     )
     edges = [
         Edge(
-            cursor=encode_cursor(event.created_at.isoformat(), event.id),
+            cursor=encode_newest_first_cursor(event.created_at, event.id),
             node=AuditEvent.from_model(event, viewer=viewer),
         )
         for event in page.rows

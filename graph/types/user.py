@@ -1,7 +1,6 @@
 """The `User` GraphQL type."""
 
 import datetime as dt
-import uuid
 from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
@@ -10,8 +9,8 @@ from strawberry.scalars import JSON
 
 import models
 from graph.context import Context
-from graph.cursors import decode_cursor, encode_cursor
-from graph.errors import BadUserInputError, ForbiddenError
+from graph.cursors import decode_newest_first_cursor, encode_newest_first_cursor
+from graph.errors import ForbiddenError
 from graph.global_id import encode_global_id
 from graph.loaders import PageKey
 from graph.paging import checked_page_size
@@ -28,17 +27,6 @@ SessionType = Annotated["Session", strawberry.lazy("graph.types.session")]
 VenueType = Annotated["Venue", strawberry.lazy("graph.types.venue")]
 DEFAULT_SESSIONS_PAGE_SIZE = 20
 DEFAULT_NEARBY_PAGE_SIZE = 20
-
-
-def _sessions_after(after: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    if after is None:
-        return None
-    created_at, row_id = decode_cursor(after, size=2, field="after")
-    try:
-        return dt.datetime.fromisoformat(created_at), uuid.UUID(row_id)
-    except ValueError:
-        message = "`after` is not a valid cursor."
-        raise BadUserInputError(message, field="after") from None
 
 
 @strawberry.type(description="A person with an account.")
@@ -134,13 +122,13 @@ class User(Node):
             message = "Only the user themselves and admins may see a user's sessions."
             raise ForbiddenError(message)
         page_size = checked_page_size(first)
-        cursor = _sessions_after(after)
+        cursor = decode_newest_first_cursor(after, field="after") if after is not None else None
         page = await info.context.loaders.user_sessions.load(
             PageKey(self.row.id, page_size, cursor)
         )
         edges = [
             Edge(
-                cursor=encode_cursor(row.created_at.isoformat(), row.id),
+                cursor=encode_newest_first_cursor(row.created_at, row.id),
                 node=Session.from_model(row),
             )
             for row in page.rows
