@@ -36,7 +36,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from graph.context import Context
 from graph.cursors import KeyKind, decode_keyset_cursor, encode_keyset_cursor
 from graph.errors import BadUserInputError
-from graph.paging import MAX_PAGE_SIZE
+from graph.paging import MAX_PAGE_SIZE, checked_page_size
 from graph.request_session import RequestSession
 from graph.types.connection import Connection, Edge, TotalCount, page_of
 from models import INCLUDE_DELETED
@@ -171,9 +171,8 @@ def page_window(
         message = "Pass `first` or `last`, not both."
         raise BadUserInputError(message, field="last")
     for name, value in (("first", first), ("last", last)):
-        if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
-            message = f"`{name}` must be between 0 and {MAX_PAGE_SIZE}; got {value}."
-            raise BadUserInputError(message, field=name)
+        if value is not None:
+            checked_page_size(value, field=name)
     return Window(
         size=first if first is not None else last if last is not None else DEFAULT_PAGE_SIZE,
         backward=last is not None,
