@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.audit import MAX_ACTOR_EMAIL_LENGTH, MAX_USER_AGENT_LENGTH
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -25,14 +27,25 @@ _SET_ACTOR = text(
 )
 
 
+def bounded_setting(value: str | None, limit: int) -> str:
+    """`value` as the audit trail stores it: at most `limit` characters, no NUL; "" for None.
+
+    A client sends what it likes as its User-Agent; PostgreSQL refuses NUL in any text and the
+    audit column holds `limit` characters, and neither may fail the write being audited.
+    """
+    if not value:
+        return ""
+    return value.replace("\x00", "")[:limit]
+
+
 async def set_actor(session: AsyncSession, actor: Actor) -> None:
     """Record `actor` for the rest of the session's current transaction (and only that)."""
     await session.execute(
         _SET_ACTOR,
         {
             "user_id": str(actor.user_id) if actor.user_id else "",
-            "email": actor.email or "",
+            "email": bounded_setting(actor.email, MAX_ACTOR_EMAIL_LENGTH),
             "ip_address": actor.ip_address or "",
-            "user_agent": actor.user_agent or "",
+            "user_agent": bounded_setting(actor.user_agent, MAX_USER_AGENT_LENGTH),
         },
     )

@@ -81,7 +81,10 @@ class AuditEvent(Node):
         )
     )
     created_at: dt.datetime = strawberry.field(
-        description="When the change was made (the start of its transaction)."
+        description=(
+            "When the change was written (once any lock it waited for was granted), by the"
+            " database's clock."
+        )
     )
 
     @classmethod
