@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +22,9 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 MAX_EMAIL_LENGTH = 320
 MAX_DISPLAY_NAME_LENGTH = 120
-# Preferences are settings, not storage: bound a patch and the whole (as compact UTF-8 JSON),
-# and their nesting, which PostgreSQL's jsonb functions walk by recursion.
+# Preferences are settings, not storage: bound a patch (as compact UTF-8 JSON), the whole (as
+# PostgreSQL prints it, measured where it is merged), and their nesting, which PostgreSQL's
+# jsonb functions walk by recursion.
 MAX_PREFERENCES_PATCH_BYTES = 16 * 1024
 MAX_PREFERENCES_BYTES = 64 * 1024
 MAX_PREFERENCES_DEPTH = 16
@@ -254,25 +255,42 @@ async def update_preferences(
 ) -> User | None:
     """Merge `patch` into a live user's preferences in SQL (RFC 7396); None if no user.
 
-    Objects merge key by key, a `null` value removes its key, anything else replaces; one
-    UPDATE, so concurrent patches to different keys never lose each other's changes.
-    `PreferencesTooLargeError` if the result would exceed `MAX_PREFERENCES_BYTES`: the caller
-    must then roll the change back (`RequestSession.write` does). A document already over the
-    limit (written before it existed) accepts only patches that bring it under.
+    Objects merge key by key, a `null` value removes its key, anything else replaces.
+    `PreferencesTooLargeError` if the result would exceed `MAX_PREFERENCES_BYTES` (as
+    PostgreSQL prints it); then nothing is written. A document already over the limit
+    (written before it existed) accepts only patches that bring it under.
+
+    One statement: the merge is computed once, on the row locked `FOR UPDATE` (so concurrent
+    patches to different keys never lose each other's changes), and written only if small
+    enough. A refused patch updates no row, so loaded objects stay as they were.
     """
+    live_user = (User.id == user_id, User.deleted_at.is_(None))
+    merged_preferences = func.jsonb_merge_patch(
+        User.preferences, bindparam("patch", patch, type_=JSONB)
+    )
+    merged = (
+        select(User.id, merged_preferences.label("preferences"))
+        .where(*live_user)
+        .with_for_update()
+        .cte("merged")
+    )
     statement = (
         update(User)
-        .where(User.id == user_id, User.deleted_at.is_(None))
-        .values(
-            preferences=func.jsonb_merge_patch(
-                User.preferences, bindparam("patch", patch, type_=JSONB)
-            )
+        .where(
+            User.id == merged.c.id,
+            func.octet_length(cast(merged.c.preferences, Text)) <= MAX_PREFERENCES_BYTES,
         )
+        .values(preferences=merged.c.preferences)
         .returning(User)
         .options(undefer(User.preferences))
         .execution_options(populate_existing=True)
     )
     user = (await session.execute(statement)).scalar_one_or_none()
-    if user is not None and (size := _json_bytes(user.preferences)) > MAX_PREFERENCES_BYTES:
-        raise PreferencesTooLargeError(size)
-    return user
+    if user is not None:
+        return user
+    # Rare: no such user, or a refused patch (the row is still locked: the size is the same).
+    measure = select(func.octet_length(cast(merged_preferences, Text))).where(*live_user)
+    size = (await session.execute(measure)).scalar_one_or_none()
+    if size is None:
+        return None
+    raise PreferencesTooLargeError(size)

@@ -58,7 +58,10 @@ async def post(
     """POST an operation as the signed-in user with `agent` as User-Agent; the JSON body."""
     response = await client.post(
         "/graphql",
-        headers={"Authorization": f"Bearer {TOKEN}", "User-Agent": agent},
+        headers=[
+            (b"authorization", f"Bearer {TOKEN}".encode()),
+            (b"user-agent", agent if isinstance(agent, bytes) else agent.encode()),
+        ],
         json={"query": query, "variables": variables},
     )
     assert response.status_code == 200
