@@ -1,5 +1,6 @@
 """Who is making a change: transaction-local settings the audit trigger reads."""
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 
@@ -38,6 +39,23 @@ def bounded_setting(value: str | None, limit: int) -> str:
     return value.replace("\x00", "")[:limit]
 
 
+def inet_setting(value: str | None) -> str:
+    """`value` as PostgreSQL's `inet` reads it; "" when it is not an IP address.
+
+    Python accepts an IPv6 zone (`fe80::1%eth0`, of any length) that `inet` refuses: the
+    address is kept without it, so the trigger's cast cannot fail the write it audits.
+    """
+    if not value:
+        return ""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        address = ipaddress.IPv6Address(int(address))
+    return str(address)
+
+
 async def set_actor(session: AsyncSession, actor: Actor) -> None:
     """Record `actor` for the rest of the session's current transaction (and only that)."""
     await session.execute(
@@ -45,7 +63,7 @@ async def set_actor(session: AsyncSession, actor: Actor) -> None:
         {
             "user_id": str(actor.user_id) if actor.user_id else "",
             "email": bounded_setting(actor.email, MAX_ACTOR_EMAIL_LENGTH),
-            "ip_address": actor.ip_address or "",
+            "ip_address": inet_setting(actor.ip_address),
             "user_agent": bounded_setting(actor.user_agent, MAX_USER_AGENT_LENGTH),
         },
     )

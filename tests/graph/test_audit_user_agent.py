@@ -7,6 +7,7 @@ made without `set_actor`.
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -185,3 +186,28 @@ async def test_the_trigger_bounds_the_actor_set_without_set_actor(session):
     ).scalars()
     assert row.user_agent == LONG_AGENT[:512]
     assert row.user_email == ("e" * 400)[:320]
+
+
+@pytest.fixture
+async def scoped_client(app) -> AsyncIterator[httpx.AsyncClient]:
+    """A client connecting from a link-local IPv6 address with a zone, as a server reports it."""
+    transport = httpx.ASGITransport(app=app, client=("fe80::1%" + "eth" * 100, 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def test_an_ipv6_zone_in_the_client_address_does_not_fail_audited_writes(
+    session, scoped_client, caplog
+):
+    host = await make_user(session, role="host")
+    await make_login_session(session, user=host, token=TOKEN)
+
+    with caplog.at_level(logging.INFO):
+        await post(scoped_client, UPDATE_PROFILE, {"input": {"displayName": "Zoned"}}, agent="z")
+        await post(scoped_client, CREATE_VENUE, {"input": VENUE_INPUT}, agent="z")
+
+    written = await session.execute(
+        select(AuditLog.ip_address).where(AuditLog.user_id == host.id).order_by(AuditLog.seq)
+    )
+    assert [str(address) for address in written.scalars()] == ["fe80::1", "fe80::1"]
+    assert_no_error_logged(caplog)
