@@ -463,3 +463,21 @@ async def test_concurrent_patches_of_different_keys_all_apply(engine, test_datab
             await connection.execute(
                 text("DELETE FROM audit_log WHERE record_id = :id"), {"id": user.id}
             )
+
+
+async def test_the_recorded_patches_turn_each_document_into_the_other(session):
+    # What the trail stores for a preferences change (migration 0008's `jsonb_merge_diff`):
+    # applied to the old document the forward patch gives the new one, and back.
+    rng = random.Random(7397)  # noqa: S311 - seeded test data, not a secret
+    pairs = [
+        (random_object(rng, 3, nulls=False), random_object(rng, 3, nulls=False)) for _ in range(200)
+    ]
+    statement = text(
+        "SELECT jsonb_merge_patch(a, jsonb_merge_diff(a, b)) = b"
+        " AND jsonb_merge_patch(b, jsonb_merge_diff(b, a)) = a"
+        " AND (a <> b OR jsonb_merge_diff(a, b) = '{}')"
+        " FROM (SELECT CAST(:a AS jsonb) AS a, CAST(:b AS jsonb) AS b) AS pair"
+    )
+    for old, new in pairs:
+        result = await session.execute(statement, {"a": json.dumps(old), "b": json.dumps(new)})
+        assert result.scalar_one(), (old, new)
