@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from graph.permissions import visible_bookings, visible_login_sessions, visible_media
 from graph.request_session import RequestSession
 from graph.viewer import Viewer
-from models import AuditLog, Booking, LoginSession, Media, User, Venue
+from models import INCLUDE_DELETED, AuditLog, Booking, LoginSession, Media, User, Venue
 
 Row = TypeVar("Row", User, Venue, Booking, Media, LoginSession)
 
@@ -63,6 +63,31 @@ class ByIdLoader(DataLoader[uuid.UUID, Row | None]):
         rows = (await self._db.execute(statement)).scalars().all()
         by_id = {row.id: row for row in rows}
         return [by_id.get(key) for key in keys]
+
+
+class PreferencesLoader(DataLoader[uuid.UUID, dict[str, Any]]):
+    """Users' `preferences` by user id, read only when a field asks for them.
+
+    The column is deferred on `User` (up to 64 KiB a row), so the user loader and the lists
+    that show users never read it; this loader does, for the users whose preferences a
+    request selects, in one statement. The rows were already found visible by whoever
+    resolved them, deleted ones included (admins list those).
+    """
+
+    def __init__(self, db: RequestSession) -> None:
+        """Load preferences through `db`."""
+        super().__init__()
+        self._db = db
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+        """Fetch every requested user's preferences at once; `{}` for an id that is gone."""
+        statement = (
+            select(User.id, User.preferences)
+            .where(User.id.in_(set(keys)))
+            .execution_options(**{INCLUDE_DELETED: True})
+        )
+        found = {row.id: row.preferences for row in await self._db.execute(statement)}
+        return [found.get(key, {}) for key in keys]
 
 
 class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
@@ -183,8 +208,8 @@ class HistoryKey:
     table_name: str
     record_id: uuid.UUID
     first: int
-    # The (created_at, id) of the event the previous page ended on.
-    after: tuple[dt.datetime, uuid.UUID] | None = None
+    # The `seq` of the event the previous page ended on.
+    after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +224,10 @@ class HistoryPage:
 class HistoryLoader(DataLoader[HistoryKey, HistoryPage]):
     """Audit events of many rows, newest first, in one window-function statement.
 
-    Keys are grouped by table, page size and cursor; each group is one statement over the
-    `(table_name, record_id, created_at)` index, so a query shape maps to a fixed number of
+    Newest means highest `seq`: the order the changes committed, which timestamps taken at
+    transaction start did not give when a writer waited for another's lock. Keys are grouped
+    by table, page size and cursor; each group is one statement over the
+    `(table_name, record_id, seq)` index, so a query shape maps to a fixed number of
     statements. Audit rows are never soft-deleted and carry no visibility rule of their own:
     the `history` resolvers check who may see them before loading.
     """
@@ -212,8 +239,7 @@ class HistoryLoader(DataLoader[HistoryKey, HistoryPage]):
 
     async def batch_load_fn(self, keys: Sequence[HistoryKey]) -> list[HistoryPage]:
         """Load each group of keys with one ranked query over all its records."""
-        groups: dict[tuple[str, int, tuple[dt.datetime, uuid.UUID] | None], set[uuid.UUID]]
-        groups = defaultdict(set)
+        groups: dict[tuple[str, int, int | None], set[uuid.UUID]] = defaultdict(set)
         for key in keys:
             groups[key.table_name, key.first, key.after].add(key.record_id)
         pages: dict[HistoryKey, HistoryPage] = {}
@@ -233,16 +259,14 @@ class HistoryLoader(DataLoader[HistoryKey, HistoryPage]):
         table_name: str,
         record_ids: set[uuid.UUID],
         first: int,
-        after: tuple[dt.datetime, uuid.UUID] | None,
+        after: int | None,
     ) -> tuple[dict[uuid.UUID, list[AuditLog]], dict[uuid.UUID, int]]:
         per_record = AuditLog.record_id
-        newest_first = (AuditLog.created_at.desc(), AuditLog.id.desc())
+        newest_first = AuditLog.seq.desc()
         # Events up to and including the cursor are skipped inside the window rather than
         # filtered out, so the same statement also counts each record's whole history.
         skipped = (
-            func.count()
-            .filter(tuple_(AuditLog.created_at, AuditLog.id) >= after)
-            .over(partition_by=per_record)
+            func.count().filter(AuditLog.seq >= after).over(partition_by=per_record)
             if after is not None
             else literal(0)
         )
@@ -298,6 +322,7 @@ class Loaders:
     """Every loader of one request."""
 
     user: ByIdLoader[User]
+    preferences: PreferencesLoader
     venue: ByIdLoader[Venue]
     booking: ByIdLoader[Booking]
     media: ByIdLoader[Media]
@@ -317,6 +342,7 @@ def create_loaders(db: RequestSession, viewer: Viewer | None) -> Loaders:
     media_seen = visible_media(viewer)
     return Loaders(
         user=ByIdLoader(db, User),
+        preferences=PreferencesLoader(db),
         venue=ByIdLoader(db, Venue),
         booking=ByIdLoader(db, Booking, bookings_seen),
         media=ByIdLoader(db, Media, media_seen),

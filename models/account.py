@@ -2,15 +2,17 @@
 
 import datetime as dt
 import json
+import math
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
 from models.auth import start_session
 from models.login_session import LoginSession
@@ -20,8 +22,16 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 MAX_EMAIL_LENGTH = 320
 MAX_DISPLAY_NAME_LENGTH = 120
-# A preferences patch is settings, not storage: bound its size (as compact JSON).
+# Preferences are settings, not storage: bound a patch (as compact UTF-8 JSON), the whole (as
+# PostgreSQL prints it, measured where it is merged), and their nesting, which PostgreSQL's
+# jsonb functions walk by recursion.
 MAX_PREFERENCES_PATCH_BYTES = 16 * 1024
+MAX_PREFERENCES_BYTES = 64 * 1024
+MAX_PREFERENCES_DEPTH = 16
+# Beyond a double's range a number is no setting (and past 4,300 digits Python cannot print it).
+_MAX_INTEGER_BITS = 1024
+# PostgreSQL's text cannot hold NUL, and UTF-8 cannot hold an unpaired surrogate.
+_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 LIVE_EMAIL_INDEX = "uq_users_email_live"
 _UNIQUE_VIOLATION = "23505"
 
@@ -85,16 +95,74 @@ def normalise_display_name(display_name: str) -> str:
     return display_name
 
 
+def _preferences_problem(patch: dict[str, Any]) -> str | None:
+    """What makes `patch` unstorable as preferences, or None; walks it without recursion."""
+    pending: list[tuple[object, int]] = [(patch, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list) and depth > MAX_PREFERENCES_DEPTH:
+            return f"The patch may nest objects and arrays at most {MAX_PREFERENCES_DEPTH} deep."
+        if isinstance(value, dict):
+            for key, member in value.items():
+                if not isinstance(key, str) or _UNSTORABLE_CHARACTER.search(key):
+                    return "Keys must be text without NUL characters or unpaired surrogates."
+                pending.append((member, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif (problem := _scalar_problem(value)) is not None:
+            return problem
+    return None
+
+
+def _scalar_problem(value: object) -> str | None:
+    if isinstance(value, str):
+        if _UNSTORABLE_CHARACTER.search(value):
+            return "Strings may not contain NUL characters or unpaired surrogates."
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return "Numbers must be finite."
+    elif isinstance(value, int):  # bool included: its bit length is at most 1
+        if value.bit_length() > _MAX_INTEGER_BITS:
+            return "Numbers must be within the range of a double (about 1.8e308)."
+    elif value is not None:
+        return "The patch must be JSON: objects, arrays, strings, numbers, booleans, null."
+    return None
+
+
+def _json_bytes(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 def check_preferences_patch(patch: object) -> dict[str, Any]:
-    """The patch if it is a JSON object of reasonable size; `AccountInputError` otherwise."""
+    """The patch if it is a JSON object of reasonable size and depth; `AccountInputError` otherwise.
+
+    Depth and values are checked before anything serialises or recurses over the patch, so a
+    patch nested thousands deep is refused here, not by a recursion limit in Python or
+    PostgreSQL.
+    """
     if not isinstance(patch, dict):
         message = "The patch must be a JSON object; a `null` value removes its key."
         raise AccountInputError(message, field="patch")
-    size = len(json.dumps(patch, separators=(",", ":")).encode())
-    if size > MAX_PREFERENCES_PATCH_BYTES:
+    problem = _preferences_problem(patch)
+    if problem is not None:
+        raise AccountInputError(problem, field="patch")
+    if _json_bytes(patch) > MAX_PREFERENCES_PATCH_BYTES:
         message = f"The patch may have at most {MAX_PREFERENCES_PATCH_BYTES} bytes of JSON."
         raise AccountInputError(message, field="patch")
     return patch
+
+
+class PreferencesTooLargeError(AccountInputError):
+    """The patch would make the preferences larger than `MAX_PREFERENCES_BYTES`."""
+
+    def __init__(self, size: int) -> None:
+        """Always about the patch; says how large the result would have been."""
+        message = (
+            f"Preferences may hold at most {MAX_PREFERENCES_BYTES} bytes of JSON; with this"
+            f" patch they would hold {size}. Remove keys (set them to null) to make room."
+        )
+        super().__init__(message, field="patch")
+        self.size = size
 
 
 def _is_live_email_conflict(error: IntegrityError) -> bool:
@@ -187,18 +255,42 @@ async def update_preferences(
 ) -> User | None:
     """Merge `patch` into a live user's preferences in SQL (RFC 7396); None if no user.
 
-    Objects merge key by key, a `null` value removes its key, anything else replaces; one
-    UPDATE, so concurrent patches to different keys never lose each other's changes.
+    Objects merge key by key, a `null` value removes its key, anything else replaces.
+    `PreferencesTooLargeError` if the result would exceed `MAX_PREFERENCES_BYTES` (as
+    PostgreSQL prints it); then nothing is written. A document already over the limit
+    (written before it existed) accepts only patches that bring it under.
+
+    One statement: the merge is computed once, on the row locked `FOR UPDATE` (so concurrent
+    patches to different keys never lose each other's changes), and written only if small
+    enough. A refused patch updates no row, so loaded objects stay as they were.
     """
+    live_user = (User.id == user_id, User.deleted_at.is_(None))
+    merged_preferences = func.jsonb_merge_patch(
+        User.preferences, bindparam("patch", patch, type_=JSONB)
+    )
+    merged = (
+        select(User.id, merged_preferences.label("preferences"))
+        .where(*live_user)
+        .with_for_update()
+        .cte("merged")
+    )
     statement = (
         update(User)
-        .where(User.id == user_id, User.deleted_at.is_(None))
-        .values(
-            preferences=func.jsonb_merge_patch(
-                User.preferences, bindparam("patch", patch, type_=JSONB)
-            )
+        .where(
+            User.id == merged.c.id,
+            func.octet_length(cast(merged.c.preferences, Text)) <= MAX_PREFERENCES_BYTES,
         )
+        .values(preferences=merged.c.preferences)
         .returning(User)
+        .options(undefer(User.preferences))
         .execution_options(populate_existing=True)
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    user = (await session.execute(statement)).scalar_one_or_none()
+    if user is not None:
+        return user
+    # Rare: no such user, or a refused patch (the row is still locked: the size is the same).
+    measure = select(func.octet_length(cast(merged_preferences, Text))).where(*live_user)
+    size = (await session.execute(measure)).scalar_one_or_none()
+    if size is None:
+        return None
+    raise PreferencesTooLargeError(size)

@@ -5,7 +5,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, PrimaryKeyConstraint, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, Index, PrimaryKeyConstraint, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,6 +13,10 @@ from models.base import Base
 
 # Tables whose every insert, update, soft delete, restore and delete is recorded.
 AUDITED_TABLES = ("users", "venues", "bookings", "media")
+# The actor's client and email are cut to their columns' lengths, by the trigger and by
+# `set_actor`, so a long header cannot fail the write it audits.
+MAX_USER_AGENT_LENGTH = 512
+MAX_ACTOR_EMAIL_LENGTH = 320
 
 
 class AuditAction(enum.StrEnum):
@@ -29,7 +33,10 @@ class AuditLog(Base):
     """One change to one row; partitioned by month of `created_at`.
 
     Written only by the `audit_row_change` trigger, never by application code, so raw SQL,
-    COPY and ORM writes are recorded alike.
+    COPY and ORM writes are recorded alike. `seq` numbers the rows as the trigger writes them,
+    which for one record is the order its changes committed (the trigger runs once the row's
+    lock is held); `created_at` is the trigger's clock time. Users' `preferences` are recorded
+    as merge patches on update (see migration 0008), not as the whole document twice.
     """
 
     __tablename__ = "audit_log"
@@ -42,17 +49,20 @@ class AuditLog(Base):
     new_data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     changed_fields: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     user_id: Mapped[uuid.UUID | None]
-    user_email: Mapped[str | None] = mapped_column(String(320))
+    user_email: Mapped[str | None] = mapped_column(String(MAX_ACTOR_EMAIL_LENGTH))
     ip_address: Mapped[str | None] = mapped_column(INET)
-    user_agent: Mapped[str | None] = mapped_column(String(512))
+    user_agent: Mapped[str | None] = mapped_column(String(MAX_USER_AGENT_LENGTH))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=text("now()"))
+    seq: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('audit_log_seq_seq'::regclass)")
+    )
 
     __table_args__ = (
         PrimaryKeyConstraint("id", "created_at"),
         CheckConstraint(
             "action IN ('INSERT', 'UPDATE', 'SOFT_DELETE', 'RESTORE', 'DELETE')", name="action"
         ),
-        Index("ix_audit_log_table_name_record_id", "table_name", "record_id", "created_at"),
+        Index("ix_audit_log_table_name_record_id_seq", "table_name", "record_id", "seq"),
         Index("ix_audit_log_created_at", "created_at"),
         Index("ix_audit_log_user_id", "user_id"),
         Index("ix_audit_log_action", "action"),

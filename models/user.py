@@ -33,7 +33,11 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16), server_default=UserRole.MEMBER.value)
     password_hash: Mapped[str | None] = mapped_column(default=None)
-    preferences: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    # Up to 64 KiB that only the user's own views need: rows load without it (lists, the
+    # viewer's authentication), and reading it unloaded raises instead of a hidden query.
+    preferences: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"), deferred=True, deferred_raiseload=True
+    )
 
     # lazy="raise": under asyncio an implicit load would fail late; load explicitly instead.
     bookings: Mapped[list["Booking"]] = relationship(back_populates="user", lazy="raise")

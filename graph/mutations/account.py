@@ -354,8 +354,10 @@ class AccountMutations:
     @strawberry.mutation(
         description=(
             "Merge a JSON merge patch (RFC 7396) into the viewer's preferences, in one"
-            " statement: concurrent patches of different keys both apply. BAD_USER_INPUT when"
-            " the patch is not a JSON object or is over 16 KiB."
+            " statement: concurrent patches of different keys both apply. BAD_USER_INPUT"
+            " naming `input.patch` when the patch is not a JSON object, is over 16 KiB, nests"
+            " deeper than 16 levels, holds a string with NUL or an unpaired surrogate or a"
+            " non-finite number, or would make the preferences larger than 64 KiB."
         )
     )
     async def update_preferences(
@@ -371,14 +373,15 @@ class AccountMutations:
         viewer = context.require_viewer()
         try:
             patch = account.check_preferences_patch(input.patch)
+            user = await context.db.write(
+                context.actor,
+                partial(account.update_preferences, user_id=viewer.user_id, patch=patch),
+            )
         except account.AccountInputError as error:
             raise _bad_input(error) from None
-        user = await context.db.write(
-            context.actor,
-            partial(account.update_preferences, user_id=viewer.user_id, patch=patch),
-        )
         if user is None:
             message = "Your account no longer exists."
             raise NotFoundError(message)
         context.loaders.user.clear(user.id).prime(user.id, user)
+        context.loaders.preferences.clear(user.id).prime(user.id, user.preferences)
         return UpdatePreferencesPayload(user=User.from_model(user))

@@ -17,8 +17,8 @@ import strawberry
 
 import models
 from graph.context import Context
-from graph.cursors import decode_newest_first_cursor, encode_newest_first_cursor
-from graph.errors import ForbiddenError
+from graph.cursors import KeyKind, decode_keyset_cursor, encode_keyset_cursor
+from graph.errors import BadUserInputError, ForbiddenError
 from graph.global_id import decode_timestamped_id
 from graph.loaders import HistoryKey
 from graph.paging import checked_page_size
@@ -27,6 +27,9 @@ from graph.types.connection import Connection, Edge, page_of
 from graph.viewer import Viewer
 
 DEFAULT_PAGE_SIZE = 20
+# A history cursor holds the `seq` of the event a page ended on (a bigint).
+CURSOR_ORDERING = "AuditEvent.COMMITTED_DESC"
+_MAX_SEQ = 2**63 - 1
 
 AuditedRow = models.User | models.Venue | models.Booking | models.Media
 
@@ -60,6 +63,22 @@ async def _may_read_history(context: Context, viewer: Viewer, row: AuditedRow) -
     return hosts or row.owner_id == viewer.user_id
 
 
+def encode_history_cursor(event: models.AuditLog) -> str:
+    """The cursor of an event in a history list."""
+    return encode_keyset_cursor(CURSOR_ORDERING, (KeyKind.INTEGER,), (event.seq,))
+
+
+def decode_history_cursor(cursor: str, *, field: str) -> int:
+    """The `seq` an `encode_history_cursor` cursor holds; `BAD_USER_INPUT` otherwise."""
+    (seq,) = decode_keyset_cursor(
+        cursor, ordering=CURSOR_ORDERING, kinds=(KeyKind.INTEGER,), nullable=(False,), field=field
+    )
+    if not 0 <= seq <= _MAX_SEQ:
+        message = f"`{field}` is not a valid cursor for this list."
+        raise BadUserInputError(message, field=field)
+    return int(seq)
+
+
 async def history(
     root: Audited,
     info: strawberry.Info[Context],
@@ -71,15 +90,15 @@ async def history(
         strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
     ] = None,
 ) -> Connection[AuditEvent]:
-    """Page through the object's audit events, newest first.
+    """Page through the object's audit events, the last committed first.
 
-    The cursor is the last event's `(createdAt, id)`, so events recorded between two requests
+    The cursor is the last event's sequence number, so events recorded between two requests
     never make a page repeat or skip one.
     """
     context = info.context
     viewer = context.require_viewer()
     page_size = checked_page_size(first)
-    after_key = decode_newest_first_cursor(after, field="after") if after is not None else None
+    after_key = decode_history_cursor(after, field="after") if after is not None else None
     row = root.row
     if not await _may_read_history(context, viewer, row):
         message = "You may not see this object's history."
@@ -89,7 +108,7 @@ async def history(
     )
     edges = [
         Edge(
-            cursor=encode_newest_first_cursor(event.created_at, event.id),
+            cursor=encode_history_cursor(event),
             node=AuditEvent.from_model(event, viewer=viewer),
         )
         for event in page.rows
@@ -111,7 +130,8 @@ def history_field(readers: str) -> Any:  # noqa: ANN401 - a strawberry field, ty
     return strawberry.field(
         resolver=history,
         description=(
-            f"Recorded changes to this object, newest first. Visible to {readers} and admins;"
+            "Recorded changes to this object, newest first (in the order they committed)."
+            f" Visible to {readers} and admins;"
             " anyone else gets FORBIDDEN (signed out: UNAUTHENTICATED), which nulls the"
             " enclosing object, so select it only where the viewer may see it."
         ),

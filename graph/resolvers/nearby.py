@@ -72,7 +72,7 @@ async def nearby_venues(
         message = "`nearbyVenues` is only available on your own user (`viewer`)."
         raise ForbiddenError(message)
     radius = checked_radius(radius_meters, field="radiusMeters")
-    latitude, longitude = home_of(user.preferences)
+    latitude, longitude = home_of(await context.loaders.preferences.load(user.id))
     near = Near(latitude=latitude, longitude=longitude, radius_meters=radius)
     knn = nearest_first(models.Venue.location, latitude, longitude)
     ordering = Ordering(

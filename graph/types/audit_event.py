@@ -57,10 +57,18 @@ class AuditEvent(Node):
         description="Columns an update changed, sorted; null for inserts and deletes."
     )
     old_data: JSON | None = strawberry.field(
-        description="The row before the change, by column; null for inserts. Secrets are left out."
+        description=(
+            "The row before the change, by column; null for inserts. Secrets are left out. On"
+            " updates a user's `preferences` appear only if changed, as the merge patch that"
+            " undoes the change (RFC 7396), not the whole document."
+        )
     )
     new_data: JSON | None = strawberry.field(
-        description="The row after the change, by column; null for deletes. Secrets are left out."
+        description=(
+            "The row after the change, by column; null for deletes. Secrets are left out. On"
+            " updates a user's `preferences` appear only if changed, as the merge patch that"
+            " made the change (RFC 7396), not the whole document."
+        )
     )
     actor_email: str | None = strawberry.field(
         description=(
@@ -81,7 +89,10 @@ class AuditEvent(Node):
         )
     )
     created_at: dt.datetime = strawberry.field(
-        description="When the change was made (the start of its transaction)."
+        description=(
+            "When the change was written (once any lock it waited for was granted), by the"
+            " database's clock."
+        )
     )
 
     @classmethod

@@ -91,10 +91,10 @@ class User(Node):
             " Shown to the user themselves and admins; null for everyone else."
         )
     )
-    def preferences(self, info: strawberry.Info[Context]) -> JSON | None:
-        """The preferences, if the viewer is the user or an admin."""
+    async def preferences(self, info: strawberry.Info[Context]) -> JSON | None:
+        """The preferences, if the viewer is the user or an admin (loaded only when asked)."""
         if self._is_self_or_admin(info):
-            return JSON(self.row.preferences)
+            return JSON(await info.context.loaders.preferences.load(self.row.id))
         return None
 
     @strawberry.field(

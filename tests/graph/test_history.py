@@ -10,8 +10,8 @@ from models import Actor, User, restore, set_actor, soft_delete
 from tests.factories import make_booking, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of
 
-# Every write of a test shares its transaction's `now()`; each test moves the audit rows of
-# one write to its own time with `stamp`, so "newest first" has one right answer.
+# Every write of a test happens within a moment; each test moves the audit rows of one write
+# to its own time with `stamp` (a day back), so each event has a time of its own.
 START = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1)
 
 HISTORY_FIELDS = """
@@ -61,7 +61,7 @@ async def stamp(session, record_id: uuid.UUID, minutes: int) -> dt.datetime:
     result = await session.execute(
         text(
             "UPDATE audit_log SET created_at = :at"
-            " WHERE record_id = :record_id AND created_at = now()"
+            " WHERE record_id = :record_id AND created_at >= now()"
         ),
         {"at": at, "record_id": record_id},
     )

@@ -107,7 +107,7 @@ async def test_statements_do_not_depend_on_the_number_of_venues(session, execute
         assert len(result.data["viewer"]["nearbyVenues"]["edges"]) == total
         counts[total] = counted.count
 
-    assert counts == {1: 2, 10: 2}  # the viewer's row, then one page
+    assert counts == {1: 3, 10: 3}  # the viewer's row, their preferences, then one page
 
 
 async def test_without_a_home_it_asks_for_one(session, execute):

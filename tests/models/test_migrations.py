@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from models.provisioning import alembic_config
 
-HEAD = "0006"
+HEAD = "0008"
 TABLES = {"users", "sessions", "venues", "bookings", "media", "audit_log"}
 FUNCTIONS = {
     "uuid_generate_v7",
@@ -23,6 +23,7 @@ FUNCTIONS = {
     "audit_row_change",
     "audit_log_create_partitions",
     "jsonb_merge_patch",
+    "jsonb_merge_diff",
 }
 DEFAULT_NOTIFICATIONS = {"email": True, "push": False}
 
