@@ -569,6 +569,11 @@ def as_literal(value: Any, bad: str) -> str:
 @pytest.fixture
 async def world(session, client):
     """A host's venue, a member's booking of it, a photo of it, and a token per role."""
+    return await make_world(session, client)
+
+
+async def make_world(session, client) -> dict[str, Any]:
+    """`world`'s rows, its tokens and global IDs, and the client to send with."""
     host = await make_user(session, role="host")
     member = await make_user(session, role="member")
     # A home, so that `nearbyVenues` gets as far as its cursor.
@@ -800,3 +805,35 @@ async def test_good_values_in_the_same_places_still_work(caplog, world):
         errors = assert_answered(response, caplog, good)
         # Bounded to five years by bookingStats itself, which names the field too.
         assert all(error["extensions"]["code"] == "BAD_USER_INPUT" for error in errors)
+
+
+async def test_values_past_a_columns_precision_compare_instead_of_overflowing(caplog, world):
+    """An amount `numeric(12, 2)` cannot hold is still a number: it matches nothing."""
+    venues = _query("venues(filter: $ARG)", "totalCount")
+    place = Place("", DECIMAL, venues, "filter", "VenueFilter", {"hourlyRate": BAD}, "")
+    for bound in ('{"min": "71719548628005.6606786"}', '{"max": "-1e27", "min": "-2e27"}'):
+        response = await send(world, place, bad=bound, literal=False, role=None)
+        errors = assert_answered(response, caplog, bound)
+        if "-" in bound:  # negative bounds are refused by the filter itself, by field
+            assert {error["extensions"]["field"] for error in errors} == {"filter.hourlyRate.min"}
+        else:
+            assert response.json() == {"data": {"venues": {"totalCount": 0}}}
+    cursor = b64(f'["Venue.HOURLY_RATE_ASC","99999999999999999.999","{ZERO_UUID}"]')
+    ordered = _query("venues(orderBy: HOURLY_RATE_ASC, after: $ARG)", "totalCount")
+    place = Place("", CURSOR, ordered, "after", "String", BAD, "after")
+    response = await send(world, place, bad=json_string(cursor), literal=False, role=None)
+    assert assert_answered(response, caplog, cursor) == []
+
+
+@pytest.mark.parametrize("group_by", ["DAY", "WEEK", "MONTH", "VENUE", "STATUS"])
+async def test_booking_stats_at_the_ends_of_time(caplog, world, group_by):
+    """Buckets of the first and last years that exist are counted, not overflowed."""
+    for start, end in (
+        ("9995-01-01T00:00:00Z", "9999-12-31T23:59:59Z"),
+        ("0001-01-01T00:00:00Z", "0005-12-31T00:00:00Z"),
+        ("9999-12-31T00:00:00-09:59", "9999-12-31T13:59:00Z"),
+    ):
+        stats = _query(f'bookingStats(from: "{start}", to: $ARG, groupBy: {group_by})', "key")
+        place = Place("", DATETIME, stats, "to", "DateTime!", BAD, "to")
+        response = await send(world, place, bad=json_string(end), literal=False, role="admin")
+        assert assert_answered(response, caplog, f"{start} {end}") == []
