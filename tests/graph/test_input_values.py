@@ -581,10 +581,10 @@ async def make_world(session, client) -> dict[str, Any]:
     venue = await make_venue(session, owner=host)
     booking = await make_booking(session, venue=venue, user=member)
     media = await make_media(session, venue=venue, owner=host)
-    tokens = {None: None}
+    tokens: dict[str | None, str | None] = {None: None}
     for role, user in (("admin", admin), ("host", host), ("member", member)):
-        tokens[role] = f"{role}-token"
-        await make_login_session(session, user=user, token=tokens[role])
+        tokens[role] = token = f"{role}-token"
+        await make_login_session(session, user=user, token=token)
     ids = {
         "venue": encode_global_id("Venue", venue.id),
         "booking": encode_global_id("Booking", booking.id),
