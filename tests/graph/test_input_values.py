@@ -837,3 +837,18 @@ async def test_booking_stats_at_the_ends_of_time(caplog, world, group_by):
         place = Place("", DATETIME, stats, "to", "DateTime!", BAD, "to")
         response = await send(world, place, bad=json_string(end), literal=False, role="admin")
         assert assert_answered(response, caplog, f"{start} {end}") == []
+
+
+async def test_default_values_are_checked_too(world, caplog):
+    """A variable's default is a literal like any other, named after the variable."""
+    venues = "venues(filter: {city: $city}) { totalCount }"
+    near = "venues(near: {latitude: $n, longitude: 0, radiusMeters: 1}) { totalCount }"
+    bookings = "bookings(filter: {startsAt: {from: $at}}) { totalCount }"
+    for document, field in (
+        (f'query Q($city: String = "a\\u0000") {{ {venues} }}', "city"),
+        (f"query Q($n: Float = 1e999) {{ {near} }}", "n"),
+        (f'query Q($at: DateTime = "9999-12-31T23:00:00-14:00") {{ {bookings} }}', "at"),
+    ):
+        response = await world["client"].post("/graphql", json={"query": document})
+        errors = assert_answered(response, caplog, document)
+        assert_refused(errors, field, document)
