@@ -196,7 +196,8 @@ async def test_generated_latitudes_are_used_or_refused(generated, caplog, number
         assert errors == []
     else:
         assert codes(errors) == {"BAD_USER_INPUT"}
-        assert fields(errors) == {"near.latitude"}
+        # graphql-core refuses an integer a double cannot hold exactly, naming the variable.
+        assert fields(errors) in ({"near.latitude"}, {"near"})
 
 
 @GENERATED
