@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+# Imported through importorskip (typed Any), so mypy passes whether hypothesis is there or not.
 hypothesis = pytest.importorskip("hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+HealthCheck, given, settings = hypothesis.HealthCheck, hypothesis.given, hypothesis.settings
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402 - after the skip
-from hypothesis import strategies as st  # noqa: E402
-
-from tests.graph.test_input_values import (  # noqa: E402
+from tests.graph.test_input_values import (  # noqa: E402 - after the skip
     PLACES,
     ROLES,
     Place,
