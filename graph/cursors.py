@@ -6,7 +6,6 @@ reaching SQL as a value of the wrong type.
 """
 
 import base64
-import binascii
 import datetime as dt
 import enum
 import json
@@ -17,6 +16,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from graph.errors import BadUserInputError
+from graph.global_id import unbase64url
+from graph.types.scalars import checked_decimal, checked_instant, text_problem
+
+# Longer than any cursor this server hands out (the longest holds a 200-character title,
+# JSON-escaped, in base64: about 3,300 characters); longer ones are refused undecoded.
+MAX_CURSOR_CHARS = 4_096
+# A cursor's sort-key integers are PostgreSQL bigints.
+_BIGINT = 2**63
 
 
 class KeyKind(enum.Enum):
@@ -39,7 +46,11 @@ def encode_cursor(*values: object) -> str:
 def decode_cursor(cursor: str, *, size: int, field: str) -> list[str]:
     """Decode a cursor made by `encode_cursor` with `size` values; `BAD_USER_INPUT` otherwise."""
     values = _payload(cursor)
-    if not isinstance(values, list) or len(values) != size:
+    if (
+        not isinstance(values, list)
+        or len(values) != size
+        or not all(isinstance(value, str) and not text_problem(value) for value in values)
+    ):
         message = f"`{field}` is not a valid cursor."
         raise BadUserInputError(message, field=field)
     return [str(value) for value in values]
@@ -55,6 +66,7 @@ def decode_newest_first_cursor(cursor: str, *, field: str) -> tuple[dt.datetime,
     raw_created_at, raw_id = decode_cursor(cursor, size=2, field=field)
     try:
         created_at, row_id = dt.datetime.fromisoformat(raw_created_at), uuid.UUID(raw_id)
+        checked_instant(created_at)
     except ValueError:
         created_at = None
     if created_at is None or created_at.tzinfo is None:
@@ -100,11 +112,40 @@ def decode_keyset_cursor(
 
 
 def _payload(cursor: str) -> object:
+    """The JSON array a cursor holds, or None for anything else (never deeper than one level)."""
+    raw = unbase64url(cursor, max_chars=MAX_CURSOR_CHARS)
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = raw.decode() if raw is not None else ""
+    except UnicodeDecodeError:
         return None
+    if not _is_flat(text):
+        return None  # before json.loads, whose recursion a deeply nested array overflows
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _is_flat(text: str) -> bool:
+    """Whether JSON `text` nests no array or object inside another (strings skipped)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > 1:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
 
 
 def _invalid(field: str) -> BadUserInputError:
@@ -120,20 +161,18 @@ def _write(kind: KeyKind, value: Any) -> str:  # noqa: ANN401 - one value of any
 
 
 def _read(kind: KeyKind, raw: str) -> object:
+    if problem := text_problem(raw):
+        raise ValueError(problem)
     if kind is KeyKind.DATETIME:
         moment = dt.datetime.fromisoformat(raw)
         if moment.tzinfo is None:
             message = "a cursor's time has an offset"
             raise ValueError(message)
-        return moment
+        return checked_instant(moment)
     if kind is KeyKind.UUID:
         return uuid.UUID(raw)
     if kind is KeyKind.DECIMAL:
-        number = Decimal(raw)
-        if not number.is_finite():
-            message = "a cursor's number is finite"
-            raise ValueError(message)
-        return number
+        return checked_decimal(Decimal(raw))
     if kind is KeyKind.FLOAT:
         real = float(raw)
         if not math.isfinite(real):
@@ -141,5 +180,9 @@ def _read(kind: KeyKind, raw: str) -> object:
             raise ValueError(message)
         return real
     if kind is KeyKind.INTEGER:
-        return int(raw)
+        whole = int(raw)
+        if not -_BIGINT <= whole < _BIGINT:
+            message = "a cursor's integer is a bigint"
+            raise ValueError(message)
+        return whole
     return raw

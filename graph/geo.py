@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 
 from graph.errors import BadUserInputError
+from graph.types.scalars import shown
 
 SRID = 4326
 MAX_RADIUS_METERS = 100_000.0
@@ -235,10 +236,11 @@ def _check_crs(crs: object, *, field: str) -> None:
     name = None
     if isinstance(crs, Mapping) and isinstance(crs.get("properties"), Mapping):
         name = crs["properties"].get("name")
-    if name not in WGS84_CRS_NAMES:
+    # A name given as a list or object is refused like an unknown one (it is not hashable).
+    if not (isinstance(name, str) and name in WGS84_CRS_NAMES):
         _refuse(
             f"{field}.crs",
-            f"names {name!r}; only WGS 84 longitude/latitude (SRID 4326) is supported:"
+            f"names {shown(name)}; only WGS 84 longitude/latitude (SRID 4326) is supported:"
             " leave `crs` out.",
         )
 
@@ -273,7 +275,10 @@ def _checked_position(position: object, *, field: str, where: str) -> tuple[floa
         or not all(_is_number(coordinate) for coordinate in position)
     ):
         _refuse(field, f"{where} must be `[longitude, latitude]`: two numbers.")
-    longitude, latitude = float(position[0]), float(position[1])
+    try:
+        longitude, latitude = float(position[0]), float(position[1])
+    except OverflowError:  # an integer beyond a double
+        _refuse(field, f"{where} must be `[longitude, latitude]`: two numbers in range.")
     if not (math.isfinite(longitude) and -180 <= longitude <= 180):  # noqa: PLR2004
         _refuse(field, f"{where}: longitude {longitude} is outside -180 to 180.")
     if not (math.isfinite(latitude) and -90 <= latitude <= 90):  # noqa: PLR2004

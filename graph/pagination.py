@@ -20,6 +20,7 @@ import strawberry
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Numeric,
     Select,
     UnaryExpression,
     and_,
@@ -200,7 +201,10 @@ class Page(Generic[RowType]):
 
 
 def _bound(key: SortKey, value: Any) -> BindParameter[Any]:  # noqa: ANN401 - any key's value
-    return bindparam(None, value, type_=key.expression.type)
+    type_ = key.expression.type
+    # As unconstrained numeric: a cursor's amount past the column's precision compares
+    # instead of overflowing `numeric(12, 2)`.
+    return bindparam(None, value, type_=Numeric() if isinstance(type_, Numeric) else type_)
 
 
 def _beyond(key: SortKey, value: Any, *, forward: bool) -> ColumnElement[bool]:  # noqa: ANN401

@@ -1,5 +1,8 @@
 """The Strawberry schema: root query and the extensions every operation runs through."""
 
+import datetime as dt
+from decimal import Decimal
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
@@ -8,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from graph.error_codes import MaskUnexpectedErrors, assign_code
 from graph.geo import GEOJSON_SCALAR, GeoJSON
+from graph.input_hygiene import InputHygiene
 from graph.metrics import OperationMetrics, count_errors
 from graph.mutations.account import AccountMutations
 from graph.mutations.bookings import BookingMutations
@@ -22,6 +26,7 @@ from graph.queries.viewer import ViewerQueries
 from graph.query_limits import QueryLimiter
 from graph.types.booking import Booking
 from graph.types.media import Media
+from graph.types.scalars import DATETIME_SCALAR, DECIMAL_SCALAR
 from graph.types.session import Session
 from graph.types.user import User
 from graph.types.venue import Venue
@@ -63,10 +68,13 @@ schema = Schema(
     mutation=Mutation,
     # Reachable only through the `Node` interface from the root, so listed explicitly.
     types=[Booking, Media, Session, User, Venue],
-    config=StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR}),
+    config=StrawberryConfig(
+        scalar_map={GeoJSON: GEOJSON_SCALAR, dt.datetime: DATETIME_SCALAR, Decimal: DECIMAL_SCALAR}
+    ),
     extensions=[
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
+        InputHygiene,
         QueryLimiter,
         MaskUnexpectedErrors,
         OperationMetrics,

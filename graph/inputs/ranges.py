@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from sqlalchemy import ColumnElement, SQLColumnExpression
+from sqlalchemy import ColumnElement, Numeric, SQLColumnExpression, bindparam
 
 from graph.errors import BadUserInputError
 
@@ -71,8 +71,10 @@ def within_amounts(
     if bounds.min is not None and bounds.max is not None and bounds.max < bounds.min:
         message = f"`{field}.max` must not be below `{field}.min`."
         raise BadUserInputError(message, field=field)
+    # Bound as unconstrained numeric: a bound past the column's precision (`numeric(12, 2)`)
+    # matches nothing (or everything) instead of overflowing.
     if bounds.min is not None:
-        conditions.append(expression >= bounds.min)
+        conditions.append(expression >= bindparam(None, bounds.min, type_=Numeric()))
     if bounds.max is not None:
-        conditions.append(expression <= bounds.max)
+        conditions.append(expression <= bindparam(None, bounds.max, type_=Numeric()))
     return conditions

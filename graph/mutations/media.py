@@ -338,7 +338,9 @@ async def _attachment(
     """The venue and booking ids the new media belongs to, if the viewer may attach to them."""
     viewer = info.context.require_viewer()
     venue_id = (
-        decode_typed_id(data.venue_id, "Venue", field="input.venueId") if data.venue_id else None
+        decode_typed_id(data.venue_id, "Venue", field="input.venueId")
+        if data.venue_id is not None
+        else None
     )
     if data.booking_id is not None:
         booking_id = decode_typed_id(data.booking_id, "Booking", field="input.bookingId")
