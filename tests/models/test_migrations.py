@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 
 from models.provisioning import alembic_config
 
-HEAD = "0006"
-TABLES = {"users", "sessions", "venues", "bookings", "media", "audit_log"}
+HEAD = "0007"
+TABLES = {"users", "sessions", "venues", "bookings", "media", "audit_log", "login_attempts"}
 FUNCTIONS = {
     "uuid_generate_v7",
     "sartiq_tags_text",
