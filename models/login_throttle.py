@@ -149,7 +149,7 @@ async def count_attempt(
     }
     waits = [
         max(1, int(seconds))
-        for kind, attempts, seconds in (await session.execute(statement)).tuples()
+        for kind, attempts, seconds in (await session.execute(statement)).all()
         if attempts > limit[kind]
     ]
     return Throttled(retry_after=max(waits)) if waits else None
