@@ -255,7 +255,7 @@ async def forget_attempts(engine: AsyncEngine) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def committed(engine: AsyncEngine, forget_attempts) -> AsyncIterator[Committed]:
+async def committed(engine: AsyncEngine) -> AsyncIterator[Committed]:
     email = f"racer-{uuid.uuid4().hex[:8]}@example.test"
     async with AsyncSession(engine, expire_on_commit=False) as setup:
         user = await member(setup, email)
@@ -283,6 +283,7 @@ async def attempts_of(engine: AsyncEngine, email: str) -> int | None:
         )
 
 
+@pytest.mark.usefixtures("forget_attempts")
 async def test_counts_are_shared_by_every_instance_and_survive_the_failed_log_in(
     test_database, engine, committed
 ):
@@ -305,6 +306,7 @@ async def test_counts_are_shared_by_every_instance_and_survive_the_failed_log_in
     )
 
 
+@pytest.mark.usefixtures("forget_attempts")
 async def test_concurrent_guesses_get_no_more_password_checks_than_the_limit(
     test_database, engine, committed
 ):
@@ -327,9 +329,8 @@ async def test_concurrent_guesses_get_no_more_password_checks_than_the_limit(
     assert await attempts_of(engine, committed.email) == guessers
 
 
-async def test_password_hashing_is_bounded_and_leaves_other_work_alone(
-    test_database, forget_attempts
-):
+@pytest.mark.usefixtures("forget_attempts")
+async def test_password_hashing_is_bounded_and_leaves_other_work_alone(test_database):
     threads, waiting, guessers = 2, 2, 12
     settings = Settings(
         database_url=test_database.url,
