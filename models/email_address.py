@@ -56,9 +56,9 @@ def email_key(address: str) -> str:
     Unicode's compatibility caseless match (D146: NFKD, fold, NFKD, fold, after NFD), then
     composed again. Total: it never refuses, so log-in and the migration can key any text.
     """
-    folded = unicodedata.normalize("NFD", address.strip()).casefold()
+    folded = unicodedata.normalize("NFD", address).casefold()
     folded = unicodedata.normalize("NFKD", folded).casefold()
-    return unicodedata.normalize("NFKC", folded)
+    return unicodedata.normalize("NFKC", folded).strip()
 
 
 def parse_email(raw: str) -> EmailAddress:

@@ -74,12 +74,14 @@ def _key_every_user() -> None:
 
 
 def upgrade() -> None:
-    op.add_column("users", sa.Column("email_key", sa.Text(), nullable=True))
-    _key_every_user()
-    op.alter_column("users", "email_key", nullable=False)
+    # The old index goes first: re-normalised addresses may meet under `lower()`, and the
+    # check below reports every such pair at once rather than failing on the first.
     op.drop_index(
         LIVE_EMAIL_INDEX, table_name="users", postgresql_where=sa.text("deleted_at IS NULL")
     )
+    op.add_column("users", sa.Column("email_key", sa.Text(), nullable=True))
+    _key_every_user()
+    op.alter_column("users", "email_key", nullable=False)
     op.create_index(
         LIVE_EMAIL_INDEX,
         "users",
