@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -71,7 +72,7 @@ def check_password_rules(password: str) -> str:
     if password.isspace():
         message = "A password cannot be only spaces."
         raise AccountInputError(message, field="password")
-    if "\x00" in password or any("\ud800" <= char <= "\udfff" for char in password):
+    if "\x00" in password or any(unicodedata.category(char) == "Cs" for char in password):
         message = "A password cannot contain NUL or unpaired surrogate characters."
         raise AccountInputError(message, field="password")
     return password
@@ -83,7 +84,15 @@ def normalise_display_name(display_name: str) -> str:
     if not 1 <= len(display_name) <= MAX_DISPLAY_NAME_LENGTH:
         message = f"A display name has 1 to {MAX_DISPLAY_NAME_LENGTH} characters (not blank)."
         raise AccountInputError(message, field="display_name")
+    if not _storable_text(display_name):
+        message = "A display name cannot contain control or unpaired surrogate characters."
+        raise AccountInputError(message, field="display_name")
     return display_name
+
+
+def _storable_text(text: str) -> bool:
+    # PostgreSQL text holds no NUL, UTF-8 no lone surrogate; other controls are never meant.
+    return not any(unicodedata.category(char) in {"Cc", "Cs"} for char in text)
 
 
 def check_preferences_patch(patch: object) -> dict[str, Any]:

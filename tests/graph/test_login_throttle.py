@@ -324,7 +324,7 @@ async def test_concurrent_guesses_get_no_more_password_checks_than_the_limit(
             )
         )
 
-    codes = sorted(code_of(response) for response in responses)
+    codes = sorted(str(code_of(response)) for response in responses)
     assert codes == ["LOGIN_THROTTLED"] * (guessers - limit) + ["UNAUTHENTICATED"] * limit
     assert await attempts_of(engine, committed.email) == guessers
 

@@ -1,4 +1,4 @@
-"""Passwords through HTTP: blank ones refused at sign-up, odd characters never a 500."""
+"""Account fields through HTTP: blank passwords refused, odd characters never a 500."""
 
 import json
 import logging
@@ -93,3 +93,19 @@ async def test_log_in_with_odd_characters_is_just_a_wrong_password(client, email
     body = await post(client, LOG_IN, {"input": {"email": email, "password": password}})
 
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("display_name", ["Ada\x00", "A\ud800da", "Ada\x1b[31m"])
+async def test_sign_up_refuses_a_display_name_with_control_characters(client, display_name):
+    variables = {
+        "input": {
+            "email": "ada@x.test",
+            "password": "correct horse battery",
+            "displayName": display_name,
+        }
+    }
+
+    body = await post(client, SIGN_UP, variables)
+
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.displayName"}
