@@ -124,7 +124,6 @@ async def count_attempt(
     a transaction of its own, committed before the password is checked, so a failed sign-in
     cannot undo it.
     """
-    await _delete_expired(session)
     rows = [_new_row(ThrottleKind.ACCOUNT, keys.account, limits.account_window)]
     if keys.address is not None:
         rows.append(_new_row(ThrottleKind.ADDRESS, keys.address, limits.address_window))
@@ -147,11 +146,11 @@ async def count_attempt(
         ThrottleKind.ACCOUNT.value: limits.account_attempts,
         ThrottleKind.ADDRESS.value: limits.address_attempts,
     }
-    waits = [
-        max(1, int(seconds))
-        for kind, attempts, seconds in (await session.execute(statement)).all()
-        if attempts > limit[kind]
-    ]
+    counted = (await session.execute(statement)).all()
+    # After the count, not before: this transaction's own rows are then locked first, and
+    # SKIP LOCKED never waits on another's, so two attempts cannot deadlock each other.
+    await _delete_expired(session)
+    waits = [max(1, int(seconds)) for kind, attempts, seconds in counted if attempts > limit[kind]]
     return Throttled(retry_after=max(waits)) if waits else None
 
 
@@ -184,7 +183,7 @@ def _new_row(kind: ThrottleKind, key: str, window: dt.timedelta) -> dict[str, ob
 
 
 async def _delete_expired(session: AsyncSession) -> None:
-    # SKIP LOCKED: concurrent attempts clean different rows instead of queueing on each other.
+    # SKIP LOCKED: concurrent attempts clean different rows instead of waiting on each other.
     expired = (
         select(LoginAttempt.kind, LoginAttempt.key)
         .where(LoginAttempt.window_ends_at <= func.now())
