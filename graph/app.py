@@ -23,7 +23,9 @@ from graph.request_session import RequestSession
 from graph.request_size import RequestSizeLimit
 from graph.schema import schema
 from graph.unavailability import DatabaseUnavailableError, database_unavailable
+from models.auth import PasswordWork
 from models.database import create_engine, create_probe_engine, create_session_factory
+from models.login_throttle import ThrottleLimits
 from models.settings import Settings, get_settings
 
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -72,9 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.probe_engine = create_probe_engine(settings)
         app.state.session_factory = create_session_factory(engine)
+        # Read by graph/mutations/account.py: sign-in limits and this process's argon2 pool.
+        app.state.login_limits = ThrottleLimits.from_settings(settings)
+        app.state.password_work = PasswordWork(
+            max_concurrent=settings.password_hash_threads,
+            max_waiting=settings.password_hash_max_waiting,
+        )
         try:
             yield
         finally:
+            app.state.password_work.close()
             metrics.unregister_pool(pool_collector)
             await app.state.probe_engine.dispose()
             await engine.dispose()

@@ -27,6 +27,7 @@ class ErrorCode(enum.StrEnum):
     TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+    LOGIN_THROTTLED = "LOGIN_THROTTLED"
 
 
 class ClientError(GraphQLError):
@@ -73,6 +74,28 @@ class InvalidTransitionError(ClientError):
     """The booking's status does not allow this change."""
 
     code = ErrorCode.INVALID_TRANSITION
+
+
+class LoginThrottledError(ClientError):
+    """Too many sign-in attempts for this account or from this address; `retryAfter` seconds."""
+
+    code = ErrorCode.LOGIN_THROTTLED
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        """The refusal with the seconds to wait in `extensions.retryAfter`."""
+        super().__init__(message, retryAfter=retry_after)
+        self.retry_after = retry_after
+
+
+class ServiceBusyError(ClientError):
+    """The server is too busy to take this now (HTTP 503 with `Retry-After`); retry shortly."""
+
+    code = ErrorCode.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        """The refusal with the seconds to wait in `extensions.retryAfter`."""
+        super().__init__(message, retryAfter=retry_after)
+        self.retry_after = retry_after
 
 
 class QueryTooCostlyError(ClientError):

@@ -12,6 +12,7 @@ from models.booking_stats import (
     booking_stats,
 )
 from models.login_session import LoginSession
+from models.login_throttle import LoginAttempt
 from models.media import Media, ResourceType
 from models.soft_delete import INCLUDE_DELETED, restore, soft_delete
 from models.user import User, UserRole
@@ -29,6 +30,7 @@ __all__ = [
     "Booking",
     "BookingStatsBucket",
     "BookingStatus",
+    "LoginAttempt",
     "LoginSession",
     "Media",
     "ResourceType",

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import math
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from models.auth import start_session
+from models.email_address import EmailAddressError, email_key, parse_email
 from models.login_session import LoginSession
 from models.user import User, UserRole
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
-MAX_EMAIL_LENGTH = 320
 MAX_DISPLAY_NAME_LENGTH = 120
 # Preferences are settings, not storage: bound a patch (as compact UTF-8 JSON), the whole (as
 # PostgreSQL prints it, measured where it is merged), and their nesting, which PostgreSQL's
@@ -34,9 +35,6 @@ _MAX_INTEGER_BITS = 1024
 _UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 LIVE_EMAIL_INDEX = "uq_users_email_live"
 _UNIQUE_VIOLATION = "23505"
-
-# Deliberately loose: one @, no spaces, a dot in the domain. Deliverability is for a mail check.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.][^@\s]*$")
 
 
 class AccountInputError(ValueError):
@@ -67,21 +65,26 @@ class SignedIn:
 
 
 def normalise_email(email: str) -> str:
-    """The email trimmed, if it looks like an address; `AccountInputError` otherwise."""
-    email = email.strip()
-    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
-        message = "Enter an email address such as `name@example.com`."
-        raise AccountInputError(message, field="email")
-    return email
+    """The address as stored (see `models.email_address`); `AccountInputError` if refused."""
+    try:
+        return parse_email(email).address
+    except EmailAddressError as error:
+        raise AccountInputError(error.message, field="email") from None
 
 
 def check_password_rules(password: str) -> str:
-    """The password if it has 10 to 200 characters; `AccountInputError` otherwise."""
+    """The password if it has 10 to 200 characters, not all blank; `AccountInputError` otherwise."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         message = (
             f"A password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters;"
             f" this one has {len(password)}."
         )
+        raise AccountInputError(message, field="password")
+    if password.isspace():
+        message = "A password cannot be only spaces."
+        raise AccountInputError(message, field="password")
+    if "\x00" in password or any(unicodedata.category(char) == "Cs" for char in password):
+        message = "A password cannot contain NUL or unpaired surrogate characters."
         raise AccountInputError(message, field="password")
     return password
 
@@ -91,6 +94,9 @@ def normalise_display_name(display_name: str) -> str:
     display_name = display_name.strip()
     if not 1 <= len(display_name) <= MAX_DISPLAY_NAME_LENGTH:
         message = f"A display name has 1 to {MAX_DISPLAY_NAME_LENGTH} characters (not blank)."
+        raise AccountInputError(message, field="display_name")
+    if not _storable_text(display_name):
+        message = "A display name cannot contain control or unpaired surrogate characters."
         raise AccountInputError(message, field="display_name")
     return display_name
 
@@ -131,6 +137,11 @@ def _scalar_problem(value: object) -> str | None:
 
 def _json_bytes(value: object) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _storable_text(text: str) -> bool:
+    # PostgreSQL text holds no NUL, UTF-8 no lone surrogate; other controls are never meant.
+    return not any(unicodedata.category(char) in {"Cc", "Cs"} for char in text)
 
 
 def check_preferences_patch(patch: object) -> dict[str, Any]:
@@ -226,13 +237,15 @@ async def update_profile(
 ) -> User | None:
     """Change the given fields of a live user (None leaves a field as is); None if no user.
 
-    `EmailTakenError` if another live account has the new email.
+    `email` must come from `normalise_email`. `EmailTakenError` if another live account has
+    the new email.
     """
     changes: dict[str, str] = {}
     if display_name is not None:
         changes["display_name"] = display_name
     if email is not None:
         changes["email"] = email
+        changes["email_key"] = email_key(email)
     if not changes:
         return (await session.execute(select(User).where(User.id == user_id))).scalar_one_or_none()
     statement = (

@@ -4,19 +4,93 @@ import asyncio
 import datetime as dt
 import functools
 import hashlib
+import os
 import secrets
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.actor import bounded_setting
+from models.audit import MAX_USER_AGENT_LENGTH
 from models.login_session import LoginSession
 from models.user import User
 
 _HASHER = PasswordHasher()
 TOKEN_BYTES = 32
+# Seconds a client refused for busy hashing should wait: about a few hashes' time.
+BUSY_RETRY_AFTER_SECONDS = 2
+
+T = TypeVar("T")
+
+
+class PasswordWorkBusyError(RuntimeError):
+    """More password checks are waiting than `PasswordWork.max_waiting` allows."""
+
+
+class PasswordWork:
+    """Argon2 work on a thread pool of its own, at most `max_concurrent` hashes at a time.
+
+    Argon2 is slow on purpose. On the default executor, a few parallel guessers would take
+    every thread that DNS lookups and other `to_thread` work need, and their hashes would
+    queue without end; here they queue on their own pool, and beyond `max_waiting` queued
+    callers get `PasswordWorkBusyError` at once instead of a slot. Counters are kept on the
+    event loop's thread; `peak` (the most hashes seen running at once) in the workers'.
+    """
+
+    def __init__(self, *, max_concurrent: int | None = None, max_waiting: int = 16) -> None:
+        """A pool of `max_concurrent` threads (default: one per CPU) and its queue limit."""
+        self.max_concurrent = max_concurrent or os.cpu_count() or 1
+        self.max_waiting = max_waiting
+        self._executor = ThreadPoolExecutor(self.max_concurrent, thread_name_prefix="argon2")
+        self._admitted = 0
+        self._running = 0
+        self._lock = threading.Lock()
+        self.peak = 0
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        """Run `function(*args)` on the pool; `PasswordWorkBusyError` if the queue is full."""
+        if self._admitted >= self.max_concurrent + self.max_waiting:
+            message = "too many password checks are waiting"
+            raise PasswordWorkBusyError(message)
+        self._admitted += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self._executor, functools.partial(self._measured, function, *args)
+            )
+        finally:
+            self._admitted -= 1
+
+    def _measured(self, function: Callable[..., T], *args: object) -> T:
+        with self._lock:
+            self._running += 1
+            self.peak = max(self.peak, self._running)
+        try:
+            return function(*args)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def close(self) -> None:
+        """Stop the pool's threads once their work is done."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+# For callers without an application (scripts, tests); the app makes its own from settings.
+_DEFAULT_WORK = PasswordWork()
+
+
+def _secret(password: str) -> bytes:
+    # A lone surrogate cannot be UTF-8 encoded strictly; it is refused at sign-up, and at
+    # log-in it must still cost a full (failing) check rather than an encoding error.
+    return password.encode("utf-8", "surrogatepass")
 
 
 def new_token() -> str:
@@ -29,17 +103,19 @@ def token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def hash_password(password: str) -> str:
-    """Hash a password with argon2id, off the event loop (it is slow on purpose)."""
-    return await asyncio.to_thread(_HASHER.hash, password)
+async def hash_password(password: str, *, work: PasswordWork | None = None) -> str:
+    """Hash a password with argon2id on the password pool (it is slow on purpose)."""
+    return await (work or _DEFAULT_WORK).run(_HASHER.hash, _secret(password))
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
+async def verify_password(
+    password_hash: str | None, password: str, *, work: PasswordWork | None = None
+) -> bool:
     """Whether `password` matches `password_hash`; False for a missing or malformed hash."""
     if not password_hash:
         return False
     try:
-        return await asyncio.to_thread(_HASHER.verify, password_hash, password)
+        return await (work or _DEFAULT_WORK).run(_HASHER.verify, password_hash, _secret(password))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -50,7 +126,7 @@ def _dummy_hash() -> str:
     return _HASHER.hash(secrets.token_urlsafe(TOKEN_BYTES))
 
 
-def _verify_or_dummy(password_hash: str | None, password: str) -> bool:
+def _verify_or_dummy(password_hash: str | None, password: bytes) -> bool:
     try:
         # Without a hash to check, verify against the dummy: the same work either way.
         matched = _HASHER.verify(password_hash or _dummy_hash(), password)
@@ -59,13 +135,17 @@ def _verify_or_dummy(password_hash: str | None, password: str) -> bool:
     return matched and password_hash is not None
 
 
-async def check_password(user: User | None, password: str) -> bool:
+async def check_password(
+    user: User | None, password: str, *, work: PasswordWork | None = None
+) -> bool:
     """Whether `password` is `user`'s; it takes as long for no user as for a wrong password.
 
     A missing user (or one without a password) is checked against a dummy hash, so how long
     a failed sign-in takes does not tell whether the email is registered.
+    `PasswordWorkBusyError` when the pool's queue is full.
     """
-    return await asyncio.to_thread(_verify_or_dummy, user.password_hash if user else None, password)
+    password_hash = user.password_hash if user else None
+    return await (work or _DEFAULT_WORK).run(_verify_or_dummy, password_hash, _secret(password))
 
 
 async def authenticate(session: AsyncSession, *, token: str) -> tuple[User, LoginSession] | None:
@@ -100,7 +180,7 @@ async def start_session(
         user_id=user.id,
         token_hash=token_digest(token),
         expires_at=dt.datetime.now(dt.UTC) + lifetime,
-        user_agent=user_agent[:512] if user_agent else None,
+        user_agent=bounded_setting(user_agent, MAX_USER_AGENT_LENGTH) or None,
         ip_address=ip_address,
     )
     session.add(login)

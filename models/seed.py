@@ -25,6 +25,7 @@ import asyncpg
 import orjson
 from argon2 import PasswordHasher
 
+from models.email_address import email_key
 from models.ids import uuid7
 
 DEMO_PASSWORD = "sartiq-demo"  # noqa: S105 - documented in the README; demo accounts only
@@ -152,8 +153,8 @@ _MEDIA_TAGS = (
     "detail", "team", "studio", "architecture",
 )
 USER_COLUMNS = (
-    "id", "email", "display_name", "role", "password_hash", "preferences", "created_at",
-    "updated_at",
+    "id", "email", "email_key", "display_name", "role", "password_hash", "preferences",
+    "created_at", "updated_at",
 )
 VENUE_COLUMNS = (
     "id", "owner_id", "name", "description", "address", "city", "country", "location",
@@ -243,7 +244,7 @@ _KM_PER_DEGREE = 111.32
 _MEDIA_RADIUS_KM = 0.15
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('sartiq seed', 0))"
-_MARKER = "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1)"
+_MARKER = "SELECT EXISTS (SELECT 1 FROM users WHERE email_key = $1)"
 _COUNTS = (
     "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM venues) AS venues,"
     " (SELECT count(*) FROM bookings) AS bookings, (SELECT count(*) FROM media) AS media"
@@ -285,7 +286,7 @@ async def seed_demo_data(  # noqa: PLR0913 - the per-table overrides are keyword
         # READ COMMITTED: the marker check after the lock must see a concurrent seed's commit.
         async with connection.transaction(isolation="read_committed"):
             await connection.execute(_LOCK)
-            if await connection.fetchval(_MARKER, DEMO_ACCOUNTS["admin"]):
+            if await connection.fetchval(_MARKER, email_key(DEMO_ACCOUNTS["admin"])):
                 existing = await connection.fetchrow(_COUNTS)
                 if existing is None:  # pragma: no cover - a scalar SELECT always returns a row
                     raise RuntimeError(_COUNTS)
@@ -470,7 +471,17 @@ class _Generator:
                 people.members.append(index)
             preferences = _json({"notifications": notifications})
             records.append(
-                (user_id, email, display_name, role, password_hash, preferences, created, created)
+                (
+                    user_id,
+                    email,
+                    email_key(email),
+                    display_name,
+                    role,
+                    password_hash,
+                    preferences,
+                    created,
+                    created,
+                )
             )
         return records
 

@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     persisted_queries_cache_size: int = Field(default=1_000, ge=0)
 
     session_lifetime_days: int = Field(default=30, ge=1, le=365)
+    # Sign-in throttling (models/login_throttle.py), shared by every instance through
+    # PostgreSQL: attempts per account and per client address (IPv6: per /64) in a window.
+    # A successful sign-in clears its account's count and does not count for its address.
+    login_account_attempts: int = Field(default=10, ge=1)
+    login_account_window_seconds: int = Field(default=900, ge=1)
+    login_address_attempts: int = Field(default=50, ge=1)
+    login_address_window_seconds: int = Field(default=600, ge=1)
+    # Argon2 runs on a pool of this many threads per process (default: one per CPU); when
+    # this many more are waiting, sign-ins and sign-ups are refused for a moment.
+    password_hash_threads: int | None = Field(default=None, ge=1)
+    password_hash_max_waiting: int = Field(default=16, ge=0)
 
     @field_validator("database_url")
     @classmethod

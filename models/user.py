@@ -4,10 +4,11 @@ import enum
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, Index, String, func, select, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy import CheckConstraint, Index, String, Text, select, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload, validates
 
 from models.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
+from models.email_address import email_key
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,9 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(320))
+    # What addresses are compared by (models/email_address.py); set whenever `email` is.
+    # Case-folding can lengthen a string, hence no length limit.
+    email_key: Mapped[str] = mapped_column(Text)
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16), server_default=UserRole.MEMBER.value)
     password_hash: Mapped[str | None] = mapped_column(default=None)
@@ -49,12 +53,17 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         CheckConstraint("jsonb_typeof(preferences) = 'object'", name="preferences_object"),
         Index(
             "uq_users_email_live",
-            func.lower(text("email")),
+            "email_key",
             unique=True,
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index("ix_users_role_live", "role", postgresql_where=text("deleted_at IS NULL")),
     )
+
+    @validates("email")
+    def _key_email(self, _: str, email: str) -> str:
+        self.email_key = email_key(email)
+        return email
 
 
 async def get_with_bookings(session: "AsyncSession", *, user_id: uuid.UUID) -> User | None:
@@ -70,6 +79,13 @@ async def get_with_bookings(session: "AsyncSession", *, user_id: uuid.UUID) -> U
 
 
 async def get_by_email(session: "AsyncSession", *, email: str) -> User | None:
-    """Return the live user with this email (case-insensitive), or None."""
-    statement = select(User).where(func.lower(User.email) == email.strip().lower())
+    """Return the live user with this email (compared by `email_key`), or None."""
+    key = email_key(email)
+    if not key or not _storable(key):
+        return None  # no stored key can hold it (PostgreSQL text has no NUL, no surrogates)
+    statement = select(User).where(User.email_key == key)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+def _storable(value: str) -> bool:
+    return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)

@@ -3,12 +3,13 @@
 import enum
 
 import strawberry
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement
 
 import models
 from graph.cursors import KeyKind
 from graph.pagination import Ordering, SortKey
 from graph.types.enums import UserRole
+from models.email_address import email_key
 
 
 @strawberry.input(description="Which users to list; every field given must match.")
@@ -60,5 +61,5 @@ def user_conditions(user_filter: UserFilter | None) -> list[ColumnElement[bool]]
     if user_filter.role is not None:
         conditions.append(models.User.role == user_filter.role.value)
     if user_filter.email is not None:
-        conditions.append(func.lower(models.User.email) == user_filter.email.strip().lower())
+        conditions.append(models.User.email_key == email_key(user_filter.email))
     return conditions

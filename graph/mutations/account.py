@@ -1,20 +1,31 @@
 """Account mutations: sign up, log in and out, revoke sessions, profile and preferences."""
 
 import datetime as dt
+from collections.abc import Awaitable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
 from graph.context import Context
-from graph.errors import BadUserInputError, NotFoundError, UnauthenticatedError
+from graph.errors import (
+    BadUserInputError,
+    LoginThrottledError,
+    NotFoundError,
+    ServiceBusyError,
+    UnauthenticatedError,
+)
 from graph.global_id import decode_typed_id
 from graph.types.session import Session
 from graph.types.user import User
-from models import LoginSession, account, auth
+from models import LoginSession, account, auth, login_throttle
+from models.email_address import email_key
 from models.settings import get_settings
 from models.user import get_by_email
+
+T = TypeVar("T")
 
 # Where each rule's field sits in the mutations' inputs.
 _INPUT_FIELDS = {
@@ -24,6 +35,8 @@ _INPUT_FIELDS = {
     "patch": "input.patch",
 }
 WRONG_CREDENTIALS = "Wrong email or password."
+THROTTLED = "Too many sign-in attempts for this email or from this address; retry later."
+BUSY = "The server is busy checking passwords; retry in a moment."
 
 
 def _bad_input(error: account.AccountInputError) -> BadUserInputError:
@@ -32,6 +45,33 @@ def _bad_input(error: account.AccountInputError) -> BadUserInputError:
 
 def _session_lifetime() -> dt.timedelta:
     return dt.timedelta(days=get_settings().session_lifetime_days)
+
+
+def _login_policy(
+    context: Context,
+) -> tuple[login_throttle.ThrottleLimits, auth.PasswordWork | None]:
+    # The app's own (built from its settings); the process defaults when run without one.
+    request = context.request
+    state = request.app.state if request is not None else None
+    limits = getattr(state, "login_limits", None)
+    if not isinstance(limits, login_throttle.ThrottleLimits):
+        limits = login_throttle.ThrottleLimits.from_settings(get_settings())
+    work = getattr(state, "password_work", None)
+    return limits, work if isinstance(work, auth.PasswordWork) else None
+
+
+def _retry_after(context: Context, seconds: int) -> None:
+    if context.response is not None:
+        context.response.headers["Retry-After"] = str(seconds)
+
+
+async def _password_work(context: Context, work: Awaitable[T]) -> T:
+    """`work` (hashing on the bounded pool), or SERVICE_UNAVAILABLE when its queue is full."""
+    try:
+        return await work
+    except auth.PasswordWorkBusyError:
+        _retry_after(context, auth.BUSY_RETRY_AFTER_SECONDS)
+        raise ServiceBusyError(BUSY, retry_after=auth.BUSY_RETRY_AFTER_SECONDS) from None
 
 
 def _remember_session(context: Context, login: LoginSession) -> None:
@@ -46,7 +86,9 @@ class SignUpInput:
     email: str = strawberry.field(
         description="Email address to sign in with; no two accounts share one (any case)."
     )
-    password: str = strawberry.field(description="The password: 10 to 200 characters.")
+    password: str = strawberry.field(
+        description="The password: 10 to 200 characters, not all spaces."
+    )
     display_name: str = strawberry.field(
         description="Name shown to other users: 1 to 120 characters."
     )
@@ -192,8 +234,9 @@ class AccountMutations:
             display_name = account.normalise_display_name(input.display_name)
         except account.AccountInputError as error:
             raise _bad_input(error) from None
-        password_hash = await auth.hash_password(password)
         context = info.context
+        _, work = _login_policy(context)
+        password_hash = await _password_work(context, auth.hash_password(password, work=work))
         try:
             signed_in = await context.db.write(
                 context.actor,
@@ -220,7 +263,9 @@ class AccountMutations:
     @strawberry.mutation(
         description=(
             "Sign in with email and password; returns a bearer token. A wrong email and a wrong"
-            " password fail alike, with UNAUTHENTICATED."
+            " password fail alike, with UNAUTHENTICATED. Too many attempts for one email or"
+            " from one address fail with LOGIN_THROTTLED (even with the right password) and"
+            " `extensions.retryAfter`, the seconds to wait."
         )
     )
     async def log_in(
@@ -230,27 +275,43 @@ class AccountMutations:
             LogInInput, strawberry.argument(description="The email and password to sign in with.")
         ],
     ) -> LogInPayload:
-        """Check the password (as long for an unknown email), then open a session."""
+        """Count the attempt, check the password (as long for an unknown email), open a session."""
         context = info.context
-        email = input.email.strip()
-        user = await context.db.run(partial(get_by_email, email=email)) if email else None
+        limits, work = _login_policy(context)
+        keys = login_throttle.attempt_keys(
+            email_key=email_key(input.email), ip_address=context.ip_address
+        )
+        # Its own transaction, committed before the password is checked: a failed sign-in
+        # cannot undo the count.
+        throttled = await context.db.write(
+            context.actor, partial(login_throttle.count_attempt, keys=keys, limits=limits)
+        )
+        if throttled is not None:
+            _retry_after(context, throttled.retry_after)
+            raise LoginThrottledError(THROTTLED, retry_after=throttled.retry_after)
+        user = await context.db.run(partial(get_by_email, email=input.email))
         too_long = len(input.password) > account.MAX_PASSWORD_LENGTH
         # An over-long password cannot match: check it against nothing, taking the usual time.
         checked_user = None if too_long else user
         password = input.password[: account.MAX_PASSWORD_LENGTH + 1]
-        matched = await auth.check_password(checked_user, password)
+        matched = await _password_work(
+            context, auth.check_password(checked_user, password, work=work)
+        )
         if user is None or not matched:
             raise UnauthenticatedError(WRONG_CREDENTIALS)
-        login, token = await context.db.write(
-            context.actor,
-            partial(
-                auth.start_session,
-                user=user,
+        signed_in = user
+
+        async def open_session(session: AsyncSession) -> tuple[LoginSession, str]:
+            await login_throttle.clear_attempts(session, keys=keys)
+            return await auth.start_session(
+                session,
+                user=signed_in,
                 lifetime=_session_lifetime(),
                 user_agent=context.user_agent,
                 ip_address=context.ip_address,
-            ),
-        )
+            )
+
+        login, token = await context.db.write(context.actor, open_session)
         context.loaders.user.prime(user.id, user)
         _remember_session(context, login)
         return LogInPayload(

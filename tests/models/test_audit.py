@@ -237,8 +237,11 @@ async def test_copy_into_users_is_audited(session, connection):
 
     await driver.copy_records_to_table(
         "users",
-        records=[("copied-1@example.test", "Copied One"), ("copied-2@example.test", "Copied Two")],
-        columns=["email", "display_name"],
+        records=[
+            ("copied-1@example.test", "copied-1@example.test", "Copied One"),
+            ("copied-2@example.test", "copied-2@example.test", "Copied Two"),
+        ],
+        columns=["email", "email_key", "display_name"],
     )
 
     result = await session.execute(

@@ -256,12 +256,31 @@ async def test_email_is_unique_case_insensitively(session):
 
 
 async def test_email_is_unique_through_raw_sql_too(session):
+    # Raw SQL must give the key (PostgreSQL cannot make it: models/email_address.py does).
     await make_user(session, email="grace@example.test")
 
     async with violates(session, "uq_users_email_live"):
         await session.execute(
-            text("INSERT INTO users (email, display_name) VALUES ('GRACE@example.test', 'G')")
+            text(
+                "INSERT INTO users (email, email_key, display_name)"
+                " VALUES ('GRACE@example.test', 'grace@example.test', 'G')"
+            )
         )
+
+
+async def test_a_user_without_an_email_key_is_refused(session):
+    with pytest.raises(IntegrityError, match="email_key"):
+        await session.execute(
+            text("INSERT INTO users (email, display_name) VALUES ('keyless@example.test', 'K')")
+        )
+
+
+async def test_email_keys_fold_what_lower_does_not(session):
+    # PostgreSQL's lower() leaves these apart (or folds them differently from Python).
+    await make_user(session, email="STRASSE@example.test")
+
+    async with violates(session, "uq_users_email_live"):
+        await make_user(session, email="straße@example.test")
 
 
 async def test_soft_deleted_users_email_can_be_reused(session):

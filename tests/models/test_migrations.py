@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from models.provisioning import alembic_config
 
 HEAD = "0008"
-TABLES = {"users", "sessions", "venues", "bookings", "media", "audit_log"}
+TABLES = {"users", "sessions", "venues", "bookings", "media", "audit_log", "login_attempts"}
 FUNCTIONS = {
     "uuid_generate_v7",
     "sartiq_tags_text",
@@ -243,3 +243,61 @@ async def test_search_and_geography_columns_have_gin_or_gist_indexes(session):
         "media.search": {"gin"},
         "media.location": {"gist"},
     }
+
+
+# --- 0007: e-mail keys made in Python --------------------------------------------------------
+
+
+async def live_email_index(scratch: ScratchDatabase) -> str:
+    rows = await scratch.fetch(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_users_email_live'"
+    )
+    return rows[0]["indexdef"]
+
+
+async def test_email_keys_are_made_for_existing_users_and_the_downgrade_restores_lower(scratch):
+    await scratch.upgrade("0006")
+    await scratch.fetch(
+        "INSERT INTO users (email, display_name) VALUES"
+        " ('\u0130nci@x.test', 'I'), ('\uff22\uff2f\uff22@x.test', 'B'),"
+        " ('e\u0301mile@x.test', 'E'), ('ODYSSEAS@x.test', 'O')"
+    )
+
+    await scratch.upgrade("0007")
+
+    rows = await scratch.fetch("SELECT email, email_key FROM users ORDER BY display_name")
+    assert [(row["email"], row["email_key"]) for row in rows] == [
+        ("BOB@x.test", "bob@x.test"),
+        ("\u00e9mile@x.test", "\u00e9mile@x.test"),
+        ("\u0130nci@x.test", "i\u0307nci@x.test"),
+        ("ODYSSEAS@x.test", "odysseas@x.test"),
+    ]
+    assert "(email_key)" in await live_email_index(scratch)
+    assert "lower(" not in await live_email_index(scratch)
+
+    await scratch.downgrade("0006")
+
+    assert "lower((email)::text)" in await live_email_index(scratch)
+    columns = await scratch.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'users'"
+    )
+    assert "email_key" not in {row["column_name"] for row in columns}
+
+
+async def test_live_users_sharing_a_key_stop_the_upgrade_with_their_ids(scratch):
+    await scratch.upgrade("0006")
+    # PostgreSQL's lower() keeps these apart; as addresses they are one.
+    rows = await scratch.fetch(
+        "INSERT INTO users (email, display_name) VALUES"
+        " ('bob@x.test', 'Bob'), ('\uff42\uff4f\uff42@x.test', 'Fullwidth Bob')"
+        " RETURNING id"
+    )
+    await scratch.fetch(
+        "INSERT INTO users (email, display_name, deleted_at) VALUES ('BOB@x.test', 'Gone', now())"
+    )
+
+    with pytest.raises(RuntimeError, match="share an email key") as refused:
+        await scratch.upgrade("0007")
+
+    assert all(str(row["id"]) in str(refused.value) for row in rows)
+    assert await version(scratch) == "0006"

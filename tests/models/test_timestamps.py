@@ -17,8 +17,9 @@ async def test_the_trigger_stamps_updated_at_on_raw_sql_updates(session):
     user_id = (
         await session.execute(
             text(
-                "INSERT INTO users (email, display_name, created_at, updated_at)"
-                " VALUES ('old@example.test', 'Old', '2000-01-01Z', '2000-01-01Z') RETURNING id"
+                "INSERT INTO users (email, email_key, display_name, created_at, updated_at)"
+                " VALUES ('old@example.test', 'old@example.test', 'Old', '2000-01-01Z',"
+                " '2000-01-01Z') RETURNING id"
             )
         )
     ).scalar_one()
