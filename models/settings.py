@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     # venues(first: 50) with bookings(first: 10) { user } and media(first: 5): 7,051.
     max_query_cost: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=100_000, ge=1)
+    # Fields and fragment spreads in one selection set (its inline fragments merged in).
+    # Validation compares them pairwise, so its time grows with the square of this; the
+    # operations of graph/operations/ select at most 12.
+    max_selections: int = Field(default=64, ge=1)
+    # Every GraphQL request ends within this, answered QUERY_TIMEOUT when it runs longer
+    # (graph/deadline.py); each statement is also bounded by `db_statement_timeout_ms`.
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
     introspection: bool = True
     # Production: only the operations of graph/operations/allowlist.json are served.
     persisted_queries_only: bool = False

@@ -21,12 +21,11 @@ from graph.cursors import decode_newest_first_cursor, encode_newest_first_cursor
 from graph.errors import ForbiddenError
 from graph.global_id import decode_timestamped_id
 from graph.loaders import HistoryKey
-from graph.paging import checked_page_size
+from graph.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.types.audit_event import AuditEvent
 from graph.types.connection import Connection, Edge, page_of
 from graph.viewer import Viewer
 
-DEFAULT_PAGE_SIZE = 20
 
 AuditedRow = models.User | models.Venue | models.Booking | models.Media
 

@@ -80,7 +80,13 @@ def costing(cost: int) -> str:
     )
     base = 1 + 50 * (1 + 1 + (1 + 65 * 3))
     assert cost >= base
-    return "{ " + nested + " __typename" * (cost - base) + " }"
+    # Padding in chunks: a selection set holds at most `max_selections` fields.
+    padding, chunks = cost - base, []
+    while padding > 0:
+        chunk = min(padding, 50)
+        chunks.append("__typename" if chunk == 1 else "viewer {" + " __typename" * (chunk - 1) + " }")
+        padding -= chunk
+    return "{ " + nested + " " + " ".join(chunks) + " }"
 
 
 # --- Depth --------------------------------------------------------------------------------------

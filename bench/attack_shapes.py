@@ -1,0 +1,361 @@
+"""Hostile request shapes: documents built to make parsing, validation, costing or SQL slow.
+
+Each shape is a request body the API must refuse (or answer) fast, with a stable code.
+`bench/attack.py` times them over HTTP; `tests/graph/test_attack_shapes.py` asserts their
+codes. Shapes that repeat a piece are sized to the largest count the token limit lets through
+(`fitting`), so they stress validation as hard as a client can.
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import Source, TokenKind
+from graphql.language.lexer import Lexer
+
+from models.settings import Settings
+
+DEFAULTS = Settings()
+PARIS = (2.3522, 48.8566)  # longitude, latitude (GeoJSON order)
+ALIASES = 30  # the default alias limit: as many copies as a client may send
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One attack: a request body and the codes a refusal may carry (None: answered)."""
+
+    name: str
+    query: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    codes: frozenset[str] | None = None
+    why: str = ""
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the request."""
+        return {"query": self.query, "variables": self.variables}
+
+
+def count_tokens(document: str) -> int:
+    """How many tokens graphql-core's parser counts in `document`."""
+    lexer = Lexer(Source(document))
+    count = 0
+    while lexer.advance().kind != TokenKind.EOF:
+        count += 1
+    return count
+
+
+def fitting(make: Callable[[int], str], *, max_tokens: int = DEFAULTS.max_tokens) -> str:
+    """`make(n)` for the largest `n` whose document is within `max_tokens` tokens."""
+    low, high = 1, 1
+    while count_tokens(make(high)) <= max_tokens:
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if count_tokens(make(middle)) <= max_tokens:
+            low = middle
+        else:
+            high = middle
+    return make(low)
+
+
+def fan_out(levels: int, leaf: str = "__typename") -> str:
+    """`...F0`, each fragment spreading the next twice: 2**levels leaves once inlined."""
+    fragments = [f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    return " ".join(["query Q { ...F0 }", *fragments, f"fragment F{levels} on Query {{ {leaf} }}"])
+
+
+def fan_out_wide(levels: int, width: int) -> str:
+    """As `fan_out`, each fragment spreading the next `width` times."""
+    spreads = " ".join(["...F{next}"] * width)
+    fragments = [
+        f"fragment F{i} on Query {{ {spreads.format(next=i + 1)} }}" for i in range(levels)
+    ]
+    return " ".join(["query Q { ...F0 }", *fragments, f"fragment F{levels} on Query {{ id: __typename }}"])
+
+
+def deep_fragments(levels: int) -> str:
+    """A chain of fragments, each nesting a venue's bookings one level deeper."""
+    hop = "bookings(first: 1) {{ edges {{ node {{ venue {{ ...D{next} }} }} }} }}"
+    fragments = [f"fragment D{i} on Venue {{ {hop.format(next=i + 1)} }}" for i in range(levels)]
+    return " ".join(
+        ['query Deep { venue(id: "VmVudWU6eA==") { ...D0 } }', *fragments, f"fragment D{levels} on Venue {{ id }}"]
+    )
+
+
+def star_polygon(positions: int) -> dict[str, Any]:
+    """A closed, star-shaped GeoJSON polygon of `positions` positions around Paris."""
+    points = positions - 1
+    ring = []
+    for index in range(points):
+        angle = 2 * math.pi * index / points
+        radius = 0.2 if index % 2 == 0 else 0.02
+        ring.append([PARIS[0] + radius * math.cos(angle), PARIS[1] + radius * math.sin(angle)])
+    ring.append(ring[0])
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def aliased(count: int, field_text: str) -> str:
+    """`count` aliased copies of a root field."""
+    return "{ " + " ".join(f"a{i}: {field_text}" for i in range(count)) + " }"
+
+
+def nested_list(depth: int) -> Any:  # noqa: ANN401 - JSON
+    """A list nested `depth` deep: `[[[...]]]`."""
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# 72 words, 360 characters: within the search box's length limit.
+SEARCH_WORDS = " ".join(
+    ["loft", "cafe", "bar", "view", "park", "yard", "hall", "room", "deck", "pool", "lake", "barn"]
+    * 6
+)
+TOO_COSTLY = frozenset({"QUERY_TOO_COSTLY"})
+TOO_DEEP = frozenset({"QUERY_TOO_DEEP"})
+INVALID = frozenset({"GRAPHQL_VALIDATION_FAILED"})
+BAD_INPUT = frozenset({"BAD_USER_INPUT"})
+# A refusal by any limit that runs before the operation (which one fires first may change).
+REFUSED = frozenset(
+    {
+        "QUERY_TOO_COSTLY",
+        "QUERY_TOO_DEEP",
+        "TOO_MANY_ALIASES",
+        "TOO_MANY_TOKENS",
+        "TOO_MANY_SELECTIONS",
+        "GRAPHQL_VALIDATION_FAILED",
+        "GRAPHQL_PARSE_FAILED",
+        "BAD_USER_INPUT",
+    }
+)
+
+
+def shapes(*, fan_out_levels: tuple[int, ...] = (10, 16, 20, 22, 24, 30)) -> list[Shape]:
+    """Every attack shape; `fan_out_levels` sets the depths of the fragment fan-outs."""
+    polygon = star_polygon(1_000)
+    near = {"latitude": PARIS[1], "longitude": PARIS[0], "radiusMeters": 100_000}
+    result = [
+        *(
+            Shape(
+                f"fan-out {levels}",
+                fan_out(levels),
+                codes=TOO_COSTLY,
+                why="each fragment spreads the next twice: 2**levels fields once inlined",
+            )
+            for levels in fan_out_levels
+        ),
+        Shape(
+            "fan-out aliased 22",
+            fan_out(22, "a: __typename"),
+            codes=frozenset({"TOO_MANY_ALIASES"}),
+            why="the alias count multiplies like the fields",
+        ),
+        Shape(
+            "fan-out wide",
+            fitting(lambda width: fan_out_wide(6, width)),
+            codes=frozenset({"TOO_MANY_ALIASES"}),
+            why="six fragments, each spreading the next as often as the tokens allow",
+        ),
+        Shape(
+            "unknown fragment",
+            "query { ...Nope }",
+            codes=INVALID,
+            why="was a bare KeyError message without a code",
+        ),
+        Shape(
+            "fragment cycle",
+            "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }",
+            codes=INVALID,
+        ),
+        Shape(
+            "deep fragments",
+            fitting(deep_fragments),
+            codes=TOO_DEEP,
+            why="a chain of fragments each nesting one level deeper",
+        ),
+        Shape(
+            "deep fields",
+            fitting(
+                lambda depth: '{ venue(id: "VmVudWU6eA==") { '
+                + "bookings(first: 1) { edges { node { venue { " * depth
+                + "id"
+                + " } } } }" * depth
+                + " } }"
+            ),
+            codes=REFUSED,
+            why="nesting as deep as the tokens (or the parser's nesting limit) allow",
+        ),
+        Shape(
+            "spreads of one fragment",
+            fitting(lambda n: "{ " + " ".join(["...F"] * n) + " } fragment F on Query { __typename }"),
+            why="one fragment spread in one selection as often as the tokens allow",
+        ),
+        Shape(
+            "same field repeated",
+            fitting(lambda n: "{ " + " ".join(["__typename"] * n) + " }"),
+            codes=REFUSED,
+            why="fields that must be merged pairwise (OverlappingFieldsCanBeMerged)",
+        ),
+        Shape(
+            "same field with arguments",
+            fitting(lambda n: "{ " + " ".join(['venue(id: "x") { id }'] * n) + " }"),
+            codes=REFUSED,
+            why="pairs of fields whose arguments must be compared",
+        ),
+        Shape(
+            "conflicting aliases",
+            fitting(lambda n: "{ " + " ".join(f'a: venue(id: "{i}") {{ id }}' for i in range(n)) + " }"),
+            codes=REFUSED,
+            why="every pair of fields conflicts",
+        ),
+        Shape(
+            "alias flood",
+            fitting(lambda n: aliased(n, "__typename")),
+            codes=frozenset({"TOO_MANY_ALIASES"}),
+        ),
+        Shape(
+            "many fragments",
+            fitting(
+                lambda n: "{ "
+                + " ".join(f"...F{i}" for i in range(n))
+                + " } "
+                + " ".join(f"fragment F{i} on Query {{ __typename }}" for i in range(n))
+            ),
+            codes=REFUSED,
+            why="every pair of fragments is compared for overlapping fields",
+        ),
+        Shape(
+            "many fragments with lists",
+            fitting(
+                lambda n: "{ "
+                + " ".join(f"...F{i}" for i in range(n))
+                + " } "
+                + " ".join(f"fragment F{i} on Query {{ venues {{ totalCount }} }}" for i in range(n))
+            ),
+            codes=REFUSED,
+        ),
+        Shape(
+            "many inline fragments",
+            fitting(lambda n: "{ " + " ".join(["... on Query { __typename }"] * n) + " }"),
+            codes=REFUSED,
+        ),
+        Shape(
+            "directive flood",
+            fitting(lambda n: "{ __typename " + " ".join(["@include(if: true)"] * n) + " }"),
+            codes=INVALID,
+        ),
+        Shape(
+            "variable flood",
+            fitting(lambda n: "query(" + " ".join(f"$v{i}: Int" for i in range(n)) + ") { __typename }"),
+            codes=INVALID,
+        ),
+        Shape(
+            "deep list literal",
+            fitting(
+                lambda depth: '{ venues(within: {polygon: {type: "Polygon", coordinates: '
+                + "[" * depth
+                + "]" * depth
+                + "}}) { totalCount } }"
+            ),
+            codes=REFUSED,
+        ),
+        Shape(
+            "deep JSON variable",
+            "query($w: WithinInput) { venues(within: $w) { totalCount } }",
+            {"w": {"polygon": {"type": "Polygon", "coordinates": nested_list(900)}}},
+            codes=BAD_INPUT,
+            why="a variable nested 900 deep",
+        ),
+        Shape(
+            "long string",
+            '{ venues(search: "' + "a" * 99_000 + '") { totalCount } }',
+            codes=BAD_INPUT,
+            why="one 99 KB token",
+        ),
+        Shape(
+            "long comment",
+            "#" + "a" * 99_000 + "\n{ __typename }",
+            why="99 KB the lexer skips",
+        ),
+        Shape(
+            "token flood",
+            "{ " + "__typename " * DEFAULTS.max_tokens + "}",
+            codes=frozenset({"TOO_MANY_TOKENS"}),
+        ),
+        Shape(
+            "polygon x 30",
+            "query($w: WithinInput) { "
+            + " ".join(
+                f"a{i}: venues(first: 20, within: $w) {{ edges {{ node {{ id }} }} }}"
+                for i in range(ALIASES)
+            )
+            + " }",
+            {"w": {"polygon": polygon}},
+            codes=TOO_COSTLY,
+            why="a 1,000-position star polygon, 30 times",
+        ),
+        Shape(
+            "polygon x 3",
+            "query($w: WithinInput) { "
+            + " ".join(
+                f"a{i}: venues(first: 20, within: $w) {{ edges {{ node {{ id }} }} }}"
+                for i in range(3)
+            )
+            + " }",
+            {"w": {"polygon": polygon}},
+            codes=TOO_COSTLY,
+        ),
+        Shape(
+            "search highlight x 30",
+            "query($q: String) { "
+            + " ".join(
+                f"a{i}: venues(first: 20, search: $q) {{ edges {{ highlight node {{ id }} }} }}"
+                for i in range(ALIASES)
+            )
+            + " }",
+            {"q": SEARCH_WORDS},
+            codes=frozenset({"QUERY_TOO_COSTLY", "BAD_USER_INPUT"}),
+            why="a 72-word search with highlight, 30 times",
+        ),
+        Shape(
+            "root search x 30",
+            "query($q: String!) { "
+            + " ".join(
+                f"a{i}: search(query: $q) {{ edges {{ highlight node {{ __typename }} }} }}"
+                for i in range(ALIASES)
+            )
+            + " }",
+            {"q": SEARCH_WORDS},
+            codes=frozenset({"QUERY_TOO_COSTLY", "BAD_USER_INPUT"}),
+        ),
+        Shape(
+            "nearest first x 30",
+            "query($near: NearInput) { "
+            + " ".join(
+                f"a{i}: venues(first: 100, near: $near, orderBy: DISTANCE) "
+                "{ edges { distanceMeters node { id } } }"
+                for i in range(ALIASES)
+            )
+            + " }",
+            {"near": near},
+            codes=TOO_COSTLY,
+        ),
+        Shape(
+            "default page, nested",
+            "{ venues { edges { node { bookings(first: 100) { edges { node { id status "
+            "user { id displayName } } } } } } } }",
+            codes=TOO_COSTLY,
+            why="an omitted `first` is the default page of 20, not 1",
+        ),
+        Shape(
+            "null page, nested",
+            "query($n: Int) { venues(first: $n) { edges { node { bookings(first: 100) "
+            "{ edges { node { id status user { id displayName } } } } } } } }",
+            {"n": None},
+            codes=TOO_COSTLY,
+        ),
+    ]
+    return result
