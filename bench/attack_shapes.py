@@ -11,8 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import Source, TokenKind
-from graphql.language.lexer import Lexer
+from graphql import GraphQLSyntaxError, parse
 
 from models.settings import Settings
 
@@ -37,23 +36,23 @@ class Shape:
         return {"query": self.query, "variables": self.variables}
 
 
-def count_tokens(document: str) -> int:
-    """How many tokens graphql-core's parser counts in `document`."""
-    lexer = Lexer(Source(document))
-    count = 0
-    while lexer.advance().kind != TokenKind.EOF:
-        count += 1
-    return count
+def within_tokens(document: str, max_tokens: int) -> bool:
+    """Whether graphql-core's parser reads `document` without passing `max_tokens`."""
+    try:
+        parse(document, max_tokens=max_tokens)
+    except GraphQLSyntaxError as error:
+        return "more than" not in error.message
+    return True
 
 
 def fitting(make: Callable[[int], str], *, max_tokens: int = DEFAULTS.max_tokens) -> str:
     """`make(n)` for the largest `n` whose document is within `max_tokens` tokens."""
     low, high = 1, 1
-    while count_tokens(make(high)) <= max_tokens:
+    while within_tokens(make(high), max_tokens):
         low, high = high, high * 2
     while high - low > 1:
         middle = (low + high) // 2
-        if count_tokens(make(middle)) <= max_tokens:
+        if within_tokens(make(middle), max_tokens):
             low = middle
         else:
             high = middle

@@ -44,6 +44,7 @@ class QueryLimits:
     max_cost: int
     max_selections: int
     introspection: bool
+    request_timeout_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -55,6 +56,7 @@ class QueryLimits:
             max_cost=settings.max_query_cost,
             max_selections=settings.max_selections,
             introspection=settings.introspection,
+            request_timeout_seconds=settings.request_timeout_seconds,
         )
 
     @property

@@ -6,6 +6,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graph.deadline import RequestDeadline
 from graph.error_codes import MaskUnexpectedErrors, assign_code
 from graph.geo import GEOJSON_SCALAR, GeoJSON
 from graph.metrics import OperationMetrics, count_errors
@@ -70,5 +71,8 @@ schema = Schema(
         QueryLimiter,
         MaskUnexpectedErrors,
         OperationMetrics,
+        # Last, so its execution hook is the innermost: it turns the cancellation into
+        # QUERY_TIMEOUT before the other extensions see it.
+        RequestDeadline,
     ],
 )

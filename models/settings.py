@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     db_statement_cache_size: int = Field(default=500, ge=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
+    # How often a backend running a statement checks that its client is still connected: a
+    # request cancelled at its deadline drops its connection, and the statement stops then.
+    db_client_connection_check_interval_ms: int = Field(default=1_000, ge=0)
     db_application_name: str = "sartiq-graph"
     # Behind PgBouncer in transaction pooling mode: no prepared-statement caches, unique
     # statement names, no session settings in the startup packet (see models/database.py).
