@@ -67,7 +67,7 @@ def codes_of(response: httpx.Response) -> str:
 
 
 async def attack(
-    http: httpx.AsyncClient, shape: Shape, *, repeat: int, timeout: float
+    http: httpx.AsyncClient, shape: Shape, *, repeat: int, seconds: float
 ) -> tuple[int, str, list[float]]:
     """Send `shape` `repeat` times; its status, codes and times in milliseconds.
 
@@ -79,7 +79,8 @@ async def attack(
     for attempt in range(repeat):
         body = {**shape.body, "query": " " * attempt + shape.query}
         started = time.perf_counter()
-        response = await asyncio.wait_for(http.post("/graphql", json=body), timeout)
+        async with asyncio.timeout(seconds):
+            response = await http.post("/graphql", json=body)
         times.append((time.perf_counter() - started) * 1000)
         status, codes = response.status_code, codes_of(response)
     return status, codes, times
@@ -103,7 +104,7 @@ async def run(arguments: argparse.Namespace) -> int:
                 gc.collect()  # not the garbage of the shapes before
                 try:
                     status, codes, times = await attack(
-                        http, shape, repeat=arguments.repeat, timeout=arguments.timeout
+                        http, shape, repeat=arguments.repeat, seconds=arguments.timeout
                     )
                 except TimeoutError:
                     print(f"{shape.name:<{size}} over {arguments.timeout} s")  # noqa: T201

@@ -41,7 +41,6 @@ from graph.request_session import RequestSession
 from graph.types.connection import Connection, Edge, TotalCount, page_of
 from models import INCLUDE_DELETED
 
-
 RowType = TypeVar("RowType")
 NodeType = TypeVar("NodeType")
 

@@ -8,8 +8,7 @@ null) multiplies the cost of everything selected below it, so
 rows the database would have to produce.
 
 Some arguments cost the database more than the rows they return; each adds its weight to its
-field (the weights below, with why). One unit is about the time PostgreSQL takes to produce
-one row of a plain list (about 10 us on the demo data).
+field (the weights below, with why).
 
 The walk visits every selection of the document at most once per (fragment, search) it sits
 in: a fragment's cost is computed once and reused at every spread, so a document whose
@@ -42,28 +41,31 @@ from models.search import MAX_SEARCH_LENGTH
 
 PAGE_ARGUMENTS = ("first", "last")
 
-# Weights, in cost units (about one plain row each). Measured on the demo data at scale 1
-# (bench/attack.py's database), a statement's time divided by a plain row's.
+# Weights, in cost units. One unit is about what one row of a plain list costs (20 to 40 us
+# on the demo data, request overhead included), so the limit of 10,000 is a few hundred
+# milliseconds of database work. Measured with bench/attack.py's database (scale-1 demo data:
+# 300 venues, 5,000 media); a bigger table makes searches and polygons dearer still, so these
+# err high: one long search or one 1,000-position polygon fits the limit, a few do not.
 #
 # A `search` runs a GIN lookup, ranks every match (`ts_rank_cd`) and, when nothing matches,
-# a trigram scan of the names: about 100 rows' worth before any row is returned.
+# scans the names' trigrams: a two-word search costs about what 100 plain rows do.
 SEARCH_COST = 100
-# Each word of the search text is one more lexeme to look up, rank and fall back on.
-SEARCH_TERM_COST = 10
+# Each word is one more lexeme to look up, rank and fall back on: 72 words took 50 ms more
+# than 2 on the venues and 300 ms more on the media (about 40 units a word on the smaller).
+SEARCH_TERM_COST = 40
 # `highlight` runs `ts_headline` on each returned row: it re-parses the row's whole text and
-# matches every word of the query, the dearest part of a search (a 72-word query with
-# highlight took ~4 s for 20 rows on the issue's data). Per row and per word.
-HIGHLIGHT_TERM_COST = 5
+# matches every word (a 72-word query with highlight took about 4 s on the issue's data).
+# Per row and per word.
+HIGHLIGHT_TERM_COST = 2
 # The root `search` runs the search on venues and on media and merges them (a union).
 SEARCH_TABLES = 2
 # `near`: a GiST range scan on geography and a spheroid distance per candidate row.
 NEAR_COST = 50
-# `orderBy: DISTANCE`: a nearest-first (KNN) index scan, which reads candidates in distance
-# order and cannot stop early when the filters reject them.
+# `orderBy: DISTANCE`: a nearest-first (KNN) index scan over the candidates.
 DISTANCE_ORDER_COST = 100
-# `within` a polygon: each candidate row is tested against every edge of the polygon
-# (ST_Intersects), so the work grows with the number of positions (at most 1,000). A
-# 1,000-position star over Paris took about 100 rows' worth per 30 positions on the demo data.
+# `within` a polygon: each candidate row is tested against every edge (ST_Intersects), so the
+# work grows with the positions (at most 1,000): a 1,000-position star over Paris took 17 ms
+# on the venues and 54 ms on the media, about 1 to 2.5 units a position.
 POLYGON_POSITION_COST = 4
 # `within` a bounding box: one index scan, like `near` without the distances.
 BOUNDING_BOX_COST = 20
@@ -265,7 +267,5 @@ def operation_cost(
     variables: Mapping[str, Any] | None,
 ) -> int:
     """The cost of the operation `operation_name` (or the only one) of `document`."""
-    cost, _ = operation_walk(
-        schema, document, operation_name=operation_name, variables=variables
-    )
+    cost, _ = operation_walk(schema, document, operation_name=operation_name, variables=variables)
     return cost

@@ -115,7 +115,11 @@ class _Summarizer:
             while path:
                 name, pending = path[-1]
                 for spread in pending:
-                    if spread in spreads and spread not in self.of_fragment and spread not in on_path:
+                    if (
+                        spread in spreads
+                        and spread not in self.of_fragment
+                        and spread not in on_path
+                    ):
                         path.append((spread, iter(spreads[spread])))
                         on_path.add(spread)
                         break
@@ -143,7 +147,9 @@ class _Summarizer:
                 aliases += selection.alias is not None
                 below = EMPTY
                 # Introspection fields count where they stand but are not descended into.
-                if selection.selection_set is not None and not selection.name.value.startswith("__"):
+                if selection.selection_set is not None and not selection.name.value.startswith(
+                    "__"
+                ):
                     below = done[id(selection.selection_set)]
                 depth = max(depth, 0, below.depth + 1)
                 aliases += below.aliases

@@ -11,23 +11,35 @@ limits come from the settings of the app serving the request (`app.state.query_l
 from the process settings.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Self
 
-from graphql import ASTValidationRule, GraphQLSchema, OperationDefinitionNode, get_operation_ast
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    get_operation_ast,
+)
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import get_variable_values
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.extensions.parser_cache import _get_parse_cache
 
 from graph.errors import QueryTooCostlyError, RequestRefusedError, TooManyOperationsError
 from graph.metrics import count_errors
 from graph.query_cost import operation_cost
 from graph.query_depth import ShapeLimits, limits_rule, refusals
 from models.settings import Settings, get_settings
+
+# Distinct operation documents kept parsed and validated; clients send a few dozen.
+PARSED_DOCUMENTS_CACHED = 512
+# Strawberry's `ParserCache(maxsize=PARSED_DOCUMENTS_CACHED)` parse, for the fast path to share.
+parse_cached: Callable[..., DocumentNode] = _get_parse_cache(PARSED_DOCUMENTS_CACHED)
 
 BATCH_REFUSED = (
     "Batched requests are not supported: send one operation per request (HTTP/2 multiplexes them)."

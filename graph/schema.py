@@ -20,15 +20,12 @@ from graph.queries.root import NodeQueries
 from graph.queries.search import SearchQueries
 from graph.queries.stats import StatsQueries
 from graph.queries.viewer import ViewerQueries
-from graph.query_limits import QueryLimiter
+from graph.query_limits import PARSED_DOCUMENTS_CACHED, QueryLimiter
 from graph.types.booking import Booking
 from graph.types.media import Media
 from graph.types.session import Session
 from graph.types.user import User
 from graph.types.venue import Venue
-
-# Distinct operation documents kept parsed and validated; clients send a few dozen.
-PARSED_DOCUMENTS_CACHED = 512
 
 
 @strawberry.type(description="Everything a client can read.")

@@ -26,7 +26,6 @@ from graph.types.audit_event import AuditEvent
 from graph.types.connection import Connection, Edge, page_of
 from graph.viewer import Viewer
 
-
 AuditedRow = models.User | models.Venue | models.Booking | models.Media
 
 

@@ -249,7 +249,9 @@ async def search(
             )
         ),
     ],
-    first: Annotated[int, strawberry.argument(description="How many results, 0 to 100.")] = DEFAULT_PAGE_SIZE,
+    first: Annotated[
+        int, strawberry.argument(description="How many results, 0 to 100.")
+    ] = DEFAULT_PAGE_SIZE,
     after: Annotated[
         str | None,
         strawberry.argument(description="Only results after this cursor (an edge's `cursor`)."),

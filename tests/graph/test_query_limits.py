@@ -84,7 +84,9 @@ def costing(cost: int) -> str:
     padding, chunks = cost - base, []
     while padding > 0:
         chunk = min(padding, 50)
-        chunks.append("__typename" if chunk == 1 else "viewer {" + " __typename" * (chunk - 1) + " }")
+        chunks.append(
+            "__typename" if chunk == 1 else "viewer {" + " __typename" * (chunk - 1) + " }"
+        )
         padding -= chunk
     return "{ " + nested + " " + " ".join(chunks) + " }"
 

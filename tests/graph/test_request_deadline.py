@@ -84,9 +84,7 @@ def assert_timed_out(response: httpx.Response, took: float) -> None:
 
 
 @pytest.mark.parametrize("deadline_app", [False], indirect=True)
-async def test_a_loader_statement_past_the_deadline_is_cancelled(
-    deadline_app, monkeypatch, caplog
-):
+async def test_a_loader_statement_past_the_deadline_is_cancelled(deadline_app, monkeypatch, caplog):
     async def slow_batch(self, keys):
         await self._db.execute(SLEEP)
         return [None for _ in keys]
