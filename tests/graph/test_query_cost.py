@@ -119,7 +119,7 @@ def test_host_dashboard_with_null_venues_costs_its_default_page():
 # --- Arguments that cost the database ------------------------------------------------------------
 
 
-def polygon(positions: int) -> dict:
+def polygon(positions: int) -> dict[str, object]:
     return star_polygon(positions)
 
 
