@@ -217,6 +217,25 @@ def shapes(*, fan_out_levels: tuple[int, ...] = (10, 16, 20, 22, 24, 30)) -> lis
             why="every pair of fields conflicts",
         ),
         Shape(
+            "repeated nested fields",
+            fitting(
+                lambda k: (
+                    "{ " + " ".join(['venue(id: "x") { ' + " ".join(["id"] * k) + " }"] * k) + " }"
+                )
+            ),
+            codes=TOO_COSTLY,
+            why="k copies of k fields: about k**4 / 2 pairs for validation to compare",
+        ),
+        Shape(
+            "distinct fragments, one field each",
+            "{ venues(first: 1) { edges { node { "
+            + " ".join(f"...V{i}" for i in range(64))
+            + " } } } } "
+            + " ".join(f"fragment V{i} on Venue {{ id }}" for i in range(64)),
+            codes=TOO_COSTLY,
+            why="64 fragments compared pairwise, at the width limit",
+        ),
+        Shape(
             "alias flood",
             fitting(lambda n: aliased(n, "__typename")),
             codes=COSTLY_ALIASED,

@@ -16,8 +16,8 @@ The summaries give, per operation:
 
 and, per document, its widest selection set: how many fields and spreads one selection set
 holds once its inline fragments are merged in. graphql-core's rule that fields can merge
-(`OverlappingFieldsCanBeMergedRule`) compares those pairwise, so its work grows with the square
-of the width; bounding the width bounds it.
+(`OverlappingFieldsCanBeMergedRule`) compares fragments pairwise, and every pair of fields
+answering under the same response path (`same_name_pairs`): bounding both bounds its work.
 
 `shape_refusals` turns the figures into errors with their `extensions.code` set here (no code
 depends on a message's wording); `limits_rule` reports them during validation.
@@ -52,7 +52,7 @@ class Summary:
 
     depth: int  # how many levels below it its deepest field is; NO_FIELDS when it has none
     aliases: int  # aliased fields
-    fields: int  # fields
+    fields: int  # fields and fragment spreads
     width: int  # fields and spreads of the set itself, its inline fragments' merged in
 
 
@@ -70,6 +70,44 @@ class OperationShape:
     fields: int
 
 
+def same_name_pairs(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> int:
+    """Pairs of fields that answer under the same response path, fragments inlined.
+
+    graphql-core's `OverlappingFieldsCanBeMergedRule` compares each such pair (and, for each,
+    their sub-selections), so this bounds its work: `{ a: venue { id id ... } a: venue { ...
+    } ... }` with k copies of k fields holds about k**4 / 2 pairs in 2 k**2 tokens. Walks the
+    operation with its fragments inlined: call it only once `fields` is known to be bounded.
+    """
+    counts: dict[tuple[int, str], int] = {}
+    children: dict[tuple[int, str], int] = {}
+    inlined: set[tuple[int, str]] = set()
+    stack: list[tuple[SelectionSetNode, int, frozenset[str]]] = [
+        (operation.selection_set, 0, frozenset())
+    ]
+    while stack:
+        selection_set, merged, path = stack.pop()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                name = (selection.alias or selection.name).value
+                key = (merged, name)
+                counts[key] = counts.get(key, 0) + 1
+                child = children.setdefault(key, len(children) + 1)
+                if selection.selection_set is not None:
+                    stack.append((selection.selection_set, child, path))
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append((selection.selection_set, merged, path))
+            elif isinstance(selection, FragmentSpreadNode):
+                # As graphql-core collects them: a fragment once per merged selection set.
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is not None and name not in path and (merged, name) not in inlined:
+                    inlined.add((merged, name))
+                    stack.append((fragment.selection_set, merged, path | {name}))
+    return sum(count * (count - 1) // 2 for count in counts.values())
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentShape:
     """A document's figures: each operation's, and its widest selection set."""
@@ -77,6 +115,7 @@ class DocumentShape:
     operations: tuple[OperationShape, ...]
     widest: int
     widest_node: SelectionSetNode | None
+    fragments: dict[str, FragmentDefinitionNode]
 
 
 def _selection_sets(root: SelectionSetNode) -> list[SelectionSetNode]:
@@ -156,6 +195,7 @@ class _Summarizer:
                 fields += below.fields
             elif isinstance(selection, FragmentSpreadNode):
                 width += 1
+                fields += 1
                 spread = self.of_fragment.get(selection.name.value, EMPTY)
                 depth = max(depth, spread.depth)
                 aliases += spread.aliases
@@ -194,7 +234,7 @@ def document_shape(document: DocumentNode) -> DocumentShape:
             operations.append(
                 OperationShape(name, definition, summary.depth, summary.aliases, summary.fields)
             )
-    return DocumentShape(tuple(operations), summarizer.widest, summarizer.widest_node)
+    return DocumentShape(tuple(operations), summarizer.widest, summarizer.widest_node, fragments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +245,7 @@ class ShapeLimits:
     max_aliases: int
     max_fields: int
     max_width: int
+    max_same_name_pairs: int
 
 
 def shape_refusals(shape: DocumentShape, limits: ShapeLimits) -> list[GraphQLError]:
@@ -241,14 +282,30 @@ def shape_refusals(shape: DocumentShape, limits: ShapeLimits) -> list[GraphQLErr
         if operation.fields > limits.max_fields:
             errors.append(
                 GraphQLError(
-                    f"The operation selects {operation.fields} fields once its fragments are "
-                    f"inlined, over the cost limit of {limits.max_fields}: spread fewer "
-                    "fragments.",
+                    f"The operation selects {operation.fields} fields and fragments once its "
+                    f"fragments are inlined, over the cost limit of {limits.max_fields}: spread "
+                    "fewer fragments.",
                     operation.node,
                     extensions={
                         "code": ErrorCode.QUERY_TOO_COSTLY.value,
                         "cost": operation.fields,
                         "maxCost": limits.max_fields,
+                    },
+                )
+            )
+        elif (pairs := same_name_pairs(operation.node, shape.fragments)) > (
+            limits.max_same_name_pairs
+        ):
+            errors.append(
+                GraphQLError(
+                    f"The operation repeats fields under the same name {pairs} times over "
+                    f"(pairs that must be checked to merge), over the limit of "
+                    f"{limits.max_same_name_pairs}: select each field once.",
+                    operation.node,
+                    extensions={
+                        "code": ErrorCode.QUERY_TOO_COSTLY.value,
+                        "sameNamePairs": pairs,
+                        "maxSameNamePairs": limits.max_same_name_pairs,
                     },
                 )
             )

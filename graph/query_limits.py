@@ -55,6 +55,7 @@ class QueryLimits:
     max_tokens: int
     max_cost: int
     max_selections: int
+    max_same_name_pairs: int
     introspection: bool
     request_timeout_seconds: float
 
@@ -67,6 +68,7 @@ class QueryLimits:
             max_tokens=settings.max_tokens,
             max_cost=settings.max_query_cost,
             max_selections=settings.max_selections,
+            max_same_name_pairs=settings.max_same_name_pairs,
             introspection=settings.introspection,
             request_timeout_seconds=settings.request_timeout_seconds,
         )
@@ -81,6 +83,7 @@ class QueryLimits:
             # more than it whatever its variables (each field costs at least 1 per page).
             max_fields=self.max_cost,
             max_width=self.max_selections,
+            max_same_name_pairs=self.max_same_name_pairs,
         )
 
 

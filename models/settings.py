@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Validation compares them pairwise, so its time grows with the square of this; the
     # operations of graph/operations/ select at most 12.
     max_selections: int = Field(default=64, ge=1)
+    # Pairs of fields under one response path (fragments inlined), which validation also
+    # compares pairwise, sub-selections included; the frontend's operations have none.
+    max_same_name_pairs: int = Field(default=2_000, ge=0)
     # Every GraphQL request ends within this, answered QUERY_TIMEOUT when it runs longer
     # (graph/deadline.py); each statement is also bounded by `db_statement_timeout_ms`.
     request_timeout_seconds: float = Field(default=10.0, gt=0)

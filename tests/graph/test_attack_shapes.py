@@ -55,7 +55,8 @@ async def test_the_issue_fan_out_is_refused_as_too_costly(client):
 
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == ErrorCode.QUERY_TOO_COSTLY.value
-    assert error["extensions"]["cost"] == 2**22
+    # 2**22 fields and 2**23 - 1 spreads once inlined, counted without inlining.
+    assert error["extensions"]["cost"] == 3 * 2**22 - 1
     assert error["extensions"]["maxCost"] == DEFAULTS.max_query_cost
 
 
@@ -80,10 +81,11 @@ async def test_depth_counts_through_fragments_and_carries_its_figures(client):
 
 
 async def test_a_selection_set_over_the_width_limit_is_refused(client):
-    fields = " ".join(["__typename"] * (DEFAULTS.max_selections + 1))
-    at_limit = " ".join(["__typename"] * DEFAULTS.max_selections)
-    refused = await client.post("/graphql", json={"query": "{ " + fields + " }"})
-    served = await client.post("/graphql", json={"query": "{ " + at_limit + " }"})
+    fragment = " fragment F on Query { __typename }"
+    over = "{ " + " ".join(["...F"] * (DEFAULTS.max_selections + 1)) + " }" + fragment
+    at_limit = "{ " + " ".join(["...F"] * DEFAULTS.max_selections) + " }" + fragment
+    refused = await client.post("/graphql", json={"query": over})
+    served = await client.post("/graphql", json={"query": at_limit})
 
     (error,) = refused.json()["errors"]
     assert error["extensions"] == {
@@ -94,13 +96,30 @@ async def test_a_selection_set_over_the_width_limit_is_refused(client):
     assert served.json() == {"data": {"__typename": "Query"}}
 
 
+async def test_fields_repeated_under_one_name_are_refused_for_their_pairs(client):
+    def repeated(k: int) -> str:
+        return "{ " + " ".join(['venue(id: "x") { ' + " id" * k + " }"] * k) + " }"
+
+    refused = await client.post("/graphql", json={"query": repeated(8)})
+    checked = await client.post("/graphql", json={"query": repeated(7)})
+
+    (error,) = refused.json()["errors"]
+    assert error["extensions"] == {
+        "code": ErrorCode.QUERY_TOO_COSTLY.value,
+        "sameNamePairs": 8 * 7 // 2 + 64 * 63 // 2,
+        "maxSameNamePairs": DEFAULTS.max_same_name_pairs,
+    }
+    # Under the limit, validation runs and the resolver reads the (bad) ID.
+    assert checked.json()["errors"][0]["extensions"]["code"] == ErrorCode.BAD_USER_INPUT.value
+
+
 def test_the_document_walk_is_linear_in_the_document():
     # Each level doubles what the fragments inline to; the work stays that of the text.
     for levels in (10, 20, 40, 80):
         document = parse(fan_out(levels))
         shape = document_shape(document)
         (operation,) = shape.operations
-        assert operation.fields == 2**levels
+        assert operation.fields == 2**levels + 2 ** (levels + 1) - 1  # fields and spreads
         cost, visited = operation_walk(GRAPHQL_SCHEMA, document, operation_name=None, variables={})
         assert cost == 2**levels
         # One visit per selection written in the document: 2 per fragment, 1 at the root.
