@@ -144,3 +144,14 @@ def test_the_deadline_and_the_connection_check_have_defaults():
     settings = Settings()
     assert settings.request_timeout_seconds == 10.0
     assert settings.db_client_connection_check_interval_ms <= 1_000
+
+
+@pytest.mark.parametrize("deadline_app", [False], indirect=True)
+async def test_every_connection_of_the_app_carries_the_statement_timeout(deadline_app):
+    settings = Settings()
+    for engine in (deadline_app.state.engine, deadline_app.state.probe_engine):
+        async with engine.connect() as connection:
+            timeout = await connection.scalar(text("SHOW statement_timeout"))
+            check = await connection.scalar(text("SHOW client_connection_check_interval"))
+        assert timeout == f"{settings.db_statement_timeout_ms // 1000}s"
+        assert check == f"{settings.db_client_connection_check_interval_ms // 1000}s"
