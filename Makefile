@@ -9,7 +9,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 PYTEST_ARGS ?=
 UV_RUN := uv run --frozen
 
-.PHONY: help bootstrap dev test lint typecheck check migrate seed schema bench
+.PHONY: help bootstrap dev test lint typecheck check migrate seed schema bench bench-attack
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -44,3 +44,6 @@ schema: ## write schema.graphql from the schema the server serves
 bench: bootstrap ## benchmark over HTTP with wrk, beside the SQL floor and PostGraphile (BENCH_ARGS="--scenario nested_list --no-peers"; not part of test)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } || { echo 'bench: install wrk (apt-get install wrk)'; exit 1; }
 	$(UV_RUN) python -m bench.run $(BENCH_ARGS)
+
+bench-attack: bootstrap ## time the refusal of hostile query shapes, worst per shape (target: under 50 ms; not part of test)
+	$(UV_RUN) python -m bench.attack $(BENCH_ARGS)

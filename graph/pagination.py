@@ -37,12 +37,10 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from graph.context import Context
 from graph.cursors import KeyKind, decode_keyset_cursor, encode_keyset_cursor
 from graph.errors import BadUserInputError
-from graph.paging import MAX_PAGE_SIZE, checked_page_size
+from graph.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
 from graph.request_session import RequestSession
 from graph.types.connection import Connection, Edge, TotalCount, page_of
 from models import INCLUDE_DELETED
-
-DEFAULT_PAGE_SIZE = 20
 
 RowType = TypeVar("RowType")
 NodeType = TypeVar("NodeType")

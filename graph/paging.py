@@ -3,6 +3,8 @@
 from graph.errors import BadUserInputError
 
 MAX_PAGE_SIZE = 100
+# The page a list serves when neither `first` nor `last` is given (the query cost prices it).
+DEFAULT_PAGE_SIZE = 20
 
 
 def checked_page_size(first: int, *, field: str = "first") -> int:

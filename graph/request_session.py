@@ -32,6 +32,9 @@ class RequestSession:
         self._session = session
         self._lock = asyncio.Lock()
         self._finished = False
+        # The task running the current read: a loader's batch runs in a task of its own, which
+        # the request's deadline must cancel too (`cancel`). Writes run in the resolver's task.
+        self._running: asyncio.Task[Any] | None = None
 
     async def execute(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
@@ -48,12 +51,15 @@ class RequestSession:
         """
         async with self._lock:
             self._refuse_if_finished()
+            self._running = asyncio.current_task()
             try:
                 return await operation(self._session)
             except DBAPIError as error:
                 if error.connection_invalidated:
                     await self._session.rollback()
                 raise
+            finally:
+                self._running = None
 
     async def write(self, actor: Actor, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `operation` in one short transaction, audited as done by `actor`; commit it.
@@ -93,6 +99,12 @@ class RequestSession:
             await self._session.commit()
         except Exception:  # noqa: BLE001 - the failure being reported is the caller's
             await self._session.rollback()
+
+    def cancel(self) -> None:
+        """The request's deadline passed: cancel the running statement, refuse later ones."""
+        self._finished = True
+        if self._running is not None and self._running is not asyncio.current_task():
+            self._running.cancel()
 
     async def finish(self) -> None:
         """End the request's use of the session: wait for the running statement, refuse more."""

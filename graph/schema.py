@@ -9,6 +9,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graph.deadline import RequestDeadline
 from graph.error_codes import MaskUnexpectedErrors, assign_code
 from graph.geo import GEOJSON_SCALAR, GeoJSON
 from graph.input_hygiene import InputHygiene
@@ -23,16 +24,13 @@ from graph.queries.root import NodeQueries
 from graph.queries.search import SearchQueries
 from graph.queries.stats import StatsQueries
 from graph.queries.viewer import ViewerQueries
-from graph.query_limits import QueryLimiter
+from graph.query_limits import PARSED_DOCUMENTS_CACHED, QueryLimiter
 from graph.types.booking import Booking
 from graph.types.media import Media
 from graph.types.scalars import DATETIME_SCALAR, DECIMAL_SCALAR
 from graph.types.session import Session
 from graph.types.user import User
 from graph.types.venue import Venue
-
-# Distinct operation documents kept parsed and validated; clients send a few dozen.
-PARSED_DOCUMENTS_CACHED = 512
 
 
 @strawberry.type(description="Everything a client can read.")
@@ -78,5 +76,8 @@ schema = Schema(
         QueryLimiter,
         MaskUnexpectedErrors,
         OperationMetrics,
+        # Last, so its execution hook is the innermost: it turns the cancellation into
+        # QUERY_TIMEOUT before the other extensions see it.
+        RequestDeadline,
     ],
 )

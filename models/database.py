@@ -71,6 +71,9 @@ def _connect_args(settings: Settings, application_name: str | None) -> dict[str,
             "application_name": name,
             "statement_timeout": str(settings.db_statement_timeout_ms),
             "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+            "client_connection_check_interval": str(
+                settings.db_client_connection_check_interval_ms
+            ),
         },
     }
 

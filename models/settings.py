@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     db_statement_cache_size: int = Field(default=500, ge=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
+    # How often a backend running a statement checks that its client is still connected: a
+    # request cancelled at its deadline drops its connection, and the statement stops then.
+    db_client_connection_check_interval_ms: int = Field(default=1_000, ge=0)
     db_application_name: str = "sartiq-graph"
     # Behind PgBouncer in transaction pooling mode: no prepared-statement caches, unique
     # statement names, no session settings in the startup packet (see models/database.py).
@@ -47,6 +50,16 @@ class Settings(BaseSettings):
     # venues(first: 50) with bookings(first: 10) { user } and media(first: 5): 7,051.
     max_query_cost: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=100_000, ge=1)
+    # Fields and fragment spreads in one selection set (its inline fragments merged in).
+    # Validation compares them pairwise, so its time grows with the square of this; the
+    # operations of graph/operations/ select at most 12.
+    max_selections: int = Field(default=64, ge=1)
+    # Pairs of fields under one response path (fragments inlined), which validation also
+    # compares pairwise, sub-selections included; the frontend's operations have none.
+    max_same_name_pairs: int = Field(default=2_000, ge=0)
+    # Every GraphQL request ends within this, answered QUERY_TIMEOUT when it runs longer
+    # (graph/deadline.py); each statement is also bounded by `db_statement_timeout_ms`.
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
     introspection: bool = True
     # Production: only the operations of graph/operations/allowlist.json are served.
     persisted_queries_only: bool = False

@@ -348,7 +348,9 @@ async def test_without_the_setting_the_connections_are_refused(start_pgbouncer):
 async def test_without_the_setting_prepared_statements_break(start_pgbouncer, committed, caplog):
     # Even with the session settings let through, asyncpg's prepared statements do not survive.
     bouncer = start_pgbouncer(
-        ignore_startup_parameters="statement_timeout,idle_in_transaction_session_timeout"
+        ignore_startup_parameters=(
+            "statement_timeout,idle_in_transaction_session_timeout,client_connection_check_interval"
+        )
     )
     caplog.set_level(logging.ERROR, logger="graph.errors")
 

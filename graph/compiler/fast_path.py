@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, parse
+from graphql import DocumentNode, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.exceptions import MissingQueryError
@@ -27,6 +27,7 @@ from strawberry.types.graphql import OperationType
 from graph.compiler.json_sql import ascii_json
 from graph.compiler.planner import Plan, compile_operation, viewer_kind
 from graph.context import Context
+from graph.query_limits import limits_of, parse_cached
 
 # Distinct (document, operation, viewer kind) plans kept; clients send a few dozen documents.
 PLANS_CACHED = 512
@@ -59,14 +60,16 @@ class PlanCache:
         query: str,
         operation_name: str | None,
         kind_of: Any,  # noqa: ANN401 - a viewer or None
+        *,
+        max_tokens: int | None = None,
     ) -> Plan | None:
-        """The cached plan, compiled on first use."""
+        """The cached plan, compiled on first use (None past `max_tokens` tokens)."""
         key = (query, operation_name, viewer_kind(kind_of))
         with self._lock:
             if key in self._plans:
                 self._plans.move_to_end(key)
                 return self._plans[key]
-        plan = _compile(schema, query, operation_name, kind_of)
+        plan = _compile(schema, query, operation_name, kind_of, max_tokens)
         with self._lock:
             self.compiled += 1
             self._plans[key] = plan
@@ -80,9 +83,12 @@ def _compile(
     query: str,
     operation_name: str | None,
     viewer: Any,  # noqa: ANN401
+    max_tokens: int | None,
 ) -> Plan | None:
     try:
-        document: DocumentNode = parse(query)
+        # Through Strawberry's parser cache, with its options: the parse is shared with the
+        # operation pipeline that runs next, and the token limit applies here too.
+        document: DocumentNode = parse_cached(query, max_tokens=max_tokens)
     except GraphQLError:
         return None
     return compile_operation(schema._schema, document, operation_name, viewer)  # noqa: SLF001 - graphql-core's schema
@@ -109,7 +115,13 @@ class FastPath:
         """The response of a supported query; None when the general path must run it."""
         if not query or OperationType.QUERY not in set(allowed_operation_types):
             return None
-        plan = self.plans.get(self.schema, query, operation_name, context.viewer)
+        plan = self.plans.get(
+            self.schema,
+            query,
+            operation_name,
+            context.viewer,
+            max_tokens=limits_of(context).max_tokens,
+        )
         if plan is None:
             return None
         parameters = plan.bind(variables, context.viewer)

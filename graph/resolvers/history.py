@@ -21,12 +21,11 @@ from graph.cursors import KeyKind, decode_keyset_cursor, encode_keyset_cursor
 from graph.errors import BadUserInputError, ForbiddenError
 from graph.global_id import decode_timestamped_id
 from graph.loaders import HistoryKey
-from graph.paging import checked_page_size
+from graph.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.types.audit_event import AuditEvent
 from graph.types.connection import Connection, Edge, page_of
 from graph.viewer import Viewer
 
-DEFAULT_PAGE_SIZE = 20
 # A history cursor holds the `seq` of the event a page ended on (a bigint).
 CURSOR_ORDERING = "AuditEvent.COMMITTED_DESC"
 _MAX_SEQ = 2**63 - 1

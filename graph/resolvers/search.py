@@ -45,7 +45,7 @@ from graph.geo import (
     within_condition,
 )
 from graph.pagination import Ordering, Page, SortKey
-from graph.paging import checked_page_size
+from graph.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.permissions import visible_media
 from graph.types.connection import PageInfo, page_info_over
 from graph.types.media import Media
@@ -249,7 +249,9 @@ async def search(
             )
         ),
     ],
-    first: Annotated[int, strawberry.argument(description="How many results, 0 to 100.")] = 20,
+    first: Annotated[
+        int, strawberry.argument(description="How many results, 0 to 100.")
+    ] = DEFAULT_PAGE_SIZE,
     after: Annotated[
         str | None,
         strawberry.argument(description="Only results after this cursor (an edge's `cursor`)."),

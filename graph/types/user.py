@@ -13,7 +13,7 @@ from graph.cursors import decode_newest_first_cursor, encode_newest_first_cursor
 from graph.errors import ForbiddenError
 from graph.global_id import encode_global_id
 from graph.loaders import PageKey
-from graph.paging import checked_page_size
+from graph.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.resolvers.history import history_field
 from graph.types.connection import Connection, Edge, page_of
 from graph.types.enums import UserRole
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 SessionType = Annotated["Session", strawberry.lazy("graph.types.session")]
 VenueType = Annotated["Venue", strawberry.lazy("graph.types.venue")]
-DEFAULT_SESSIONS_PAGE_SIZE = 20
-DEFAULT_NEARBY_PAGE_SIZE = 20
+DEFAULT_SESSIONS_PAGE_SIZE = DEFAULT_PAGE_SIZE
+DEFAULT_NEARBY_PAGE_SIZE = DEFAULT_PAGE_SIZE
 
 
 @strawberry.type(description="A person with an account.")

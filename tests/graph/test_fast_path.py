@@ -194,6 +194,28 @@ async def test_venue_details_operation_matches(  # noqa: PLR0913, PLR0917 - fixt
     assert fast == general
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ venues(first: 2) { totalCount } }",
+        "{ venues { __typename } }",
+        '{ venue(id: "VmVudWU6eA==") { bookings(first: 2) { totalCount } } }',
+    ],
+)
+async def test_a_connection_without_edges_or_page_info_matches(
+    execute, session, fast_path, world, query
+):
+    # Selecting no aggregate of the page must not give one row per item of it.
+    if "venue(" in query:
+        query = query.replace("VmVudWU6eA==", encode_global_id("Venue", world["venue"].id))
+    fast = await fast_response(fast_path, session, query)
+    general = await general_response(execute, query)
+
+    assert fast is not None
+    assert b'"errors"' not in general
+    assert fast == general
+
+
 async def test_venue_list_pages_continue_after_a_cursor(execute, session, fast_path, world):
     query = """query Page($after: String) { venues(first: 2, after: $after) {
                  edges { cursor node { name } }
