@@ -2,7 +2,7 @@
 
 The static limits (graph/query_limits.py) refuse what is known to be costly before it runs;
 this bounds what is not: an operation still executing `request_timeout_seconds` after it
-started is cancelled (`asyncio.timeout` around execution, general and fast path alike) and
+started is cancelled (a timer around execution, general and fast path alike) and
 answered with a `QUERY_TIMEOUT` error and no data.
 
 Cancelling the execution cancels the resolvers, but a dataloader's batch runs in a task of its
@@ -37,16 +37,31 @@ class RequestDeadline(SchemaExtension):
     """Cancel an operation's execution past the request's deadline; answer QUERY_TIMEOUT."""
 
     async def on_execute(self) -> AsyncIterator[None]:
-        """Run the execution under `asyncio.timeout`; turn its expiry into a client error."""
+        """Run the execution under a timer; turn its expiry into a client error."""
         context = self.execution_context
         seconds = limits_of(context.context).request_timeout_seconds
-        try:
-            async with asyncio.timeout(seconds):
-                yield
-        except TimeoutError:
-            db = getattr(context.context, "db", None)
+        db = getattr(context.context, "db", None)
+        task = asyncio.current_task()
+        expired = False
+
+        def expire() -> None:
+            # The statement first, then the execution: a resolver cancelled while its statement
+            # runs waits for that statement (graph/request_session.py), so it must already be
+            # cancelled. `asyncio.timeout` would cancel the execution alone.
+            nonlocal expired
+            expired = True
             if isinstance(db, RequestSession):
                 db.cancel()
+            if task is not None:
+                task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(seconds, expire)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not expired or task is None:
+                raise
+            task.uncancel()
             request_id = getattr(context.context, "request_id", None)
             logger.warning(
                 "request %s cancelled after %.1f s (operation %s)",
@@ -59,3 +74,5 @@ class RequestDeadline(SchemaExtension):
                 " ask for less (smaller pages, fewer nested lists)."
             )
             raise QueryTimeoutError(message, requestId=request_id) from None
+        finally:
+            timer.cancel()

@@ -32,9 +32,9 @@ class RequestSession:
         self._session = session
         self._lock = asyncio.Lock()
         self._finished = False
-        # The task running the current read: a loader's batch runs in a task of its own, which
-        # the request's deadline must cancel too (`cancel`). Writes run in the resolver's task.
-        self._running: asyncio.Task[Any] | None = None
+        # The current read's statement, run as a future of its own so that cancelling the
+        # resolver or loader waiting on it does not interrupt it; the deadline (`cancel`) does.
+        self._running: asyncio.Future[Any] | None = None
 
     async def execute(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
@@ -51,9 +51,17 @@ class RequestSession:
         """
         async with self._lock:
             self._refuse_if_finished()
-            self._running = asyncio.current_task()
+            statement = asyncio.ensure_future(operation(self._session))
+            self._running = statement
             try:
-                return await operation(self._session)
+                return await asyncio.shield(statement)
+            except asyncio.CancelledError:
+                # graphql-core cancels the sibling fields of a failed non-null field. A statement
+                # cancelled mid-flight costs its connection (SQLAlchemy cannot tell its state and
+                # discards it), so let it finish, holding the lock; only `cancel` (the deadline)
+                # interrupts a statement.
+                await asyncio.wait([statement])
+                raise
             except DBAPIError as error:
                 if error.connection_invalidated:
                     await self._session.rollback()
@@ -103,7 +111,7 @@ class RequestSession:
     def cancel(self) -> None:
         """The request's deadline passed: cancel the running statement, refuse later ones."""
         self._finished = True
-        if self._running is not None and self._running is not asyncio.current_task():
+        if self._running is not None:
             self._running.cancel()
 
     async def finish(self) -> None:

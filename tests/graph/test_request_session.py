@@ -68,3 +68,47 @@ async def test_finish_waits_for_the_running_statement_and_refuses_more(session):
     assert running.done()
     with pytest.raises(RequestFinishedError):
         await db.execute(text("SELECT 1"))
+
+
+async def test_a_cancelled_reader_lets_its_statement_finish_on_a_kept_connection(session):
+    db = RequestSession(session)
+    before = await session.connection()
+    reader = asyncio.create_task(db.execute(text("SELECT pg_sleep(0.1), 1 AS n")))
+    await asyncio.sleep(0.02)
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    # The statement ran to its end: the session's connection (the test's transaction) lives.
+    assert await session.connection() is before
+    assert (await db.execute(text("SELECT 2 AS n"))).one().n == 2
+
+
+async def test_cancel_interrupts_the_running_statement(session):
+    db = RequestSession(session)
+    reader = asyncio.create_task(db.execute(text("SELECT pg_sleep(5)")))
+    await asyncio.sleep(0.05)
+    started = asyncio.get_running_loop().time()
+    db.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    assert asyncio.get_running_loop().time() - started < 1
+    with pytest.raises(RequestFinishedError):
+        await db.execute(text("SELECT 1"))
+
+
+async def test_a_failed_non_null_root_field_keeps_the_request_connection(session, client):
+    # `nodes` is non-null: its bad ID nulls `data`, and graphql-core cancels the sibling list
+    # while its statement runs. The statement finishes instead, so the connection (here the
+    # test's own transaction) survives.
+    host = await make_user(session, role="host")
+    for _ in range(3):
+        await make_venue(session, owner=host)
+    query = (
+        '{ nodes(ids: ["x"]) { id } '
+        "venues(first: 50) { edges { node { id name bookings { totalCount } } } } }"
+    )
+    response = await client.post("/graphql", json={"query": query})
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert (await session.execute(select(Venue.id).where(Venue.owner_id == host.id))).all()
