@@ -12,6 +12,8 @@ from graph.errors import ClientError, ErrorCode
 from graph.unavailability import database_unavailable, statement_timed_out
 
 logger = logging.getLogger("graph.errors")
+# What Strawberry's MaskErrors says in place of an unexpected error's message.
+UNEXPECTED_MESSAGE = "Unexpected error."
 
 _VARIABLE = re.compile(r"^Variable '\$(?P<name>\w+)'")
 _ARGUMENT = re.compile(r"^Argument '(?P<name>\w+)'")
@@ -58,6 +60,36 @@ def _classify(error: GraphQLError) -> dict[str, object]:
     if _BAD_LITERAL.search(message):
         return {"code": ErrorCode.BAD_USER_INPUT.value}
     return {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+def ensure_codes(errors: list[GraphQLError], *, request_id: str | None) -> list[GraphQLError]:
+    """`errors`, each with a code: one that escaped masking is logged and masked here.
+
+    The last check before a response goes out: an exception raised outside the operation's
+    extensions (in a validation rule, say) reaches the response unmasked and without a code.
+    """
+    coded: list[GraphQLError] = []
+    for error in errors:
+        if (error.extensions or {}).get("code"):
+            coded.append(error)
+            continue
+        logger.error(
+            "unexpected error before execution (request %s)",
+            request_id,
+            exc_info=error.original_error or error,
+        )
+        coded.append(
+            GraphQLError(
+                UNEXPECTED_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={
+                    "code": ErrorCode.INTERNAL_SERVER_ERROR.value,
+                    "requestId": request_id,
+                },
+            )
+        )
+    return coded
 
 
 class MaskUnexpectedErrors(MaskErrors):

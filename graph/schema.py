@@ -13,6 +13,7 @@ from graph.mutations.account import AccountMutations
 from graph.mutations.bookings import BookingMutations
 from graph.mutations.media import MediaMutations
 from graph.mutations.venues import VenueMutations
+from graph.operation_selection import SingleOperation
 from graph.queries.health import HealthQueries
 from graph.queries.lists import ListQueries
 from graph.queries.root import NodeQueries
@@ -68,6 +69,7 @@ schema = Schema(
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
         QueryLimiter,
+        SingleOperation,  # after ValidationCache, whose errors it adds to
         MaskUnexpectedErrors,
         OperationMetrics,
     ],
