@@ -46,6 +46,7 @@ from sqlalchemy import (
     case,
     func,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import UUID, aggregate_order_by
@@ -610,7 +611,9 @@ class _Compiler:
         if not parts:
             raise UnsupportedError
         parts.append(js.const("}"))
-        return select(js.concat(parts)).select_from(page).scalar_subquery()
+        # HAVING makes it one group even when no aggregate is selected (`{ totalCount }`):
+        # one row, whether the page has none or many.
+        return select(js.concat(parts)).select_from(page).having(true()).scalar_subquery()
 
     # --- root fields ---------------------------------------------------------------------------
 
