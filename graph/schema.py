@@ -6,7 +6,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from graph.error_codes import MaskUnexpectedErrors, assign_code
+from graph.error_codes import MaskUnexpectedErrors, ValidationCodes, assign_code
 from graph.geo import GEOJSON_SCALAR, GeoJSON
 from graph.metrics import OperationMetrics, count_errors
 from graph.mutations.account import AccountMutations
@@ -69,6 +69,7 @@ schema = Schema(
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
         QueryLimiter,
+        ValidationCodes,  # after QueryLimiter, whose rules it tags
         SingleOperation,  # after ValidationCache, whose errors it adds to
         MaskUnexpectedErrors,
         OperationMetrics,

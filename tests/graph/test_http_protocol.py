@@ -10,7 +10,9 @@ import logging
 from typing import Any
 
 import pytest
+from graphql import GraphQLError, specified_rules
 
+from graph.error_codes import assign_code, tag_rules
 from graph.errors import ErrorCode
 from tests.factories import make_venue
 
@@ -32,6 +34,8 @@ def typename(**fields: object) -> dict[str, Any]:
 
 
 BAD_REQUEST = ErrorCode.BAD_REQUEST.value
+BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
+VALIDATION_FAILED = ErrorCode.GRAPHQL_VALIDATION_FAILED.value
 CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
     # JSON that is not an object.
     ("null body", "POST", body("null"), 400, BAD_REQUEST),
@@ -42,11 +46,41 @@ CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
     ("invalid JSON", "POST", body("{bad"), 400, BAD_REQUEST),
     ("empty JSON body", "POST", body(""), 400, BAD_REQUEST),
     ("non-UTF-8 body", "POST", body(b'{"query": "\xff\xfe{ __typename }"}'), 400, BAD_REQUEST),
-    ("huge integer", "POST", body('{"query": "{ __typename }", "x": 1' + "0" * 5_000 + "}"), 400, BAD_REQUEST),  # fmt: skip
-    ("deep body", "POST", body('{"query": "{ __typename }", "variables": ' + DEEP_OBJECT + "}"), 400, BAD_REQUEST),  # fmt: skip
-    ("deep GET variables", "GET", {"params": {"query": "{ __typename }", "variables": DEEP}}, 400, BAD_REQUEST),  # fmt: skip
-    ("deep GET extensions", "GET", {"params": {"query": "{ __typename }", "extensions": DEEP_OBJECT_2000}}, 400, BAD_REQUEST),  # fmt: skip
-    ("invalid GET variables", "GET", {"params": {"query": "{ __typename }", "variables": "{bad"}}, 400, BAD_REQUEST),  # fmt: skip
+    (
+        "huge integer",
+        "POST",
+        body('{"query": "{ __typename }", "x": 1' + "0" * 5_000 + "}"),
+        400,
+        BAD_REQUEST,
+    ),
+    (
+        "deep body",
+        "POST",
+        body('{"query": "{ __typename }", "variables": ' + DEEP_OBJECT + "}"),
+        400,
+        BAD_REQUEST,
+    ),
+    (
+        "deep GET variables",
+        "GET",
+        {"params": {"query": "{ __typename }", "variables": DEEP}},
+        400,
+        BAD_REQUEST,
+    ),
+    (
+        "deep GET extensions",
+        "GET",
+        {"params": {"query": "{ __typename }", "extensions": DEEP_OBJECT_2000}},
+        400,
+        BAD_REQUEST,
+    ),
+    (
+        "invalid GET variables",
+        "GET",
+        {"params": {"query": "{ __typename }", "variables": "{bad"}},
+        400,
+        BAD_REQUEST,
+    ),
     # Fields of the wrong JSON type.
     ("operationName object", "POST", typename(operationName={}), 400, BAD_REQUEST),
     ("operationName list", "POST", typename(operationName=["A"]), 400, BAD_REQUEST),
@@ -56,29 +90,125 @@ CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
     ("variables list", "POST", typename(variables=[1]), 400, BAD_REQUEST),
     ("variables string", "POST", typename(variables='{"a": 1}'), 400, BAD_REQUEST),
     ("extensions number", "POST", typename(extensions=5), 400, BAD_REQUEST),
-    ("GET variables a list", "GET", {"params": {"query": "{ __typename }", "variables": "[1]"}}, 400, BAD_REQUEST),  # fmt: skip
-    ("GET extensions a string", "GET", {"params": {"query": "{ __typename }", "extensions": '"x"'}}, 400, BAD_REQUEST),  # fmt: skip
-    ("GET query twice", "GET", {"url": "/graphql?query=%7B__typename%7D&query=%7B__typename%7D"}, 400, BAD_REQUEST),  # fmt: skip
+    (
+        "GET variables a list",
+        "GET",
+        {"params": {"query": "{ __typename }", "variables": "[1]"}},
+        400,
+        BAD_REQUEST,
+    ),
+    (
+        "GET extensions a string",
+        "GET",
+        {"params": {"query": "{ __typename }", "extensions": '"x"'}},
+        400,
+        BAD_REQUEST,
+    ),
+    (
+        "GET query twice",
+        "GET",
+        {"url": "/graphql?query=%7B__typename%7D&query=%7B__typename%7D"},
+        400,
+        BAD_REQUEST,
+    ),
     # No document.
     ("empty object", "POST", {"json": {}}, 400, BAD_REQUEST),
     ("null query", "POST", {"json": {"query": None}}, 400, BAD_REQUEST),
     ("empty GET query", "GET", {"params": {"query": ""}}, 400, BAD_REQUEST),
     # Media types other than JSON in UTF-8.
-    ("text/xml", "POST", {"content": b"{}", "headers": {"Content-Type": "text/xml"}}, 415, "UNSUPPORTED_MEDIA_TYPE"),  # fmt: skip
-    ("application/graphql", "POST", {"content": b"{ __typename }", "headers": {"Content-Type": "application/graphql"}}, 415, "UNSUPPORTED_MEDIA_TYPE"),  # fmt: skip
+    (
+        "text/xml",
+        "POST",
+        {"content": b"{}", "headers": {"Content-Type": "text/xml"}},
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "application/graphql",
+        "POST",
+        {"content": b"{ __typename }", "headers": {"Content-Type": "application/graphql"}},
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
     ("form body", "POST", {"data": {"query": "{ __typename }"}}, 415, "UNSUPPORTED_MEDIA_TYPE"),
-    ("multipart body", "POST", {"files": {"query": b"{ __typename }"}}, 415, "UNSUPPORTED_MEDIA_TYPE"),  # fmt: skip
-    ("no content type", "POST", {"content": b'{"query": "{ __typename }"}'}, 415, "UNSUPPORTED_MEDIA_TYPE"),  # fmt: skip
-    ("latin1 charset", "POST", {"content": b'{"query": "{ __typename }"}', "headers": {"Content-Type": "application/json; charset=latin1"}}, 415, "UNSUPPORTED_MEDIA_TYPE"),  # fmt: skip
-    ("json-like media type", "POST", {"content": b'{"query": "{ __typename }"}', "headers": {"Content-Type": "application/jsonx"}}, 415, "UNSUPPORTED_MEDIA_TYPE"),  # fmt: skip
+    (
+        "multipart body",
+        "POST",
+        {"files": {"query": b"{ __typename }"}},
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "no content type",
+        "POST",
+        {"content": b'{"query": "{ __typename }"}'},
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "latin1 charset",
+        "POST",
+        {
+            "content": b'{"query": "{ __typename }"}',
+            "headers": {"Content-Type": "application/json; charset=latin1"},
+        },
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "json-like media type",
+        "POST",
+        {
+            "content": b'{"query": "{ __typename }"}',
+            "headers": {"Content-Type": "application/jsonx"},
+        },
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
     # Which operation to run.
-    ("unknown operationName", "POST", {"json": {"query": "query A { __typename }", "operationName": "B"}}, 400, "OPERATION_RESOLUTION_FAILURE"),  # fmt: skip
-    ("unknown GET operationName", "GET", {"params": {"query": "query A { __typename }", "operationName": "B"}}, 400, "OPERATION_RESOLUTION_FAILURE"),  # fmt: skip
-    ("two operations, no name", "POST", {"json": {"query": "query A { __typename } query B { venues { totalCount } }"}}, 400, "OPERATION_RESOLUTION_FAILURE"),  # fmt: skip
-    ("two operations, no name, GET", "GET", {"params": {"query": "query A { venues { totalCount } } query B { __typename }"}}, 400, "OPERATION_RESOLUTION_FAILURE"),  # fmt: skip
+    (
+        "unknown operationName",
+        "POST",
+        {"json": {"query": "query A { __typename }", "operationName": "B"}},
+        400,
+        "OPERATION_RESOLUTION_FAILURE",
+    ),
+    (
+        "unknown GET operationName",
+        "GET",
+        {"params": {"query": "query A { __typename }", "operationName": "B"}},
+        400,
+        "OPERATION_RESOLUTION_FAILURE",
+    ),
+    (
+        "two operations, no name",
+        "POST",
+        {"json": {"query": "query A { __typename } query B { venues { totalCount } }"}},
+        400,
+        "OPERATION_RESOLUTION_FAILURE",
+    ),
+    (
+        "two operations, no name, GET",
+        "GET",
+        {"params": {"query": "query A { venues { totalCount } } query B { __typename }"}},
+        400,
+        "OPERATION_RESOLUTION_FAILURE",
+    ),
     # Persisted queries.
-    ("hash not hex", "POST", typename(extensions={"persistedQuery": {"version": 1, "sha256Hash": "zz" * 32}}), 400, "BAD_USER_INPUT"),  # fmt: skip
-    ("persistedQuery a list", "POST", typename(extensions={"persistedQuery": [1]}), 400, "BAD_USER_INPUT"),  # fmt: skip
+    (
+        "hash not hex",
+        "POST",
+        typename(extensions={"persistedQuery": {"version": 1, "sha256Hash": "zz" * 32}}),
+        400,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "persistedQuery a list",
+        "POST",
+        typename(extensions={"persistedQuery": [1]}),
+        400,
+        "BAD_USER_INPUT",
+    ),
     ("batch", "POST", {"json": [{"query": "{ __typename }"}]}, 400, "TOO_MANY_OPERATIONS"),
     ("deep batch", "POST", body(DEEP), 400, "TOO_MANY_OPERATIONS"),
 ]
@@ -90,14 +220,9 @@ def _errors_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     ]
 
 
-@pytest.mark.parametrize(
-    ("method", "arguments", "status", "code"),
-    [case[1:] for case in CASES],
-    ids=[case[0] for case in CASES],
-)
-async def test_a_malformed_request_is_refused_with_its_status_and_code(
-    client, caplog, method, arguments, status, code
-):
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+async def test_a_malformed_request_is_refused_with_its_status_and_code(client, caplog, case):
+    _, method, arguments, status, code = case
     arguments = dict(arguments)
     url = arguments.pop("url", "/graphql")
     with caplog.at_level(logging.INFO):
@@ -270,7 +395,10 @@ async def test_huge_headers_and_a_good_body_run(client):
 async def test_a_get_query_still_runs(client):
     response = await client.get(
         "/graphql",
-        params={"query": "query Q($n: Int) { venues(first: $n) { totalCount } }", "variables": '{"n": 1}'},  # fmt: skip
+        params={
+            "query": "query Q($n: Int) { venues(first: $n) { totalCount } }",
+            "variables": '{"n": 1}',
+        },
     )
 
     assert response.status_code == 200
@@ -287,3 +415,65 @@ async def test_a_connection_asked_only_for_its_count_is_json(session, client, ve
 
     assert response.status_code == 200
     assert json.loads(response.content) == {"data": {"venues": {"totalCount": venues}}}
+
+
+# --- Codes of graphql-core's errors, by rule and node rather than by message ---------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "extensions"),
+    [
+        ('{ venues(first: "x") { totalCount } }', None, {"code": BAD_USER_INPUT, "field": "first"}),
+        ("{ venues(first: 1.5) { totalCount } }", None, {"code": BAD_USER_INPUT, "field": "first"}),
+        (
+            'query Q($n: Int = "x") { venues(first: $n) { totalCount } }',
+            None,
+            {"code": BAD_USER_INPUT},
+        ),
+        (
+            "query Q($n: Int) { venues(first: $n) { totalCount } }",
+            {"n": "ten"},
+            {"code": BAD_USER_INPUT, "field": "n"},
+        ),
+        (
+            "query Q($id: ID!) { venue(id: $id) { id } }",
+            {},
+            {"code": BAD_USER_INPUT, "field": "id"},
+        ),
+        ("{ venue { id } }", None, {"code": VALIDATION_FAILED}),
+        ("{ venues { nope } }", None, {"code": VALIDATION_FAILED}),
+        ("query Q($unused: Int) { __typename }", None, {"code": VALIDATION_FAILED}),
+        ("{ __typename } { __typename }", None, {"code": VALIDATION_FAILED}),
+        ("{ venues(first: 1", None, {"code": ErrorCode.GRAPHQL_PARSE_FAILED.value}),
+    ],
+)
+async def test_graphql_core_errors_are_coded_by_rule_and_node(
+    client, caplog, document, variables, extensions
+):
+    with caplog.at_level(logging.INFO):
+        response = await client.post("/graphql", json={"query": document, "variables": variables})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    answer = response.json()
+    assert answer["data"] is None
+    assert [error["extensions"] for error in answer["errors"]][:1] == [extensions]
+    assert _errors_logged(caplog) == []
+
+
+def test_tagged_rules_are_the_same_classes_each_time():
+    """Strawberry's validation cache is keyed by the rules: tagging must not defeat it."""
+    rules = tuple(specified_rules)
+
+    assert tag_rules(rules) is tag_rules(tuple(specified_rules))
+    assert all(
+        issubclass(tagged, rule) for tagged, rule in zip(tag_rules(rules), rules, strict=True)
+    )
+
+
+def test_a_code_set_by_a_rule_is_kept():
+    """A limit rule that sets its own code (QUERY_TOO_DEEP) keeps it, whatever its message."""
+    error = GraphQLError("Too deep.", extensions={"code": ErrorCode.QUERY_TOO_DEEP.value})
+    assign_code(error)
+
+    assert error.extensions == {"code": ErrorCode.QUERY_TOO_DEEP.value}
