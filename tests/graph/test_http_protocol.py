@@ -477,3 +477,19 @@ def test_a_code_set_by_a_rule_is_kept():
     assign_code(error)
 
     assert error.extensions == {"code": ErrorCode.QUERY_TOO_DEEP.value}
+
+
+async def test_a_body_over_the_limit_is_413_in_the_media_type_asked_for(session):
+    from tests.graph.test_query_limits import serving  # noqa: PLC0415 - its app factory
+
+    async with serving(session, max_request_bytes=1_000) as http:
+        response = await http.post(
+            "/graphql",
+            content=b'{"query": "{ __typename }"}' + b" " * 1_000,
+            headers={**JSON_BODY, "Accept": GRAPHQL_RESPONSE},
+        )
+
+    assert response.status_code == 413
+    assert response.headers["content-type"] == GRAPHQL_RESPONSE
+    assert response.headers["connection"] == "close"
+    assert json.loads(response.content)["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
