@@ -5,6 +5,10 @@ Strawberry's GraphiQL page loads React and GraphiQL from a CDN with SRI `integri
 out as the CDN's paths). When all of them are there, the router serves the same page with the
 CDN prefix replaced by `ASSETS_URL_PATH` (the integrity attributes stay, so the browser still
 checks every file); otherwise it serves Strawberry's page unchanged, which loads from the CDN.
+
+The router is also where GraphQL over HTTP is spoken: it parses the request itself (one JSON
+object, each field of its type), answers every refusal as JSON with a code and the status of
+graph/http_errors.py, runs supported queries through the fast path, and serves no websocket.
 """
 
 import re
@@ -66,7 +70,7 @@ def point_at_local_assets(page: str, assets_url: str) -> str:
 
 
 class GraphiQLRouter(GraphQLRouter[Context, None]):
-    """Strawberry's FastAPI router, whose GraphiQL page loads local assets when they exist."""
+    """Strawberry's FastAPI router: coded refusals, the fast path, GraphiQL from local assets."""
 
     def __init__(
         self,
