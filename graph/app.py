@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graph import metrics, sql_observation, unavailability
 from graph.authentication import authenticate_request, client_ip
@@ -16,8 +17,9 @@ from graph.compiler import FastPath
 from graph.context import Context
 from graph.errors import RequestRefusedError
 from graph.graphiql import ASSETS_URL_PATH, GraphiQLRouter
+from graph.http_errors import http_error, refused_request
 from graph.persisted_queries import PersistedQueries
-from graph.query_limits import QueryLimits, refused_request
+from graph.query_limits import QueryLimits
 from graph.readiness import check_readiness
 from graph.request_session import RequestSession
 from graph.request_size import RequestSizeLimit
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.query_limits = QueryLimits.from_settings(settings)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.add_exception_handler(RequestRefusedError, refused_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.include_router(graphql_router, prefix="/graphql")
     if graphql_router.serves_local_assets:
         assets = StaticFiles(directory=graphql_router.assets_dir)

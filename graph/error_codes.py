@@ -3,35 +3,89 @@
 import logging
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from graphql import (
+    ArgumentNode,
+    ASTValidationRule,
+    GraphQLError,
+    GraphQLSyntaxError,
+    NoSchemaIntrospectionCustomRule,
+    ValuesOfCorrectTypeRule,
+    VariableDefinitionNode,
+    specified_rules,
+)
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from graph import unavailability
 from graph.errors import ClientError, ErrorCode
 from graph.unavailability import database_unavailable, statement_timed_out
 
 logger = logging.getLogger("graph.errors")
+# What Strawberry's MaskErrors says in place of an unexpected error's message.
+UNEXPECTED_MESSAGE = "Unexpected error."
 
-_VARIABLE = re.compile(r"^Variable '\$(?P<name>\w+)'")
-_ARGUMENT = re.compile(r"^Argument '(?P<name>\w+)'")
-# Messages of graphql-core's ValuesOfCorrectType rule: a literal of the wrong type.
-_BAD_LITERAL = re.compile(
-    r"(cannot represent|does not exist in|Expected value of type|is required, but it was not)"
-)
+# graphql-core raises the token limit's refusal as a plain syntax error: only its message
+# tells it apart.
+_TOO_MANY_TOKENS = re.compile(r"^Syntax Error: Document contains more than \d+ tokens")
+# Depth and alias refusals carry their own code (graph/query_depth.py). Variable errors without
+# a variable's node (too many of them, nested too deeply) are known only by message.
+_LIMIT_CODES = ((re.compile(r"^Variable"), ErrorCode.BAD_USER_INPUT),)
+# An argument that fails coercion at execution (a variable's value checked against a
+# non-null argument) is reported against its field, named only in the message.
+_ARGUMENT = re.compile(r"^Argument '(?:\w+\.\w+\()?(?P<name>\w+)(?::\))?'")
+
+# The code of each validation rule's errors, set as the rule reports them (see tag_rules).
+_RULE_CODES: dict[type[ASTValidationRule], ErrorCode] = {
+    **dict.fromkeys(specified_rules, ErrorCode.GRAPHQL_VALIDATION_FAILED),
+    ValuesOfCorrectTypeRule: ErrorCode.BAD_USER_INPUT,
+    NoSchemaIntrospectionCustomRule: ErrorCode.INTROSPECTION_DISABLED,
+}
 
 
-# Refusals of the query limits (graph/query_limits.py), by the message graphql-core or
-# Strawberry gives them; checked before the generic parse and validation codes.
-_LIMIT_CODES = (
-    (
-        re.compile(r"^Syntax Error: Document contains more than \d+ tokens"),
-        ErrorCode.TOO_MANY_TOKENS,
-    ),
-    (re.compile(r"exceeds maximum operation depth of \d+$"), ErrorCode.QUERY_TOO_DEEP),
-    (re.compile(r"^\d+ aliases found\. Allowed: \d+$"), ErrorCode.TOO_MANY_ALIASES),
-    (re.compile(r"^GraphQL introspection has been disabled"), ErrorCode.INTROSPECTION_DISABLED),
-)
+class ValidationCodes(SchemaExtension):
+    """Validate with rules that give each error their code (placed after QueryLimiter)."""
+
+    def on_operation(self) -> Iterator[None]:
+        """Replace the operation's rules by their tagged versions, the same classes each time."""
+        context = self.execution_context
+        context.validation_rules = tag_rules(tuple(context.validation_rules))
+        yield
+
+
+@lru_cache(maxsize=32)
+def tag_rules(
+    rules: tuple[type[ASTValidationRule], ...],
+) -> tuple[type[ASTValidationRule], ...]:
+    """`rules`, each known rule replaced by one setting its code (cached: validation caches)."""
+    return tuple(_TAGGED.get(rule, rule) for rule in rules)
+
+
+def _tagged(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
+    """`rule`, its errors carrying `extensions.code` (and, for values, the argument's name)."""
+    code = _RULE_CODES[rule].value
+
+    def report_error(self: ASTValidationRule, error: GraphQLError) -> None:
+        extensions: dict[str, object] = {"code": code}
+        arguments = self.__dict__.get("_arguments")
+        if arguments:
+            extensions["field"] = arguments[0]
+        error.extensions = {**extensions, **(error.extensions or {})}
+        rule.report_error(self, error)
+
+    def enter_argument(self: ASTValidationRule, node: ArgumentNode, *_: object) -> None:
+        self.__dict__.setdefault("_arguments", []).append(node.name.value)
+
+    def leave_argument(self: ASTValidationRule, *_: object) -> None:
+        self.__dict__["_arguments"].pop()
+
+    namespace: dict[str, object] = {"report_error": report_error}
+    if code == ErrorCode.BAD_USER_INPUT.value:
+        namespace |= {"enter_argument": enter_argument, "leave_argument": leave_argument}
+    return type(rule.__name__, (rule,), namespace)
+
+
+_TAGGED = {rule: _tagged(rule) for rule in _RULE_CODES}
 
 
 def assign_code(error: GraphQLError) -> None:
@@ -45,19 +99,55 @@ def assign_code(error: GraphQLError) -> None:
 
 
 def _classify(error: GraphQLError) -> dict[str, object]:
-    message = error.message
-    for pattern, code in _LIMIT_CODES:
-        if pattern.search(message):
-            return {"code": code.value}
-    if message.startswith("Syntax Error"):
-        return {"code": "GRAPHQL_PARSE_FAILED"}
-    if variable := _VARIABLE.match(message):
-        return {"code": ErrorCode.BAD_USER_INPUT.value, "field": variable["name"]}
-    if argument := _ARGUMENT.match(message):
+    """The code of an error no validation rule tagged: by its type and node, else its message."""
+    source = error.original_error if isinstance(error.original_error, GraphQLError) else error
+    nodes = error.nodes or source.nodes
+    node = nodes[0] if nodes else None
+    if isinstance(source, GraphQLSyntaxError):
+        too_long = _TOO_MANY_TOKENS.match(source.message)
+        code = ErrorCode.TOO_MANY_TOKENS if too_long else ErrorCode.GRAPHQL_PARSE_FAILED
+    elif isinstance(node, VariableDefinitionNode):
+        return {"code": ErrorCode.BAD_USER_INPUT.value, "field": node.variable.name.value}
+    elif isinstance(node, ArgumentNode):
+        return {"code": ErrorCode.BAD_USER_INPUT.value, "field": node.name.value}
+    elif argument := _ARGUMENT.match(source.message):
         return {"code": ErrorCode.BAD_USER_INPUT.value, "field": argument["name"]}
-    if _BAD_LITERAL.search(message):
-        return {"code": ErrorCode.BAD_USER_INPUT.value}
-    return {"code": "GRAPHQL_VALIDATION_FAILED"}
+    else:
+        code = next(
+            (code for pattern, code in _LIMIT_CODES if pattern.search(source.message)),
+            ErrorCode.GRAPHQL_VALIDATION_FAILED,
+        )
+    return {"code": code.value}
+
+
+def ensure_codes(errors: list[GraphQLError], *, request_id: str | None) -> list[GraphQLError]:
+    """`errors`, each with a code: one that escaped masking is logged and masked here.
+
+    The last check before a response goes out: an exception raised outside the operation's
+    extensions (in a validation rule, say) reaches the response unmasked and without a code.
+    """
+    coded: list[GraphQLError] = []
+    for error in errors:
+        if (error.extensions or {}).get("code"):
+            coded.append(error)
+            continue
+        logger.error(
+            "unexpected error before execution (request %s)",
+            request_id,
+            exc_info=error.original_error or error,
+        )
+        coded.append(
+            GraphQLError(
+                UNEXPECTED_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={
+                    "code": ErrorCode.INTERNAL_SERVER_ERROR.value,
+                    "requestId": request_id,
+                },
+            )
+        )
+    return coded
 
 
 class MaskUnexpectedErrors(MaskErrors):

@@ -1,6 +1,8 @@
 """The errors clients see: each carries a stable `extensions.code` from one documented set."""
 
 import enum
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError
@@ -28,6 +30,12 @@ class ErrorCode(enum.StrEnum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     LOGIN_THROTTLED = "LOGIN_THROTTLED"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
+    BAD_REQUEST = "BAD_REQUEST"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 
 
 class ClientError(GraphQLError):
@@ -105,9 +113,10 @@ class QueryTooCostlyError(ClientError):
 
 
 class RequestRefusedError(ClientError):
-    """Refused over HTTP before any operation ran; answered with `status_code`."""
+    """Refused over HTTP before any operation ran; answered with `status_code` and `headers`."""
 
     status_code = 400
+    headers: Mapping[str, str] = MappingProxyType({})
 
 
 class RequestTooLargeError(RequestRefusedError):
@@ -121,6 +130,37 @@ class TooManyOperationsError(RequestRefusedError):
     """A batch (a JSON array of operations): this server takes one operation per request."""
 
     code = ErrorCode.TOO_MANY_OPERATIONS
+
+
+class BadRequestError(RequestRefusedError):
+    """Not a GraphQL-over-HTTP request: not a JSON object, or a field of the wrong type."""
+
+    code = ErrorCode.BAD_REQUEST
+
+
+class MethodNotAllowedError(RequestRefusedError):
+    """An HTTP method /graphql does not take, or a mutation over GET; `Allow` names the methods."""
+
+    code = ErrorCode.METHOD_NOT_ALLOWED
+    status_code = 405
+
+    def __init__(self, message: str, *, allow: str) -> None:
+        """Refuse the method; `allow` is the `Allow` header's value ("POST", "GET, POST")."""
+        super().__init__(message)
+        self.headers = {"Allow": allow}
+
+
+class UnsupportedMediaTypeError(RequestRefusedError):
+    """A POST body that is not `application/json` in UTF-8."""
+
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    status_code = 415
+
+
+class OperationResolutionError(RequestRefusedError):
+    """The document is valid but names no single operation to run (or not the one asked for)."""
+
+    code = ErrorCode.OPERATION_RESOLUTION_FAILURE
 
 
 class PersistedQueryNotFoundError(RequestRefusedError):

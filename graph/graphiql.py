@@ -5,29 +5,56 @@ Strawberry's GraphiQL page loads React and GraphiQL from a CDN with SRI `integri
 out as the CDN's paths). When all of them are there, the router serves the same page with the
 CDN prefix replaced by `ASSETS_URL_PATH` (the integrity attributes stay, so the browser still
 checks every file); otherwise it serves Strawberry's page unchanged, which loads from the CDN.
+
+The router is also where GraphQL over HTTP is spoken: it parses the request itself (one JSON
+object, each field of its type), answers every refusal as JSON with a code and the status of
+graph/http_errors.py, runs supported queries through the fast path, and serves no websocket.
 """
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from fastapi import Request, WebSocket
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIWebSocketRoute
+from strawberry.exceptions import MissingQueryError
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
 from graph.compiler import FastPath, encode_response
 from graph.context import Context
+from graph.error_codes import ensure_codes
+from graph.errors import BadRequestError, RequestRefusedError, UnsupportedMediaTypeError
+from graph.http_errors import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    NO_QUERY,
+    decode_json,
+    method_not_allowed,
+    refusal,
+    refusal_for,
+    response_media_type,
+)
 from graph.persisted_queries import PersistedQueries
 from graph.query_limits import refuse_batches
 
 ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 ASSETS_URL_PATH = "/graphql/assets"
 CDN_URL = "https://unpkg.com/"
+# Methods a client may send that /graphql does not take (it takes GET and POST).
+OTHER_METHODS = ("DELETE", "HEAD", "OPTIONS", "PATCH", "PUT", "TRACE")
 _CDN_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']https://unpkg\.com/([^"']+)["']""")
 
 
@@ -43,17 +70,29 @@ def point_at_local_assets(page: str, assets_url: str) -> str:
 
 
 class GraphiQLRouter(GraphQLRouter[Context, None]):
-    """Strawberry's FastAPI router, whose GraphiQL page loads local assets when they exist."""
+    """Strawberry's FastAPI router: coded refusals, the fast path, GraphiQL from local assets."""
 
     def __init__(
         self,
-        *args: Any,  # noqa: ANN401 - Strawberry's arguments, passed through unchanged
+        schema: BaseSchema,
+        *,
+        path: str = "",
         assets_dir: Path = ASSETS_DIR,
         persisted_queries: PersistedQueries | None = None,
-        **kwargs: Any,  # noqa: ANN401 - as *args
+        **kwargs: Any,  # noqa: ANN401 - Strawberry's arguments, passed through unchanged
     ) -> None:
         """Take Strawberry's arguments; decide once, from `assets_dir`, which page to serve."""
-        super().__init__(*args, **kwargs)
+        # Subscriptions come later: no websocket protocol is offered, and without a websocket
+        # route an upgrade on /graphql is refused at the handshake (HTTP 403) by the routing,
+        # before any dependency runs (the context's would fail on a websocket: HTTP 500).
+        super().__init__(schema, path=path, subscription_protocols=(), **kwargs)
+        self.routes = [route for route in self.routes if not isinstance(route, APIWebSocketRoute)]
+
+        @self.api_route(path, methods=list(OTHER_METHODS), include_in_schema=False)
+        async def other_methods(request: Request) -> Response:
+            """Refuse the method with the `Allow` of /graphql (routing would name GET only)."""
+            raise method_not_allowed(request.method)
+
         self.assets_dir = assets_dir
         self.persisted_queries = persisted_queries
         page = get_graphql_ide_html("graphiql")
@@ -73,16 +112,56 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
         root_path = str(request.scope.get("root_path", "")).rstrip("/")
         return HTMLResponse(point_at_local_assets(self.local_page, root_path + ASSETS_URL_PATH))
 
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Context | UnsetType = UNSET,
+        root_value: None = UNSET,
+    ) -> Response | WebSocket:
+        """Strawberry's handling, with every refusal as GraphQL-shaped JSON with a code.
+
+        Strawberry answers its own refusals (bad JSON, a mutation over GET, an unknown
+        operation) in plain text without a code; they become the refusals of
+        graph/http_errors.py, with the GraphQL-over-HTTP statuses.
+        """
+        if self.is_websocket_request(request):  # unreachable: no websocket route
+            return await super().run(request, context=context, root_value=root_value)  # type: ignore[arg-type]
+        accept = request.headers.get("accept")
+        method = request.scope["method"]
+        try:
+            response = await super().run(request, context=context, root_value=root_value)  # type: ignore[arg-type]
+        except RequestRefusedError as error:
+            return refusal(error, accept=accept)
+        except _RefusedResultError as refused:
+            return refusal(refused.error, accept=accept, count=False)
+        except HTTPException as error:
+            return refusal(refusal_for(error, method=method), accept=accept)
+        if isinstance(response, Response) and response.media_type == JSON:
+            response.headers["content-type"] = response_media_type(accept)
+        return response
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """Strawberry's parsing, after refusing batches; persisted queries resolved to documents."""
-        if request.method == "POST":
-            refuse_batches(await request.get_body())
-        data = await super().parse_http_body(request)
-        if self.persisted_queries is None or isinstance(data, list):
-            return data
-        return self.persisted_queries.resolve(data)
+        """The request's one operation, checked; a persisted query resolved to its document.
+
+        Replaces Strawberry's parsing, which answers 500 for a body that is JSON but not an
+        object, not UTF-8 or nested too deeply, and takes `operationName` of any type.
+        """
+        data: object
+        if request.method == "GET":
+            data = _query_parameters(request.query_params)
+        else:
+            _check_media_type(request.content_type)
+            body = await request.get_body()
+            refuse_batches(body)
+            data = decode_json(body, field="body")
+        request_data = _request_data(data)
+        if self.persisted_queries is not None:
+            request_data = self.persisted_queries.resolve(request_data)
+        if not request_data.query:
+            raise BadRequestError(NO_QUERY, field="query")
+        return request_data
 
     fast_path: FastPath | None = None
 
@@ -95,7 +174,38 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> Any:  # noqa: ANN401 - Strawberry's ExecutionResult
-        """A supported query through the fast path (graph/compiler/); anything else as usual."""
+        """A supported query through the fast path (graph/compiler/); anything else as usual.
+
+        A refusal among the result's errors (graph/operation_selection.py) answers as a request
+        error; so does any error before execution when the client asked for
+        `application/graphql-response+json` (HTTP 400, as its specification says).
+        """
+        request.state.graphql_context = context  # for process_result, which is not given it
+        try:
+            result = await self._execute(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as error:
+            raise refusal_for(error, method=request_adapter.method) from error
+        refused = next(
+            (error for error in result.errors or () if isinstance(error, RequestRefusedError)),
+            None,
+        )
+        if refused is not None:
+            raise _RefusedResultError(refused)
+        if _is_request_error(result) and _wants_graphql_response(request):
+            sub_response.status_code = 400
+        return result
+
+    async def _execute(  # noqa: PLR0913, PLR0917 - as execute_single
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Any,  # noqa: ANN401 - Strawberry's
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> Any:  # noqa: ANN401 - Strawberry's ExecutionResult
         if self.fast_path is not None:
             allowed = OperationType.from_http(request_adapter.method)
             if not self.allow_queries_via_get and request_adapter.method == "GET":
@@ -114,6 +224,22 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
             request, request_adapter, sub_response, context, root_value, request_data
         )
 
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Strawberry's response, with a code on every error.
+
+        For a request error answered as `application/graphql-response+json`, without `data`.
+        """
+        if result.errors:
+            context = getattr(request.state, "graphql_context", None)
+            request_id = getattr(context, "request_id", None)
+            result.errors = ensure_codes(result.errors, request_id=request_id)
+        response = await super().process_result(request, result)
+        if _is_request_error(result) and _wants_graphql_response(request):
+            response.pop("data", None)
+        return response
+
     def encode_json(self, data: object) -> str | bytes:
         """Fast-path data goes out as PostgreSQL wrote it; everything else as Strawberry does."""
         return encode_response(data) or super().encode_json(data)
@@ -123,3 +249,72 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
         return super().should_render_graphql_ide(request) and not request.query_params.get(
             "extensions"
         )
+
+
+class _RefusedResultError(Exception):
+    """A refusal found among a result's errors (already counted by the schema)."""
+
+    def __init__(self, error: RequestRefusedError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """The operation never started: the document did not parse or validate."""
+    return isinstance(result, PreExecutionError) and bool(result.errors)
+
+
+def _wants_graphql_response(request: Request) -> bool:
+    return response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON
+
+
+def _check_media_type(content_type: str | None) -> None:
+    """A POST body is `application/json` in UTF-8 (the only one GraphQL over HTTP requires)."""
+    media_type, parameters = parse_content_type(content_type or "")
+    charset = parameters.get("charset", "utf-8").lower()
+    if media_type != JSON or charset not in {"utf-8", "utf8"}:
+        message = f"Send the request as `{JSON}` (UTF-8), not `{content_type or 'no type'}`."
+        raise UnsupportedMediaTypeError(message)
+
+
+def _query_parameters(parameters: Mapping[str, object]) -> dict[str, object]:
+    """A GET request's parameters, `variables` and `extensions` decoded from JSON."""
+    data: dict[str, object] = {}
+    getlist = getattr(parameters, "getlist", None)
+    for name in ("query", "operationName", "variables", "extensions"):
+        values = getlist(name) if getlist is not None else [parameters.get(name)]
+        values = [value for value in values if value is not None]
+        if len(values) > 1:
+            message = f"`{name}` is given more than once."
+            raise BadRequestError(message, field=name)
+        if values and values[0] != "":
+            data[name] = values[0]
+    for name in ("variables", "extensions"):
+        value = data.get(name)
+        if isinstance(value, str):
+            data[name] = decode_json(value, field=name)
+    return data
+
+
+def _request_data(data: object) -> GraphQLRequestData:
+    """The request's fields, each of its GraphQL-over-HTTP type (or absent)."""
+    if not isinstance(data, dict):
+        message = "The request body must be a JSON object: {query, operationName, variables}."
+        raise BadRequestError(message, field="body")
+    for name, kind, described in (
+        ("query", str, "a string"),
+        ("operationName", str, "a string"),
+        ("variables", dict, "an object"),
+        ("extensions", dict, "an object"),
+    ):
+        value = data.get(name)
+        if value is not None and not isinstance(value, kind):
+            message = f"`{name}` must be {described} or null."
+            raise BadRequestError(message, field=name)
+    return GraphQLRequestData(
+        query=data.get("query"),
+        variables=data.get("variables"),
+        operation_name=data.get("operationName") or None,
+        extensions=data.get("extensions"),
+        protocol="http",
+    )

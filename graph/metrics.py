@@ -7,11 +7,12 @@ With several worker processes, set `PROMETHEUS_MULTIPROC_DIR` so the workers' fi
 aggregated (prometheus-client's multiprocess mode).
 """
 
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, get_operation_ast
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
@@ -19,10 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.extensions import SchemaExtension
 
 from graph.errors import ErrorCode
+from graph.persisted_queries import load_allowlist_names
 from graph.sql_observation import RequestObservation, observe_request
 
-# Operation names come from clients: past this many distinct names, the rest count as "other".
-MAX_OPERATION_LABELS = 200
+# Operation names come from clients, and every distinct label stays in every scrape until the
+# process ends: besides the allow-list's names, only this many distinct names get a label.
+MAX_OPERATION_LABELS = 100
+MAX_LABEL_LENGTH = 64
+ANONYMOUS = "anonymous"
+OTHER = "other"
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
 REQUEST_SECONDS = Histogram(
     "sartiq_graphql_request_seconds",
@@ -42,21 +49,59 @@ ERRORS = Counter(
     ["code"],
 )
 
-_known_operations: set[str] = set()
-_known_operations_lock = threading.Lock()
+
+class OperationLabels:
+    """A bounded set of operation-name labels: the allow-list's names, then the first few seen.
+
+    A name over `MAX_LABEL_LENGTH` characters, or not a GraphQL name, is never a label.
+    """
+
+    def __init__(self, known: Iterable[str] = (), *, max_seen: int = MAX_OPERATION_LABELS) -> None:
+        """Always label the names in `known`; label at most `max_seen` others, first come."""
+        self._known = frozenset(name for name in known if _labellable(name))
+        self._max_seen = max_seen
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def label(self, name: str | None) -> str:
+        """The label of operation `name`: itself, `anonymous` or `other`."""
+        if not name:
+            return ANONYMOUS
+        if name in self._known:
+            return name
+        if not _labellable(name):
+            return OTHER
+        with self._lock:
+            if name in self._seen:
+                return name
+            if len(self._seen) < self._max_seen:
+                self._seen.add(name)
+                return name
+        return OTHER
+
+
+def _labellable(name: str) -> bool:
+    return len(name) <= MAX_LABEL_LENGTH and _GRAPHQL_NAME.fullmatch(name) is not None
+
+
+# The allow-list's operations always have their label (with `persisted_queries_only`, nothing
+# else runs, so no other name is ever seen).
+_labels = OperationLabels(load_allowlist_names())
 
 
 def operation_label(name: str | None) -> str:
-    """A bounded label for an operation name."""
-    if not name:
-        return "anonymous"
-    with _known_operations_lock:
-        if name in _known_operations:
-            return name
-        if len(_known_operations) < MAX_OPERATION_LABELS:
-            _known_operations.add(name)
-            return name
-    return "other"
+    """The bounded label this process gives operation `name`."""
+    return _labels.label(name)
+
+
+def executed_operation_name(document: DocumentNode | None, name: str | None) -> str | None:
+    """The name of the operation of `document` that runs, if it has one.
+
+    The client's `operationName` may name no operation of the document: it is a label only
+    when the document has it.
+    """
+    operation = get_operation_ast(document, name) if document is not None else None
+    return operation.name.value if operation is not None and operation.name else None
 
 
 def count_errors(errors: list[GraphQLError]) -> None:
@@ -94,7 +139,9 @@ class OperationMetrics(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         """Name the observation once the document is parsed (the name may come from it)."""
-        self._observation.operation = operation_label(self.execution_context.operation_name)
+        context = self.execution_context
+        name = executed_operation_name(context.graphql_document, context.operation_name)
+        self._observation.operation = operation_label(name)
         yield
 
 

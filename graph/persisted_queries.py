@@ -169,6 +169,13 @@ def load_allowlist(path: Path = ALLOWLIST_FILE) -> dict[str, str]:
     return {entry["sha256"]: entry["document"] for entry in entries.values()}
 
 
+def load_allowlist_names(path: Path = ALLOWLIST_FILE) -> frozenset[str]:
+    """The names of the allow-listed operations (none when there is no allow-list file)."""
+    if not path.is_file():
+        return frozenset()
+    return frozenset(json.loads(path.read_text(encoding="utf-8")))
+
+
 def render_allowlist(directory: Path = OPERATIONS_DIR) -> str:
     """The allow-list file's text: each operation's name, hash and document, sorted by name."""
     entries = {

@@ -11,7 +11,7 @@ limits come from the settings of the app serving the request (`app.state.query_l
 from the process settings.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Self
@@ -25,13 +25,10 @@ from graphql import (
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import get_variable_values
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.extensions.parser_cache import _get_parse_cache
 
-from graph.errors import QueryTooCostlyError, RequestRefusedError, TooManyOperationsError
-from graph.metrics import count_errors
+from graph.errors import QueryTooCostlyError, TooManyOperationsError
 from graph.query_cost import operation_cost
 from graph.query_depth import ShapeLimits, limits_rule, refusals
 from models.settings import Settings, get_settings
@@ -182,24 +179,3 @@ def refuse_batches(body: bytes) -> None:
     """Refuse a JSON array of operations: batching is off (one operation per request)."""
     if body.lstrip()[:1] == b"[":
         raise TooManyOperationsError(BATCH_REFUSED)
-
-
-def refusal_response(
-    error: RequestRefusedError, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    """The HTTP answer to a request refused before any operation ran, counted in metrics.
-
-    A request error in the GraphQL-over-HTTP sense: `errors` and no `data`.
-    """
-    count_errors([error])
-    return JSONResponse(
-        {"errors": [error.formatted]},
-        status_code=error.status_code,
-        headers={"Cache-Control": "no-store", **(headers or {})},
-    )
-
-
-async def refused_request(_: Request, error: Exception) -> JSONResponse:
-    """FastAPI's handler for `RequestRefusedError` raised while reading a request."""
-    assert isinstance(error, RequestRefusedError)  # noqa: S101 - registered for this type only
-    return refusal_response(error)

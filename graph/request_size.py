@@ -6,10 +6,11 @@ A body within the limit is handed on unchanged. The query string counts too, sin
 requests carry the document there.
 """
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.errors import RequestTooLargeError
-from graph.query_limits import refusal_response
+from graph.http_errors import refusal
 
 
 class RequestSizeLimit:
@@ -59,5 +60,7 @@ class RequestSizeLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"The request is over {self.max_bytes} bytes; send a smaller document."
         error = RequestTooLargeError(message, maxBytes=self.max_bytes)
-        response = refusal_response(error, headers={"Connection": "close"})
+        accept = Headers(scope=scope).get("accept")
+        response = refusal(error, accept=accept)
+        response.headers["Connection"] = "close"
         await response(scope, receive, send)

@@ -10,7 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graph.deadline import RequestDeadline
-from graph.error_codes import MaskUnexpectedErrors, assign_code
+from graph.error_codes import MaskUnexpectedErrors, ValidationCodes, assign_code
 from graph.geo import GEOJSON_SCALAR, GeoJSON
 from graph.input_hygiene import InputHygiene
 from graph.metrics import OperationMetrics, count_errors
@@ -18,6 +18,7 @@ from graph.mutations.account import AccountMutations
 from graph.mutations.bookings import BookingMutations
 from graph.mutations.media import MediaMutations
 from graph.mutations.venues import VenueMutations
+from graph.operation_selection import SingleOperation
 from graph.queries.health import HealthQueries
 from graph.queries.lists import ListQueries
 from graph.queries.root import NodeQueries
@@ -74,6 +75,8 @@ schema = Schema(
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
         InputHygiene,
         QueryLimiter,
+        ValidationCodes,  # after QueryLimiter, whose rules it tags
+        SingleOperation,  # after ValidationCache, whose errors it adds to
         MaskUnexpectedErrors,
         OperationMetrics,
         # Last, so its execution hook is the innermost: it turns the cancellation into

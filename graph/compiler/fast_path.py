@@ -124,7 +124,12 @@ class FastPath:
         )
         if plan is None:
             return None
-        parameters = plan.bind(variables, context.viewer)
+        try:
+            parameters = plan.bind(variables, context.viewer)
+        except GraphQLError:
+            # An invalid document (a required argument left out): Strawberry's validation, on
+            # the general path, reports it with its code.
+            return None
         if parameters is None:
             return None
         return await self._run(

@@ -611,8 +611,8 @@ class _Compiler:
         if not parts:
             raise UnsupportedError
         parts.append(js.const("}"))
-        # HAVING makes it an aggregate query, one row even when no aggregate is selected
-        # (`{ totalCount }` alone would otherwise give a row per item of the page).
+        # HAVING makes it one group even when no aggregate is selected (`{ totalCount }`):
+        # one row, whether the page has none or many.
         return select(js.concat(parts)).select_from(page).having(true()).scalar_subquery()
 
     # --- root fields ---------------------------------------------------------------------------

@@ -1,0 +1,170 @@
+"""Request-level refusals over HTTP: the GraphQL-over-HTTP statuses, as GraphQL-shaped JSON.
+
+A request that is not a well-formed GraphQL-over-HTTP request (a body that is not a JSON
+object, a field of the wrong type, a media type or method /graphql does not take) is refused
+before any operation runs, with the status the spec gives (400, 405 with `Allow`, 413, 415),
+`errors[].extensions.code` and no `data`. The media type is `application/json`, or
+`application/graphql-response+json` when the client's `Accept` prefers it.
+"""
+
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+
+from cross_web import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+
+from graph.errors import (
+    BadRequestError,
+    ClientError,
+    ErrorCode,
+    MethodNotAllowedError,
+    OperationResolutionError,
+    RequestRefusedError,
+    UnsupportedMediaTypeError,
+)
+from graph.metrics import count_errors
+
+JSON = "application/json"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+GRAPHQL_METHODS = "GET, POST"
+NO_QUERY = "No GraphQL document: send `query` (or a persisted query's hash)."
+
+
+def response_media_type(accept: str | None) -> str:
+    """`application/graphql-response+json` when `accept` prefers it, else `application/json`."""
+    weights: dict[str, float] = {}
+    for item in (accept or "").split(","):
+        media_type, *parameters = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[media_type.lower()] = max(weight, weights.get(media_type.lower(), 0.0))
+    preferred = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    return GRAPHQL_RESPONSE_JSON if preferred > 0 and preferred >= weights.get(JSON, 0.0) else JSON
+
+
+def decode_json(data: bytes | str, *, field: str) -> object:
+    """`data` decoded as UTF-8 JSON; `BAD_REQUEST` naming `field` when it is not."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text)
+    except UnicodeDecodeError as error:
+        problem = "is not UTF-8 text"
+        cause: Exception = error
+    except RecursionError as error:
+        problem, cause = "is JSON nested too deeply", error
+    except ValueError as error:
+        # JSONDecodeError, and integers over Python's digit limit (sys.get_int_max_str_digits).
+        problem, cause = f"is not valid JSON: {error}", error
+    message = f"`{field}` {problem}."
+    raise BadRequestError(message, field=field) from cause
+
+
+def method_not_allowed(method: str) -> MethodNotAllowedError:
+    """The refusal of an HTTP method /graphql does not take."""
+    message = f"/graphql takes {GRAPHQL_METHODS}, not {method}."
+    return MethodNotAllowedError(message, allow=GRAPHQL_METHODS)
+
+
+class RouteNotFoundError(RequestRefusedError):
+    """Nothing is served at the path (or GraphiQL is off and a browser asked for it)."""
+
+    code = ErrorCode.NOT_FOUND
+    status_code = 404
+
+
+def refusal_for(error: Exception, *, method: str) -> RequestRefusedError:
+    """The refusal to answer for an exception Strawberry raises about the request itself.
+
+    Strawberry raises its own exceptions from the fast path and wraps them in an
+    `HTTPException` (with a plain-text reason) on the general path: both map to one code.
+    """
+    cause = error.__cause__ if isinstance(error, HTTPException) else error
+    if isinstance(cause, InvalidOperationTypeError):
+        operation = cause.operation_type.value
+        if method == "GET":
+            return MethodNotAllowedError(f"A {operation} must be sent with POST.", allow="POST")
+        return MethodNotAllowedError(f"A {operation} is not served over {method}.", allow="GET")
+    if isinstance(cause, CannotGetOperationTypeError):
+        return OperationResolutionError(cause.as_http_error_reason(), field="operationName")
+    if isinstance(cause, MissingQueryError):
+        return BadRequestError(NO_QUERY, field="query")
+    if not isinstance(error, HTTPException):
+        raise error
+    if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        return method_not_allowed(method)
+    by_status: dict[int, type[RequestRefusedError]] = {
+        HTTPStatus.NOT_FOUND: RouteNotFoundError,
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,
+    }
+    return by_status.get(error.status_code, BadRequestError)(error.reason)
+
+
+def refusal(error: RequestRefusedError, *, accept: str | None, count: bool = True) -> Response:
+    """The response refusing a request: the error's status and headers, no `data`.
+
+    Counted in metrics unless `count` is false (the schema counted it already).
+    """
+    if count:
+        count_errors([error])
+    return JSONResponse(
+        {"errors": [error.formatted]},
+        status_code=error.status_code,
+        headers={"Cache-Control": "no-store", **error.headers},
+        media_type=response_media_type(accept),
+    )
+
+
+async def refused_request(request: Request, error: Exception) -> Response:
+    """FastAPI's handler for a `RequestRefusedError` raised while reading a request."""
+    if not isinstance(error, RequestRefusedError):  # registered for this type only
+        raise error
+    return refusal(error, accept=request.headers.get("accept"))
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """Starlette's routing refusals (404, 405 with `Allow`) as GraphQL-shaped JSON."""
+    if not isinstance(error, StarletteHTTPException):  # registered for this type only
+        raise error
+    refused: ClientError
+    if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        # Starlette's `Allow` names the methods of the first route at the path only; /graphql
+        # refuses every other method itself (GraphiQLRouter), with all of its methods.
+        allow = (error.headers or {}).get("Allow", "")
+        refused = MethodNotAllowedError(
+            f"{request.url.path} does not take {request.method}.", allow=allow
+        )
+    elif error.status_code == HTTPStatus.NOT_FOUND:
+        refused = RouteNotFoundError(f"Nothing is served at {request.url.path}.")
+    else:
+        refused = BadRequestError(str(error.detail))
+    headers: Mapping[str, str] = {**(error.headers or {}), **getattr(refused, "headers", {})}
+    return JSONResponse(
+        {"errors": [refused.formatted]},
+        status_code=error.status_code,
+        headers=dict(headers),
+        media_type=response_media_type(request.headers.get("accept")),
+    )
+
+
+__all__ = [
+    "GRAPHQL_RESPONSE_JSON",
+    "JSON",
+    "RouteNotFoundError",
+    "decode_json",
+    "http_error",
+    "refusal",
+    "refusal_for",
+    "refused_request",
+    "response_media_type",
+]

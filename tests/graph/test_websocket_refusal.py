@@ -1,0 +1,51 @@
+"""A websocket upgrade on /graphql is refused at the handshake, cleanly: subscriptions come later.
+
+Strawberry's router serves websockets, but the request context needs an HTTP request, so every
+upgrade answered HTTP 500 with a traceback in the log. Now no websocket route exists: the
+handshake is refused (HTTP 403) by the routing, before any dependency runs.
+"""
+
+import logging
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from graph.app import create_app
+from models.settings import Settings
+
+
+@pytest.mark.parametrize(
+    "subprotocols",
+    [["graphql-transport-ws"], ["graphql-ws"], [], ["something-else"]],
+)
+def test_a_websocket_upgrade_is_refused_without_a_traceback(test_database, caplog, subprotocols):
+    application = create_app(Settings(database_url=test_database.url))
+    with caplog.at_level(logging.INFO), TestClient(application) as http:
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            http.websocket_connect("/graphql", subprotocols=subprotocols),
+        ):
+            pytest.fail("the handshake was accepted")
+        # The app still serves HTTP afterwards.
+        response = http.post("/graphql", json={"query": "{ __typename }"})
+
+    # 1000 from the routing's close before accepting: the server answers the handshake 403.
+    assert refused.value.code == 1000
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
+    assert [record for record in caplog.records if record.exc_info] == []
+
+
+def test_an_upgrade_request_over_plain_http_is_answered_as_json(test_database):
+    application = create_app(Settings(database_url=test_database.url))
+    with TestClient(application) as http:
+        response = http.get(
+            "/graphql",
+            headers={"Connection": "Upgrade", "Upgrade": "websocket", "Accept": "application/json"},
+        )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
