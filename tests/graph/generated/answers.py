@@ -26,14 +26,12 @@ class Sent:
     path: str
     content: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         """The request in a line or two, its body cut short."""
         body = self.content[:PREVIEW]
         more = f"... ({len(self.content)} bytes)" if len(self.content) > PREVIEW else ""
-        params = f" params={_cut(json.dumps(self.params))}" if self.params else ""
-        return f"{self.method} {self.path}{params} headers={self.headers} body={body!r}{more}"
+        return f"{self.method} {_cut(self.path)} headers={self.headers} body={body!r}{more}"
 
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -54,12 +52,23 @@ def _cut(text: str) -> str:
     return text if len(text) <= PREVIEW else f"{text[:PREVIEW]}... ({len(text)} chars)"
 
 
-def problems(
-    sent: Sent, response: httpx.Response, elapsed: float, records: list[logging.LogRecord]
-) -> list[str]:
+@dataclass(frozen=True)
+class Observed:
+    """What the server did besides answering: time taken, log records, database connection."""
+
+    elapsed: float
+    records: list[logging.LogRecord]
+    connection_invalidated: bool = False
+
+
+def problems(sent: Sent, response: httpx.Response, observed: Observed) -> list[str]:
     """Every way the answer breaks the contract; empty when it keeps it."""
     found: list[str] = []
     status = response.status_code
+    elapsed, records = observed.elapsed, observed.records
+    if observed.connection_invalidated:
+        # SQLAlchemy drops a connection whose statement was cancelled mid-flight.
+        found.append("the request's database connection was invalidated (a statement cancelled)")
     if status >= 500:
         found.append(f"HTTP {status}")
     if elapsed > BUDGET_SECONDS:
@@ -102,11 +111,9 @@ def _body_problems(response: httpx.Response) -> list[str]:
     return found
 
 
-def check(
-    sent: Sent, response: httpx.Response, elapsed: float, records: list[logging.LogRecord]
-) -> None:
+def check(sent: Sent, response: httpx.Response, observed: Observed) -> None:
     """Fail with the request and every broken promise of its answer."""
-    found = problems(sent, response, elapsed, records)
+    found = problems(sent, response, observed)
     assert not found, f"{sent.describe()}\n-> HTTP {response.status_code}: " + "; ".join(found)
 
 

@@ -3,13 +3,14 @@
 import logging
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import models
 from graph.app import create_app, get_request_session
@@ -27,7 +28,7 @@ ROLES = ("admin", "host", "member")
 class World:
     """Rows for real IDs to point at, and the users who sign in."""
 
-    users: dict[str, models.User]
+    user_ids: dict[str, uuid.UUID]
     ids: dict[str, str]
 
 
@@ -39,6 +40,10 @@ async def world(session: AsyncSession) -> World:
     booking = await make_booking(session, user=users["member"], venue=venue)
     media = await make_media(session, owner=users["member"], venue=venue, booking=booking)
     login = await make_login_session(session, user=users["member"])
+    # Committed (a release of the session's savepoint), so that `send` can roll back whatever
+    # a request left half done without losing them; the test's outer transaction still ends
+    # in a rollback.
+    await session.commit()
     rows = {
         "Venue": venue.id,
         "Booking": booking.id,
@@ -46,7 +51,10 @@ async def world(session: AsyncSession) -> World:
         "User": users["member"].id,
         "Session": login.id,
     }
-    return World(users=users, ids={name: encode_global_id(name, id_) for name, id_ in rows.items()})
+    user_ids = {role: user.id for role, user in users.items()}
+    return World(
+        user_ids=user_ids, ids={name: encode_global_id(name, id_) for name, id_ in rows.items()}
+    )
 
 
 @pytest.fixture
@@ -91,6 +99,7 @@ def target(request: pytest.FixtureRequest) -> httpx.AsyncClient:
 @pytest.fixture
 def send(
     target: httpx.AsyncClient,
+    connection: AsyncConnection,
     session: AsyncSession,
     world: World,
     caplog: pytest.LogCaptureFixture,
@@ -106,25 +115,31 @@ def send(
         token: str | None = None,
     ) -> httpx.Response:
         headers = {"Accept": "application/json", **sent.headers}
+        # Examples share the test's session, unlike requests in production: start each from
+        # a clean state, whatever the previous one left behind.
+        await session.rollback()
         if role is not None:
             # A fresh token per request: a generated logOut must not sign out the next one.
             token = secrets.token_urlsafe(16)
-            await make_login_session(session, user=world.users[role], token=token)
+            user = await session.get(models.User, world.user_ids[role])
+            await make_login_session(session, user=user, token=token)
+            await session.commit()
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if user_agent is not None:
             headers["User-Agent"] = user_agent
-        sent = Sent(sent.method, sent.path, sent.content, headers, sent.params)
+        sent = Sent(sent.method, sent.path, sent.content, headers)
         caplog.clear()
         started = time.perf_counter()
         try:
             response = await target.request(
-                sent.method, sent.path, content=sent.content, headers=headers, params=sent.params
+                sent.method, sent.path, content=sent.content, headers=headers
             )
         except Exception as error:  # noqa: BLE001 - any exception here is a bare 500
             return answers.unhandled(sent, error)
         elapsed = time.perf_counter() - started
-        answers.check(sent, response, elapsed, list(caplog.records))
+        invalidated = connection.invalidated
+        answers.check(sent, response, answers.Observed(elapsed, list(caplog.records), invalidated))
         return response
 
     return run

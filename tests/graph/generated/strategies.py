@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote
 
 import graphql
 import hypothesis_graphql
@@ -284,37 +285,61 @@ SCALAR_VALUES: dict[str, st.SearchStrategy[JsonValue]] = {
 # --- values for variables --------------------------------------------------------------------
 
 
+# Values of the right kind, hostile inside: they pass variable coercion and reach resolvers.
+TYPED_VALUES: dict[str, st.SearchStrategy[JsonValue]] = {
+    **SCALAR_VALUES,
+    "Int": st.one_of(
+        st.integers(min_value=-(2**31), max_value=2**31 - 1),
+        st.integers(min_value=-5, max_value=200),
+    ),
+    "Float": st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.floats(-1e3, 1e3)),
+    "Boolean": st.booleans(),
+    "ID": global_id,
+}
+
+
 @cache
-def variable_values(type_: GraphQLInputType, *, depth: int = 0) -> st.SearchStrategy[JsonValue]:
-    """Mostly well-shaped values for `type_`, hostile at the leaves, sometimes of the wrong kind."""
+def variable_values(  # noqa: PLR0911 - one return per kind of input type
+    type_: GraphQLInputType, *, sloppy: bool = False, depth: int = 0
+) -> st.SearchStrategy[JsonValue]:
+    """Values for `type_`, hostile at the leaves; `sloppy` ones are now and then of the wrong kind.
+
+    Values of the right kind get past variable coercion to the resolvers; a single value of the
+    wrong kind stops the whole operation there, so those are kept for the sloppy draws.
+    """
     wrong = st.one_of(st.none(), json_values(max_leaves=3))
     if isinstance(type_, GraphQLNonNull):
-        inner = variable_values(cast("GraphQLInputType", type_.of_type), depth=depth)
-        return st.one_of(inner, inner, inner, wrong)
+        inner = variable_values(cast("GraphQLInputType", type_.of_type), sloppy=sloppy, depth=depth)
+        return st.one_of(inner, inner, inner, wrong) if sloppy else inner
     if isinstance(type_, GraphQLList):
-        item = variable_values(cast("GraphQLInputType", type_.of_type), depth=depth + 1)
+        item = variable_values(
+            cast("GraphQLInputType", type_.of_type), sloppy=sloppy, depth=depth + 1
+        )
         return st.one_of(st.lists(item, max_size=3), item, st.none())
     if isinstance(type_, GraphQLEnumType):
-        return st.one_of(st.sampled_from(list(type_.values)), nasty_text, st.none())
+        names = st.sampled_from(list(type_.values))
+        return st.one_of(names, nasty_text, st.none()) if sloppy else names
     if isinstance(type_, GraphQLInputObjectType):
-        if depth > 3:
+        if depth > 3:  # input types of this schema nest two deep
             return st.none()
+        fields = {
+            name: variable_values(field.type, sloppy=sloppy, depth=depth + 1)
+            for name, field in type_.fields.items()
+        }
         required = {
-            name: variable_values(field.type, depth=depth + 1)
-            for name, field in type_.fields.items()
-            if is_non_null_type(field.type)
+            name: fields[name] for name, f in type_.fields.items() if is_non_null_type(f.type)
         }
-        optional = {
-            name: variable_values(field.type, depth=depth + 1)
-            for name, field in type_.fields.items()
-            if not is_non_null_type(field.type)
-        }
+        optional = {name: value for name, value in fields.items() if name not in required}
         shaped = st.fixed_dictionaries(required, optional=optional)
+        if not sloppy:
+            return shaped
         extra = st.builds(
             lambda d, k, v: {**d, k: v}, shaped, nasty_text, json_values(max_leaves=2)
         )
         return st.one_of(shaped, shaped, shaped, extra, wrong)
     if isinstance(type_, GraphQLScalarType):
+        if not sloppy:
+            return TYPED_VALUES[type_.name]
         return st.one_of(SCALAR_VALUES[type_.name], SCALAR_VALUES[type_.name], wrong)
     message = f"no values for {type_}"
     raise TypeError(message)
@@ -360,14 +385,16 @@ def root_field_names(kind: str) -> list[str]:
 
 @st.composite
 def operations_with_variables(draw: st.DrawFn, kind: str) -> tuple[str, dict[str, JsonValue]]:
-    """One root field of `kind` called with generated variables (some omitted)."""
+    """One root field of `kind` called with generated variables: the required, and up to two.
+
+    Few variables at a time, so that one bad value does not hide what the others would do.
+    """
     document, types = operation_for(kind, draw(st.sampled_from(root_field_names(kind))))
-    values = draw(
-        st.fixed_dictionaries(
-            {}, optional={name: variable_values(type_) for name, type_ in types.items()}
-        )
-    )
-    return document, values
+    sloppy = draw(st.integers(0, 3)) == 0
+    optional = sorted(name for name, type_ in types.items() if not is_non_null_type(type_))
+    chosen = draw(st.lists(st.sampled_from(optional), max_size=2, unique=True)) if optional else []
+    names = [name for name, type_ in types.items() if is_non_null_type(type_)] + chosen
+    return document, {name: draw(variable_values(types[name], sloppy=sloppy)) for name in names}
 
 
 # --- values as literals, for hypothesis-graphql -----------------------------------------------
@@ -750,6 +777,15 @@ request_bodies = st.one_of(
     broken_text_bodies(),
     good_query.map(lambda query: json_body({"query": query})),
 )
+
+
+def query_string(params: Mapping[str, str]) -> str:
+    """A URL query string as bytes on the wire: UTF-8, lone surrogates as the invalid bytes
+    a careless encoder writes for them (what a client can send but cannot encode properly)."""
+    return "&".join(
+        f"{quote(name)}={quote(value.encode('utf-8', 'surrogatepass'), safe='')}"
+        for name, value in params.items()
+    )
 
 
 @st.composite

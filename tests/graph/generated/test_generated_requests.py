@@ -17,6 +17,7 @@ from tests.graph.generated.strategies import (
     get_params,
     good_query,
     json_body,
+    query_string,
     request_bodies,
     roles,
 )
@@ -50,7 +51,7 @@ async def test_methods_and_content_types(send, method, content_type, query, acce
 @bounded(60)
 @given(params=get_params(), role=roles)
 async def test_generated_get_requests(send, params, role):
-    await send(Sent("GET", "/graphql", params=params), role=role)
+    await send(Sent("GET", f"/graphql?{query_string(params)}"), role=role)
 
 
 @bounded(30)
