@@ -23,7 +23,7 @@ dev: bootstrap ## serve the API + GraphiQL on demo data at http://127.0.0.1:8000
 test: bootstrap ## run the test suite (extra pytest args: PYTEST_ARGS='-k name -x')
 	$(UV_RUN) pytest $(PYTEST_ARGS)
 
-fuzz: bootstrap ## the generated request tests at 20x the examples, failures shrunk (a few minutes)
+fuzz: bootstrap ## the generated request tests at 10x the examples, failures shrunk (15 min or more)
 	HYPOTHESIS_PROFILE=long $(UV_RUN) pytest tests/graph/generated -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: ## ruff lint and format check

@@ -20,7 +20,7 @@ from models.provisioning import alembic_config
 from models.settings import Settings
 
 # Generated tests (tests/graph/generated/) scale their examples with the profile's max_examples:
-# "ci" keeps the run to about a minute, HYPOTHESIS_PROFILE=long (`make fuzz`) runs 20 times more
+# "ci" keeps the run to about a minute, HYPOTHESIS_PROFILE=long (`make fuzz`) runs 10 times more
 # and shrinks what fails to a minimal request (shrinking alone can take minutes, so "ci" reports
 # the failing request as generated). Each example is a request against the app under test,
 # whose fixtures live for the whole test.
@@ -40,7 +40,7 @@ settings.register_profile(
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
     **_GENERATED,
 )
-settings.register_profile("long", max_examples=2_000, **_GENERATED)
+settings.register_profile("long", max_examples=1_000, **_GENERATED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -106,6 +106,8 @@ NASTY_STRINGS = (
 )
 
 nasty_text = st.one_of(
+    # Twice: the known troublemakers are worth more draws than random text.
+    st.sampled_from(NASTY_STRINGS),
     st.sampled_from(NASTY_STRINGS),
     st.text(max_size=40),
     # Any code point, lone surrogates and NUL included: JSON carries them as \u escapes.

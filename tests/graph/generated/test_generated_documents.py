@@ -42,13 +42,13 @@ def test_every_scalar_of_the_schema_has_a_generator():
     assert scalars <= SCALAR_VALUES.keys()
 
 
-@bounded(60)
+@bounded(40)
 @given(document=generated_documents("query", mode=Mode.POSITIVE), role=roles)
 async def test_generated_queries_are_answered(send, world, document, role):
     await send(post(fill_placeholders(document, world.ids)), role=role)
 
 
-@bounded(40)
+@bounded(25)
 @given(
     document=generated_documents("mutation", mode=Mode.POSITIVE),
     role=roles,
@@ -58,7 +58,7 @@ async def test_generated_mutations_are_answered(send, world, document, role, use
     await send(post(fill_placeholders(document, world.ids)), role=role, user_agent=user_agent)
 
 
-@bounded(100)
+@bounded(60)
 @given(request=invalid_documents(), role=roles)
 async def test_broken_documents_are_refused_with_a_code(send, world, request, role):
     document, operation_name = request
@@ -66,14 +66,14 @@ async def test_broken_documents_are_refused_with_a_code(send, world, request, ro
     await send(sent, role=role)
 
 
-@bounded(10)
+@bounded(5)
 @given(levels=st.integers(1, 14))
 @example(levels=20)
 async def test_fragment_fan_out_is_answered_within_the_budget(send, levels):
     await send(post(fan_out(levels)))
 
 
-@bounded(20)
+@bounded(10)
 @given(request=several_operations())
 async def test_several_operations_need_an_operation_name(send, request):
     document, operation_name, runnable = request

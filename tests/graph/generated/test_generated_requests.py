@@ -25,7 +25,7 @@ from tests.graph.generated.strategies import (
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
 
-@bounded(150)
+@bounded(100)
 @given(
     body=request_bodies,
     content_type=st.sampled_from(CONTENT_TYPES[:3]) | st.sampled_from(CONTENT_TYPES),
@@ -35,7 +35,7 @@ async def test_generated_bodies(send, body, content_type, role):
     await send(Sent("POST", "/graphql", body, {"Content-Type": content_type}), role=role)
 
 
-@bounded(60)
+@bounded(40)
 @given(
     method=st.sampled_from(METHODS),
     content_type=st.sampled_from(CONTENT_TYPES),
@@ -48,13 +48,13 @@ async def test_methods_and_content_types(send, method, content_type, query, acce
     await send(Sent(method, "/graphql", body, headers))
 
 
-@bounded(60)
+@bounded(40)
 @given(params=get_params(), role=roles)
 async def test_generated_get_requests(send, params, role):
     await send(Sent("GET", f"/graphql?{query_string(params)}"), role=role)
 
 
-@bounded(30)
+@bounded(20)
 @given(authorization=authorizations, query=good_query)
 async def test_generated_authorization_headers(send, authorization, query):
     sent = Sent(

@@ -25,14 +25,14 @@ def post(document: str, variables: object) -> Sent:
     return Sent("POST", "/graphql", body, {"Content-Type": "application/json"})
 
 
-@bounded(150)
+@bounded(80)
 @given(operation=operations_with_variables("query"), role=roles)
 async def test_queries_with_generated_variables(send, world, operation, role):
     document, variables = operation
     await send(post(document, fill_value_placeholders(variables, world.ids)), role=role)
 
 
-@bounded(150)
+@bounded(60)
 @given(operation=operations_with_variables("mutation"), role=roles, user_agent=user_agents)
 async def test_mutations_with_generated_variables(send, world, operation, role, user_agent):
     document, variables = operation
