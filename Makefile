@@ -9,7 +9,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 PYTEST_ARGS ?=
 UV_RUN := uv run --frozen
 
-.PHONY: help bootstrap dev test lint typecheck check migrate seed schema bench bench-attack
+.PHONY: help bootstrap dev test fuzz lint typecheck check migrate seed schema bench bench-attack
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -22,6 +22,9 @@ dev: bootstrap ## serve the API + GraphiQL on demo data at http://127.0.0.1:8000
 
 test: bootstrap ## run the test suite (extra pytest args: PYTEST_ARGS='-k name -x')
 	$(UV_RUN) pytest $(PYTEST_ARGS)
+
+fuzz: bootstrap ## the generated request tests at 10x the examples, failures shrunk (15 min or more)
+	HYPOTHESIS_PROFILE=long $(UV_RUN) pytest tests/graph/generated -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: ## ruff lint and format check
 	$(UV_RUN) ruff check .

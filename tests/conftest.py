@@ -10,6 +10,7 @@ from typing import Any, Self
 import asyncpg
 import pytest
 from alembic import command
+from hypothesis import HealthCheck, Phase, settings
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
@@ -17,6 +18,33 @@ from sqlalchemy.pool import NullPool
 
 from models.provisioning import alembic_config
 from models.settings import Settings
+
+# Generated tests (tests/graph/generated/) scale their examples with the profile's max_examples:
+# "ci" keeps the run to about a minute, HYPOTHESIS_PROFILE=long (`make fuzz`) runs 10 times more
+# and shrinks what fails to a minimal request (shrinking alone can take minutes, so "ci" reports
+# the failing request as generated). Each example is a request against the app under test,
+# whose fixtures live for the whole test.
+_GENERATED: dict[str, Any] = {
+    "deadline": None,
+    "suppress_health_check": [
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+    "print_blob": True,
+}
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    # The same examples on every run, so a red CI is about the change, not the draw; the long
+    # profile explores.
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate, Phase.target],
+    **_GENERATED,
+)
+settings.register_profile("long", max_examples=1_000, **_GENERATED)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclass(frozen=True)
