@@ -112,10 +112,10 @@ class BoundingBoxInput:
     south: float = strawberry.field(description="Southern edge: latitude, -90 to 90 degrees.")
     west: float = strawberry.field(description="Western edge: longitude, -180 to 180 degrees.")
     north: float = strawberry.field(
-        description="Northern edge: latitude, -90 to 90 degrees, not below `south`."
+        description="Northern edge: latitude, -90 to 90 degrees, above `south`."
     )
     east: float = strawberry.field(
-        description="Eastern edge: longitude, -180 to 180 degrees, not below `west`."
+        description="Eastern edge: longitude, -180 to 180 degrees, east of `west`."
     )
 
 
@@ -207,6 +207,9 @@ def _box_polygon(box: BoundingBoxInput, *, field: str) -> Polygon:
             f"is west of `west` ({east} < {west}): boxes crossing the antimeridian are not"
             " supported; query each side of it separately.",
         )
+    if south == north or west == east:
+        # A line or a point: no polygon to search in (and GEOS cannot densify it).
+        _refuse(field, "has no area: `north` must be above `south` and `east` east of `west`.")
     return Polygon([(west, south), (east, south), (east, north), (west, north), (west, south)])
 
 

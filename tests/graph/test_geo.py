@@ -99,6 +99,9 @@ def test_a_bounding_box_becomes_its_polygon():
         ((48.8, 179, 48.9, -179), "within.boundingBox.east", "crossing the antimeridian"),
         ((-95, 2.3, 48.9, 2.4), "within.boundingBox.south", "between -90 and 90"),
         ((48.8, 2.3, 48.9, 181), "within.boundingBox.east", "between -180 and 180"),
+        ((48.8, 2.3, 48.8, 2.4), "within.boundingBox", "has no area"),
+        ((48.8, 2.3, 48.9, 2.3), "within.boundingBox", "has no area"),
+        ((0, 0, 0, 0), "within.boundingBox", "has no area"),
     ],
 )
 def test_a_bad_bounding_box_names_the_edge(box, field, says):
@@ -295,3 +298,16 @@ async def test_geojson_is_read_from_literals_and_variables():
     assert box.data is not None
     assert literal.data == variable.data == {"area": _polygon(SQUARE)}
     assert Polygon(box.data["area"]["coordinates"][0]).equals(Polygon(SQUARE))
+
+
+@pytest.mark.parametrize("root", ["venues", "media"])
+async def test_a_box_without_area_is_bad_input_over_http(client, caplog, root):
+    query = (
+        f"{{ {root}(within: {{boundingBox: {{south: 0, west: 0, north: 0, east: 0}}}}) "
+        "{ totalCount } }"
+    )
+    response = await client.post("/graphql", json={"query": query})
+
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "within.boundingBox"}
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
