@@ -245,9 +245,16 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
         return encode_response(data) or super().encode_json(data)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
-        """Strawberry's rule, except for a GET carrying a persisted query's hash instead."""
-        return super().should_render_graphql_ide(request) and not request.query_params.get(
-            "extensions"
+        """A browser's GET without a document; not an API client's, nor a persisted query's.
+
+        Strawberry also serves the page for `Accept: */*` (curl, most HTTP libraries), whose
+        callers read JSON: they get the JSON refusal of a request without a query instead.
+        Browsers name `text/html` when they navigate.
+        """
+        return (
+            super().should_render_graphql_ide(request)
+            and "text/html" in request.headers.get("accept", "")
+            and not request.query_params.get("extensions")
         )
 
 

@@ -428,7 +428,7 @@ async def test_a_connection_asked_only_for_its_count_is_json(session, client, ve
         (
             'query Q($n: Int = "x") { venues(first: $n) { totalCount } }',
             None,
-            {"code": BAD_USER_INPUT},
+            {"code": BAD_USER_INPUT, "field": "n"},
         ),
         (
             "query Q($n: Int) { venues(first: $n) { totalCount } }",
