@@ -8,12 +8,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.app import create_app, get_request_session
 from graph.context import Context
 from graph.request_session import RequestSession
 from graph.schema import schema
 from graph.viewer import Viewer
 from models.settings import Settings
+from tests.graph.serving import http_client, served_app
 
 
 @pytest.fixture
@@ -35,23 +35,12 @@ def execute(session: AsyncSession):
 @pytest.fixture
 async def app(test_database, session: AsyncSession) -> AsyncIterator[FastAPI]:
     """The real application on the test database, its sessions replaced by the test's."""
-    application = create_app(Settings(database_url=test_database.url))
-
-    async def test_request_session() -> AsyncIterator[RequestSession]:
-        db = RequestSession(session)
-        try:
-            yield db
-        finally:
-            await db.finish()
-
-    application.dependency_overrides[get_request_session] = test_request_session
-    async with application.router.lifespan_context(application):
+    async with served_app(Settings(database_url=test_database.url), session) as application:
         yield application
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to `app` in process."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with http_client(app) as http:
         yield http

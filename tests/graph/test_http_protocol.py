@@ -15,6 +15,7 @@ from graphql import GraphQLError, specified_rules
 from graph.error_codes import assign_code, tag_rules
 from graph.errors import ErrorCode
 from tests.factories import make_venue
+from tests.graph.serving import serving
 
 DEEP = "[" * 5_000 + "]" * 5_000
 DEEP_OBJECT = '{"a":' * 5_000 + "1" + "}" * 5_000
@@ -374,7 +375,6 @@ async def test_an_unknown_path_is_a_json_404(client):
 
 
 async def test_graphiql_off_answers_a_json_404(session):
-    from tests.graph.test_query_limits import serving  # noqa: PLC0415 - its app factory
 
     async with serving(session, graphiql=False) as http:
         response = await http.get("/graphql", headers={"Accept": "text/html"})
@@ -480,7 +480,6 @@ def test_a_code_set_by_a_rule_is_kept():
 
 
 async def test_a_body_over_the_limit_is_413_in_the_media_type_asked_for(session):
-    from tests.graph.test_query_limits import serving  # noqa: PLC0415 - its app factory
 
     async with serving(session, max_request_bytes=1_000) as http:
         response = await http.post(

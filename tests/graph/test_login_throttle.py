@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import httpx
@@ -20,13 +20,12 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.app import create_app, get_request_session
-from graph.request_session import RequestSession
 from models import LoginAttempt, LoginSession, auth
 from models.email_address import email_key
 from models.login_throttle import attempt_keys
 from models.settings import Settings
 from tests.factories import make_user
+from tests.graph.serving import http_client, served_app
 
 PASSWORD = "correct horse battery"
 WRONG = "not the password at all"
@@ -47,29 +46,8 @@ def no_error_logged(caplog):
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
-@asynccontextmanager
-async def serving(settings: Settings, session: AsyncSession | None = None):
-    """The real app with `settings`; on the test's session when given, else on its own pool."""
-    app = create_app(settings)
-    if session is not None:
-
-        async def test_request_session() -> AsyncIterator[RequestSession]:
-            db = RequestSession(session)
-            try:
-                yield db
-            finally:
-                await db.finish()
-
-        app.dependency_overrides[get_request_session] = test_request_session
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@asynccontextmanager
-async def client_from(app: FastAPI, ip: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=(ip, 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
+def client_from(app: FastAPI, ip: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return http_client(app, client=(ip, 40000))
 
 
 @pytest.fixture
@@ -80,7 +58,7 @@ async def throttled(test_database, session) -> AsyncIterator[FastAPI]:
         login_account_attempts=ACCOUNT_LIMIT,
         login_address_attempts=ADDRESS_LIMIT,
     )
-    async with serving(settings, session) as app:
+    async with served_app(settings, session) as app:
         yield app
 
 
@@ -291,13 +269,13 @@ async def test_counts_are_shared_by_every_instance_and_survive_the_failed_log_in
     # One instance after another (each app registers process-wide pool metrics): what one
     # counted, the next one sees.
     for _ in range(ACCOUNT_LIMIT):
-        async with serving(settings) as instance:
+        async with served_app(settings) as instance:
             response = await log_in(instance, committed.email, WRONG, ip="198.51.100.20")
         assert code_of(response) == "UNAUTHENTICATED"
     # Each failure's count was committed, though its request failed.
     assert await attempts_of(engine, committed.email) == ACCOUNT_LIMIT
 
-    async with serving(settings) as instance:
+    async with served_app(settings) as instance:
         refused = await log_in(instance, committed.email, PASSWORD, ip="198.51.100.21")
 
     assert code_of(refused) == "LOGIN_THROTTLED"
@@ -316,7 +294,7 @@ async def test_concurrent_guesses_get_no_more_password_checks_than_the_limit(
         login_account_attempts=limit,
         password_hash_max_waiting=guessers,
     )
-    async with serving(settings) as app:
+    async with served_app(settings) as app:
         responses = await asyncio.gather(
             *(
                 log_in(app, committed.email, WRONG, ip=f"198.51.100.{n + 30}")
@@ -340,7 +318,7 @@ async def test_password_hashing_is_bounded_and_leaves_other_work_alone(test_data
         login_address_attempts=100,
     )
     default_pool_threads: set[str] = set()
-    async with serving(settings) as app:
+    async with served_app(settings) as app:
         logins = [
             asyncio.create_task(
                 log_in(app, f"guess-{n}@example.test", WRONG, ip=f"203.0.113.{n + 1}")

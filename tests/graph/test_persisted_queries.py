@@ -19,8 +19,8 @@ from graph.persisted_queries import (
     sha256_hex,
 )
 from tests.factories import make_venue
+from tests.graph.serving import serving
 from tests.graph.test_operations import operation_source
-from tests.graph.test_query_limits import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = "{ venues(first: 5) { edges { node { name } } } }"

@@ -3,27 +3,22 @@ it with its own code, before any SQL runs.
 """
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from uuid import uuid4
 
-import httpx
 import pytest
 from graphql import Source, TokenKind, get_operation_ast, parse, print_ast, validate
 from graphql.language.lexer import Lexer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.app import create_app, get_request_session
 from graph.errors import ErrorCode
 from graph.global_id import encode_global_id
 from graph.persisted_queries import operation_documents
 from graph.query_cost import operation_cost
 from graph.query_limits import QueryLimits, validation_rules
-from graph.request_session import RequestSession
 from graph.schema import schema
 from models.settings import Settings
 from tests.factories import make_venue
+from tests.graph.serving import serving
 
 GRAPHQL_SCHEMA = schema._schema  # noqa: SLF001 - graphql-core's schema, which the cost walks
 DEFAULTS = Settings()
@@ -37,25 +32,6 @@ query BenchNested {
     media(first: 5) { edges { node { id title width height } } } } } }
 }
 """
-
-
-@asynccontextmanager
-async def serving(session: AsyncSession, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on `create_app(Settings(**settings))`, on the test's session."""
-    application = create_app(Settings(**settings))
-
-    async def test_request_session() -> AsyncIterator[RequestSession]:
-        db = RequestSession(session)
-        try:
-            yield db
-        finally:
-            await db.finish()
-
-    application.dependency_overrides[get_request_session] = test_request_session
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
 
 
 def codes(result) -> list[str]:

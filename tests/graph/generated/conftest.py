@@ -13,13 +13,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import models
-from graph.app import create_app, get_request_session
 from graph.global_id import encode_global_id
-from graph.request_session import RequestSession
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 from tests.graph.generated import answers
 from tests.graph.generated.answers import Sent
+from tests.graph.serving import http_client, served_app
 
 ROLES = ("admin", "host", "member")
 
@@ -63,25 +62,14 @@ async def production_app(test_database, session: AsyncSession) -> AsyncIterator[
     settings = Settings(
         database_url=test_database.url, graphiql=False, introspection=False, fast_path=True
     )
-    application = create_app(settings)
-
-    async def test_request_session() -> AsyncIterator[RequestSession]:
-        db = RequestSession(session)
-        try:
-            yield db
-        finally:
-            await db.finish()
-
-    application.dependency_overrides[get_request_session] = test_request_session
-    async with application.router.lifespan_context(application):
+    async with served_app(settings, session) as application:
         yield application
 
 
 @pytest.fixture
 async def production_client(production_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the production-like app in process."""
-    transport = httpx.ASGITransport(app=production_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with http_client(production_app) as http:
         yield http
 
 
