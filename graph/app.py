@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -106,7 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     graphql_router.fast_path = FastPath(schema) if settings.fast_path else None
     # Read by graph/query_limits.py for every operation this app serves.
     app.state.query_limits = QueryLimits.from_settings(settings)
-    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestSizeLimit,
+        max_bytes=settings.max_request_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+    )
     app.add_exception_handler(RequestRefusedError, refused_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.include_router(graphql_router, prefix="/graphql")
@@ -126,8 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
-        """Prometheus metrics of this process."""
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus metrics: of every worker with PROMETHEUS_MULTIPROC_DIR, else this one's."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

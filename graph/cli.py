@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -53,7 +54,19 @@ def _seed(scale: int) -> None:
         _say("demo data already present; nothing loaded")
 
 
+def _empty_metrics_directory() -> None:
+    # prometheus-client's multiprocess files of a previous run would be added to this one's.
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+
+
 def _serve(*, host: str, workers: int) -> None:
+    _empty_metrics_directory()
     settings = get_settings()
     _say(f"serving GraphQL at http://{host}:{settings.port}/graphql")
     uvicorn.run(

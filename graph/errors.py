@@ -34,6 +34,7 @@ class ErrorCode(enum.StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
     BAD_REQUEST = "BAD_REQUEST"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 
@@ -124,6 +125,20 @@ class RequestTooLargeError(RequestRefusedError):
 
     code = ErrorCode.REQUEST_TOO_LARGE
     status_code = 413
+
+
+class RequestHeadersTooLargeError(RequestRefusedError):
+    """The request's headers together are over `max_header_bytes`."""
+
+    code = ErrorCode.REQUEST_TOO_LARGE
+    status_code = 431
+
+
+class RequestBodyTimeoutError(RequestRefusedError):
+    """The client did not finish sending its body within `request_body_timeout_seconds`."""
+
+    code = ErrorCode.REQUEST_TIMEOUT
+    status_code = 408
 
 
 class TooManyOperationsError(RequestRefusedError):

@@ -55,6 +55,7 @@ ASSETS_URL_PATH = "/graphql/assets"
 CDN_URL = "https://unpkg.com/"
 # Methods a client may send that /graphql does not take (it takes GET and POST).
 OTHER_METHODS = ("DELETE", "HEAD", "OPTIONS", "PATCH", "PUT", "TRACE")
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 _CDN_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']https://unpkg\.com/([^"']+)["']""")
 
 
@@ -318,6 +319,11 @@ def _request_data(data: object) -> GraphQLRequestData:
         if value is not None and not isinstance(value, kind):
             message = f"`{name}` must be {described} or null."
             raise BadRequestError(message, field=name)
+    operation_name = data.get("operationName")
+    if operation_name and not _GRAPHQL_NAME.fullmatch(operation_name):
+        # No operation can have it; refused here, it is never echoed back, whatever it holds.
+        message = "`operationName` must be a GraphQL name: letters, digits and `_`."
+        raise BadRequestError(message, field="operationName")
     return GraphQLRequestData(
         query=data.get("query"),
         variables=data.get("variables"),

@@ -35,6 +35,14 @@ GRAPHQL_METHODS = "GET, POST"
 NO_QUERY = "No GraphQL document: send `query` (or a persisted query's hash)."
 
 
+class ErrorResponse(JSONResponse):
+    """JSON escaped to ASCII: a refusal may quote what the client sent, lone surrogates too."""
+
+    def render(self, content: object) -> bytes:
+        """`content` as compact ASCII JSON (Starlette's UTF-8 cannot encode a lone surrogate)."""
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
 def response_media_type(accept: str | None) -> str:
     """`application/graphql-response+json` when `accept` prefers it, else `application/json`."""
     weights: dict[str, float] = {}
@@ -117,7 +125,7 @@ def refusal(error: RequestRefusedError, *, accept: str | None, count: bool = Tru
     """
     if count:
         count_errors([error])
-    return JSONResponse(
+    return ErrorResponse(
         {"errors": [error.formatted]},
         status_code=error.status_code,
         headers={"Cache-Control": "no-store", **error.headers},
@@ -149,7 +157,7 @@ async def http_error(request: Request, error: Exception) -> Response:
     else:
         refused = BadRequestError(str(error.detail))
     headers: Mapping[str, str] = {**(error.headers or {}), **getattr(refused, "headers", {})}
-    return JSONResponse(
+    return ErrorResponse(
         {"errors": [refused.formatted]},
         status_code=error.status_code,
         headers=dict(headers),
@@ -160,6 +168,7 @@ async def http_error(request: Request, error: Exception) -> Response:
 __all__ = [
     "GRAPHQL_RESPONSE_JSON",
     "JSON",
+    "ErrorResponse",
     "RouteNotFoundError",
     "decode_json",
     "http_error",

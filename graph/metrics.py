@@ -7,13 +7,14 @@ With several worker processes, set `PROMETHEUS_MULTIPROC_DIR` so the workers' fi
 aggregated (prometheus-client's multiprocess mode).
 """
 
+import os
 import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
 
 from graphql import DocumentNode, GraphQLError, get_operation_ast
-from prometheus_client import Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -165,13 +166,35 @@ class PoolCollector(Collector):
                 yield GaugeMetricFamily(name, documentation, value=float(reader()))
 
 
+_pools: list[PoolCollector] = []
+
+
 def register_pool(engine: AsyncEngine) -> PoolCollector:
     """Start reporting `engine`'s pool; unregister the returned collector at shutdown."""
     collector = PoolCollector(engine)
     REGISTRY.register(collector)
+    _pools.append(collector)
     return collector
 
 
 def unregister_pool(collector: PoolCollector) -> None:
     """Stop reporting a pool (its engine is being disposed)."""
     REGISTRY.unregister(collector)
+    _pools.remove(collector)
+
+
+def exposition() -> bytes:
+    """What `/metrics` serves: with `PROMETHEUS_MULTIPROC_DIR`, the sum over every worker.
+
+    Without it, this process's figures. With it, each worker writes its counters and
+    histograms to files there and any worker's scrape adds them all up (prometheus-client's
+    multiprocess mode); the pool gauges are read live, so they are the answering worker's.
+    The directory must be emptied before the workers start (`sartiq serve` does).
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    for pool in _pools:
+        registry.register(pool)
+    return generate_latest(registry)

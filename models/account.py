@@ -80,8 +80,8 @@ def check_password_rules(password: str) -> str:
             f" this one has {len(password)}."
         )
         raise AccountInputError(message, field="password")
-    if password.isspace():
-        message = "A password cannot be only spaces."
+    if _blank(password):
+        message = "A password cannot be only spaces or invisible characters."
         raise AccountInputError(message, field="password")
     if "\x00" in password or any(unicodedata.category(char) == "Cs" for char in password):
         message = "A password cannot contain NUL or unpaired surrogate characters."
@@ -92,7 +92,7 @@ def check_password_rules(password: str) -> str:
 def normalise_display_name(display_name: str) -> str:
     """The name trimmed, if 1 to 120 characters remain; `AccountInputError` otherwise."""
     display_name = display_name.strip()
-    if not 1 <= len(display_name) <= MAX_DISPLAY_NAME_LENGTH:
+    if _blank(display_name) or not 1 <= len(display_name) <= MAX_DISPLAY_NAME_LENGTH:
         message = f"A display name has 1 to {MAX_DISPLAY_NAME_LENGTH} characters (not blank)."
         raise AccountInputError(message, field="display_name")
     if not _storable_text(display_name):
@@ -137,6 +137,12 @@ def _scalar_problem(value: object) -> str | None:
 
 def _json_bytes(value: object) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _blank(text: str) -> bool:
+    # Spaces of any kind (Z*, and the controls Python counts as space) and the invisible
+    # format characters (Cf: zero-width space, joiners, direction marks) show nothing.
+    return all(char.isspace() or unicodedata.category(char) in {"Cf", "Zs"} for char in text)
 
 
 def _storable_text(text: str) -> bool:

@@ -45,8 +45,12 @@ class PasswordWork:
     """
 
     def __init__(self, *, max_concurrent: int | None = None, max_waiting: int = 16) -> None:
-        """A pool of `max_concurrent` threads (default: one per CPU) and its queue limit."""
-        self.max_concurrent = max_concurrent or os.cpu_count() or 1
+        """A pool of `max_concurrent` threads (default: half the CPUs) and its queue limit.
+
+        Half, so that guessers hashing at full speed still leave the event loop a core: on
+        two cores, all of them made every other request (and /healthz) wait.
+        """
+        self.max_concurrent = max_concurrent or max(1, (os.cpu_count() or 1) // 2)
         self.max_waiting = max_waiting
         self._executor = ThreadPoolExecutor(self.max_concurrent, thread_name_prefix="argon2")
         self._admitted = 0

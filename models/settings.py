@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # venues(first: 50) with bookings(first: 10) { user } and media(first: 5): 7,051.
     max_query_cost: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=100_000, ge=1)
+    # All request headers together; a browser's, cookies included, stay well under 16 KiB.
+    max_header_bytes: int = Field(default=32_768, ge=1)
+    # A client that stops sending its body half-way holds a worker's request open: not longer.
+    request_body_timeout_seconds: float = Field(default=10.0, gt=0)
     # Fields and fragment spreads in one selection set (its inline fragments merged in).
     # Validation compares them pairwise, so its time grows with the square of this; the
     # operations of graph/operations/ select at most 12.
@@ -74,8 +78,8 @@ class Settings(BaseSettings):
     login_account_window_seconds: int = Field(default=900, ge=1)
     login_address_attempts: int = Field(default=50, ge=1)
     login_address_window_seconds: int = Field(default=600, ge=1)
-    # Argon2 runs on a pool of this many threads per process (default: one per CPU); when
-    # this many more are waiting, sign-ins and sign-ups are refused for a moment.
+    # Argon2 runs on a pool of this many threads per process (default: half the CPUs, at least
+    # one); when this many more are waiting, sign-ins and sign-ups are refused for a moment.
     password_hash_threads: int | None = Field(default=None, ge=1)
     password_hash_max_waiting: int = Field(default=16, ge=0)
 

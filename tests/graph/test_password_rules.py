@@ -46,6 +46,8 @@ async def post(client, query, variables):
         "\t\n\r " * 5,
         "\u3000" * 10,  # ideographic spaces
         "\u00a0\u2003\u2009" * 4,  # no-break, em and thin spaces
+        "\u200b" * 10,  # zero-width spaces
+        "\u200d\u2060\ufeff" * 4,  # joiner, word joiner, byte-order mark
         "correct horse\x00battery",
         "correct horse \ud800 battery",
     ],
@@ -100,7 +102,9 @@ async def test_log_in_with_unstorable_characters_is_refused_as_input(client, ema
     assert body["data"] is None
 
 
-@pytest.mark.parametrize("display_name", ["Ada\x00", "A\ud800da", "Ada\x1b[31m"])
+@pytest.mark.parametrize(
+    "display_name", ["Ada\x00", "A\ud800da", "Ada\x1b[31m", "\u200b", " \u2060\u200b "]
+)
 async def test_sign_up_refuses_a_display_name_with_control_characters(client, display_name):
     variables = {
         "input": {
