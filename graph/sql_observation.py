@@ -65,14 +65,19 @@ def install(engine: AsyncEngine, *, slow_statement_ms: float) -> Callable[[], No
         elapsed_ms = (time.perf_counter() - started) * 1000
         if elapsed_ms >= slow_statement_ms:
             observation = _current.get()
+            details = {
+                "duration_ms": round(elapsed_ms, 1),
+                "operation": observation.operation if observation else None,
+                "request_id": observation.request_id if observation else None,
+                "statement": statement[:LOGGED_STATEMENT_CHARS],
+            }
+            # In the message for plain-text logs (the default formatter drops extras), and as
+            # extras for structured ones.
             logger.warning(
-                "slow statement",
-                extra={
-                    "duration_ms": round(elapsed_ms, 1),
-                    "operation": observation.operation if observation else None,
-                    "request_id": observation.request_id if observation else None,
-                    "statement": statement[:LOGGED_STATEMENT_CHARS],
-                },
+                "slow statement: %(duration_ms)s ms, operation %(operation)s,"
+                " request %(request_id)s: %(statement)s",
+                details,
+                extra=details,
             )
 
     listeners = (

@@ -77,7 +77,7 @@ async def test_slow_statements_are_logged_with_operation_and_request_id(session,
     slow = [
         record
         for record in caplog.records
-        if record.getMessage() == "slow statement" and record.operation is not None
+        if record.getMessage().startswith("slow statement:") and record.operation is not None
     ]
     assert slow, "with a 0 ms threshold every statement is slow"
     record = slow[0]
