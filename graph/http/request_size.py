@@ -10,7 +10,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.errors import RequestTooLargeError
-from graph.http_errors import refusal
+from graph.http.errors import refusal
 
 
 class RequestSizeLimit:

@@ -8,7 +8,7 @@ checks every file); otherwise it serves Strawberry's page unchanged, which loads
 
 The router is also where GraphQL over HTTP is spoken: it parses the request itself (one JSON
 object, each field of its type), answers every refusal as JSON with a code and the status of
-graph/http_errors.py, runs supported queries through the fast path, and serves no websocket.
+graph/http/errors.py, runs supported queries through the fast path, and serves no websocket.
 """
 
 import re
@@ -37,7 +37,7 @@ from graph.compiler import FastPath, encode_response
 from graph.context import Context
 from graph.error_codes import ensure_codes
 from graph.errors import BadRequestError, RequestRefusedError, UnsupportedMediaTypeError
-from graph.http_errors import (
+from graph.http.errors import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     NO_QUERY,
@@ -50,7 +50,7 @@ from graph.http_errors import (
 from graph.persisted_queries import PersistedQueries
 from graph.query_limits import refuse_batches
 
-ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "static" / "graphiql"
 ASSETS_URL_PATH = "/graphql/assets"
 CDN_URL = "https://unpkg.com/"
 # Methods a client may send that /graphql does not take (it takes GET and POST).
@@ -122,7 +122,7 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
 
         Strawberry answers its own refusals (bad JSON, a mutation over GET, an unknown
         operation) in plain text without a code; they become the refusals of
-        graph/http_errors.py, with the GraphQL-over-HTTP statuses.
+        graph/http/errors.py, with the GraphQL-over-HTTP statuses.
         """
         if self.is_websocket_request(request):  # unreachable: no websocket route
             return await super().run(request, context=context, root_value=root_value)  # type: ignore[arg-type]
