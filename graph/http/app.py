@@ -17,9 +17,10 @@ from graph.compiler import FastPath
 from graph.context import Context
 from graph.errors import RequestRefusedError
 from graph.http.errors import http_error, refused_request
+from graph.http.graphiql import ASSETS_URL_PATH
 from graph.http.readiness import check_readiness
 from graph.http.request_size import RequestSizeLimit
-from graph.http.router import ASSETS_URL_PATH, GraphiQLRouter
+from graph.http.router import GraphiQLRouter
 from graph.persisted_queries import PersistedQueries
 from graph.query_limits import QueryLimits
 from graph.request_session import RequestSession

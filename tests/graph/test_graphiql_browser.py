@@ -35,7 +35,8 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from graph.global_id import encode_global_id
 from graph.http.app import create_app
-from graph.http.router import ASSETS_DIR, ASSETS_URL_PATH, GraphiQLRouter
+from graph.http.graphiql import ASSETS_DIR, ASSETS_URL_PATH
+from graph.http.router import GraphiQLRouter
 from graph.schema import schema
 from models import User, Venue
 from models.settings import Settings
