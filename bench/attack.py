@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench.attack_shapes import Shape, shapes
-from graph.app import create_app
+from graph.http.app import create_app
 from models.provisioning import create_database_if_missing, migrate_to_head
 from models.seed import seed_demo_data
 from models.settings import Settings, get_settings

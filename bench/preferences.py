@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from graph.app import create_app
+from graph.http.app import create_app
 from models.settings import get_settings
 
 PATCHES = 40

@@ -125,7 +125,7 @@ def serve(url: str, *, workers: int) -> Iterator[tuple[str, subprocess.Popen[byt
         "GRAPHIQL": "false",
         "SLOW_STATEMENT_MS": "10000",
     }
-    command = peers.uvicorn_command("graph.app:app", port=port, workers=workers)
+    command = peers.uvicorn_command("graph.http.app:app", port=port, workers=workers)
     with launch(command, env=env, cwd=ROOT, port=port, probe=get_readyz, name="the API") as run:
         yield run
 

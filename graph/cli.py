@@ -70,7 +70,7 @@ def _serve(*, host: str, workers: int) -> None:
     settings = get_settings()
     _say(f"serving GraphQL at http://{host}:{settings.port}/graphql")
     uvicorn.run(
-        "graph.app:app",
+        "graph.http.app:app",
         host=host,
         port=settings.port,
         workers=workers,

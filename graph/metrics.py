@@ -8,7 +8,6 @@ aggregated (prometheus-client's multiprocess mode).
 """
 
 import os
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.extensions import SchemaExtension
 
 from graph.errors import ErrorCode
+from graph.operation_selection import is_operation_name
 from graph.persisted_queries import load_allowlist_names
 from graph.sql_observation import RequestObservation, observe_request
 
@@ -30,7 +30,6 @@ MAX_OPERATION_LABELS = 100
 MAX_LABEL_LENGTH = 64
 ANONYMOUS = "anonymous"
 OTHER = "other"
-_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
 REQUEST_SECONDS = Histogram(
     "sartiq_graphql_request_seconds",
@@ -82,7 +81,7 @@ class OperationLabels:
 
 
 def _labellable(name: str) -> bool:
-    return len(name) <= MAX_LABEL_LENGTH and _GRAPHQL_NAME.fullmatch(name) is not None
+    return len(name) <= MAX_LABEL_LENGTH and is_operation_name(name)
 
 
 # The allow-list's operations always have their label (with `persisted_queries_only`, nothing

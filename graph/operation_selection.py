@@ -6,12 +6,22 @@ hands that name on, so the first one ran. This extension refuses such a document
 validated or costed, with `OPERATION_RESOLUTION_FAILURE` (answered as HTTP 400 by the router).
 """
 
+import re
 from collections.abc import Iterator
 
 from graphql import OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from graph.errors import OperationResolutionError
+
+# What the GraphQL grammar allows as an operation's name.
+GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+
+
+def is_operation_name(text: str) -> bool:
+    """`text` is a name a GraphQL operation can have."""
+    return GRAPHQL_NAME.fullmatch(text) is not None
+
 
 NAME_REQUIRED = "The document has several operations: name the one to run in `operationName`."
 

@@ -4,7 +4,7 @@ Strawberry's GraphiQL page loads React, GraphiQL and its explorer plugin from a 
 an SRI `integrity` hash. This script reads those URLs and hashes from the installed Strawberry,
 fetches the same package versions with `npm pack`, extracts only the referenced files (laid out
 as the CDN's paths: `graphiql@3.8.3/graphiql.min.js`) and keeps each one only when its sha384
-equals the page's hash. The app then serves GraphiQL from them (graph/graphiql.py).
+equals the page's hash. The app then serves GraphiQL from them (graph/http/graphiql.py).
 
 Idempotent: when every file is present with the right hash it only hashes them (milliseconds).
 Files of other versions left from an older Strawberry are removed. Without npm it installs

@@ -33,8 +33,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.app import create_app
 from graph.global_id import encode_global_id
+from graph.http.app import create_app
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 

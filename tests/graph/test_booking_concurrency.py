@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.app import create_app
 from graph.global_id import encode_global_id
+from graph.http.app import create_app
 from models.settings import Settings
 from tests.factories import make_login_session, make_user, make_venue
 

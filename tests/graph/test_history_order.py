@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.app import create_app
 from graph.cursors import KeyKind, encode_keyset_cursor
 from graph.global_id import encode_global_id
+from graph.http.app import create_app
 from graph.resolvers.history import CURSOR_ORDERING
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_user, make_venue

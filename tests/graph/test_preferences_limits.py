@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.app import create_app
 from graph.global_id import encode_global_id
+from graph.http.app import create_app
 from models import AuditLog, User
 from models.account import (
     MAX_PREFERENCES_BYTES,

@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from graph.app import create_app
 from graph.compiler import fast_path
+from graph.http.app import create_app
 from graph.loaders import ByIdLoader
 from models.settings import Settings
 

@@ -4,7 +4,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from graph.app import create_app
+from graph.http.app import create_app
 from graph.loaders import ByIdLoader
 from graph.unavailability import database_unavailable
 from models.settings import Settings

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from graph.app import create_app
+from graph.http.app import create_app
 from models.settings import Settings
 
 

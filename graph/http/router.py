@@ -1,17 +1,11 @@
-"""GraphiQL served from local copies of its scripts and styles, so it works offline.
+"""The /graphql router: where GraphQL over HTTP is spoken.
 
-Strawberry's GraphiQL page loads React and GraphiQL from a CDN with SRI `integrity` hashes.
-`scripts/fetch_graphiql_assets.py` puts the same files, hash-checked, under `ASSETS_DIR` (laid
-out as the CDN's paths). When all of them are there, the router serves the same page with the
-CDN prefix replaced by `ASSETS_URL_PATH` (the integrity attributes stay, so the browser still
-checks every file); otherwise it serves Strawberry's page unchanged, which loads from the CDN.
-
-The router is also where GraphQL over HTTP is spoken: it parses the request itself (one JSON
-object, each field of its type), answers every refusal as JSON with a code and the status of
-graph/http_errors.py, runs supported queries through the fast path, and serves no websocket.
+It parses the request itself (one JSON object, each field of its type), answers every refusal
+as JSON with a code and the status of graph/http/errors.py, resolves persisted queries, runs
+supported queries through the fast path, serves GraphiQL from local assets when they are there
+(graph/http/graphiql.py), and serves no websocket.
 """
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +31,7 @@ from graph.compiler import FastPath, encode_response
 from graph.context import Context
 from graph.error_codes import ensure_codes
 from graph.errors import BadRequestError, RequestRefusedError, UnsupportedMediaTypeError
-from graph.http_errors import (
+from graph.http.errors import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     NO_QUERY,
@@ -47,27 +41,18 @@ from graph.http_errors import (
     refusal_for,
     response_media_type,
 )
+from graph.http.graphiql import (
+    ASSETS_DIR,
+    ASSETS_URL_PATH,
+    has_local_assets,
+    point_at_local_assets,
+)
+from graph.operation_selection import is_operation_name
 from graph.persisted_queries import PersistedQueries
 from graph.query_limits import refuse_batches
 
-ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
-ASSETS_URL_PATH = "/graphql/assets"
-CDN_URL = "https://unpkg.com/"
 # Methods a client may send that /graphql does not take (it takes GET and POST).
 OTHER_METHODS = ("DELETE", "HEAD", "OPTIONS", "PATCH", "PUT", "TRACE")
-_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
-_CDN_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']https://unpkg\.com/([^"']+)["']""")
-
-
-def has_local_assets(page: str, assets_dir: Path) -> bool:
-    """Every CDN file `page` loads is in `assets_dir`, under the CDN's path."""
-    paths = _CDN_REFERENCE.findall(page)
-    return bool(paths) and all((assets_dir / path).is_file() for path in paths)
-
-
-def point_at_local_assets(page: str, assets_url: str) -> str:
-    """`page` loading its files from `assets_url` instead of the CDN (integrity attributes kept)."""
-    return page.replace(CDN_URL, f"{assets_url.rstrip('/')}/")
 
 
 class GraphiQLRouter(GraphQLRouter[Context, None]):
@@ -123,7 +108,7 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
 
         Strawberry answers its own refusals (bad JSON, a mutation over GET, an unknown
         operation) in plain text without a code; they become the refusals of
-        graph/http_errors.py, with the GraphQL-over-HTTP statuses.
+        graph/http/errors.py, with the GraphQL-over-HTTP statuses.
         """
         if self.is_websocket_request(request):  # unreachable: no websocket route
             return await super().run(request, context=context, root_value=root_value)  # type: ignore[arg-type]
@@ -320,7 +305,7 @@ def _request_data(data: object) -> GraphQLRequestData:
             message = f"`{name}` must be {described} or null."
             raise BadRequestError(message, field=name)
     operation_name = data.get("operationName")
-    if operation_name and not _GRAPHQL_NAME.fullmatch(operation_name):
+    if operation_name and not is_operation_name(operation_name):
         # No operation can have it; refused here, it is never echoed back, whatever it holds.
         message = "`operationName` must be a GraphQL name: letters, digits and `_`."
         raise BadRequestError(message, field="operationName")

@@ -16,13 +16,14 @@ from graph.authentication import authenticate_request, client_ip
 from graph.compiler import FastPath
 from graph.context import Context
 from graph.errors import RequestRefusedError
-from graph.graphiql import ASSETS_URL_PATH, GraphiQLRouter
-from graph.http_errors import http_error, refused_request
+from graph.http.errors import http_error, refused_request
+from graph.http.graphiql import ASSETS_URL_PATH
+from graph.http.readiness import check_readiness
+from graph.http.request_size import RequestSizeLimit
+from graph.http.router import GraphiQLRouter
 from graph.persisted_queries import PersistedQueries
 from graph.query_limits import QueryLimits
-from graph.readiness import check_readiness
 from graph.request_session import RequestSession
-from graph.request_size import RequestSizeLimit
 from graph.schema import schema
 from graph.unavailability import DatabaseUnavailableError, database_unavailable
 from models.auth import PasswordWork

@@ -20,9 +20,9 @@ from graph.errors import (
     RequestRefusedError,
     RequestTooLargeError,
 )
-from graph.http_errors import refusal
+from graph.http.errors import refusal
 
-logger = logging.getLogger("graph.request_size")
+logger = logging.getLogger(__name__)
 
 
 class RequestSizeLimit:
