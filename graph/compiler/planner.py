@@ -754,7 +754,9 @@ def compile_operation(
         return None
     operation = chosen[0]
     query_type = schema.query_type
-    if query_type is None:
+    # graphql-core parses `{}` (an empty selection set) and validation lets it through; the
+    # general path answers `{"data": {}}`, which a plan with no fields cannot spell.
+    if query_type is None or not operation.selection_set.selections:
         return None
     sentinel = uuid.uuid4()
     compiler = _Compiler(schema, fragments, viewer, sentinel)

@@ -339,3 +339,12 @@ async def test_http_serves_the_fast_path_bytes(client, session, world, monkeypat
     assert fast.content.isascii()  # non-ASCII escaped, as json.dumps escapes it
     assert general.status_code == 200
     assert "errors" not in general.json()
+
+
+@pytest.mark.parametrize("document", ["{}", "query Empty {}", "query { }"])
+async def test_an_empty_selection_answers_valid_json(client, document):
+    # Found by `make fuzz`: the compiled path spliced nothing into `{"data":}`.
+    response = await client.post("/graphql", json={"query": document})
+
+    assert response.status_code == 200
+    assert response.json() == {"data": {}}
