@@ -9,6 +9,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graph import graphql_core_fixes
 from graph.deadline import RequestDeadline
 from graph.error_codes import MaskUnexpectedErrors, ValidationCodes, assign_code
 from graph.geo import GEOJSON_SCALAR, GeoJSON
@@ -61,6 +62,8 @@ class Schema(strawberry.Schema):
             assign_code(error)
         count_errors(errors)
 
+
+graphql_core_fixes.install()
 
 schema = Schema(
     query=Query,

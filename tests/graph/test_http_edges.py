@@ -110,3 +110,30 @@ async def test_a_client_gone_before_its_body_is_complete_leaves_no_traceback(
 
     assert sent == []  # nobody to answer
     assert _errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "field"),
+    [
+        (
+            "query Q($near: NearInput) { venues(near: $near) { totalCount } }",
+            {"near": {"latitude": 0.0, "longitude": 0.0, "radiusMeters": 10.0, "İstanbul": 1}},
+            "near",
+        ),
+        (
+            "query Q($order: VenueOrder) { venues(orderBy: $order) { totalCount } }",
+            {"order": "İNAME_ASC"},
+            "order",
+        ),
+    ],
+)
+async def test_unknown_names_whose_lower_case_is_longer_are_bad_input(
+    client, caplog, query, variables, field
+):
+    # graphql-core's "did you mean" raised IndexError on these (graph/graphql_core_fixes.py).
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == field
+    assert _errors_logged(caplog) == []
