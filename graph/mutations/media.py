@@ -26,6 +26,7 @@ from graph.errors import (
 )
 from graph.geo import LatLngInput, checked_point
 from graph.global_id import decode_typed_id
+from graph.mutations.soft_delete import set_deleted
 from graph.mutations.venues import may_manage_venue
 from graph.permissions import visible_media
 from graph.types.enums import ResourceType
@@ -472,10 +473,7 @@ class MediaMutations:
     ) -> DeleteMediaPayload:
         """Soft-delete the media item; deleting a deleted item changes nothing."""
         media = await _media_to_manage(info, input.id, live_only=False)
-        deleted = await info.context.db.write(
-            info.context.actor, lambda session: models.soft_delete(session, media)
-        )
-        _refresh(info, deleted)
+        deleted = await set_deleted(info, media, deleted=True, refresh=_refresh)
         return DeleteMediaPayload(media=Media.from_model(deleted))
 
     @strawberry.mutation(
@@ -488,8 +486,5 @@ class MediaMutations:
     ) -> RestoreMediaPayload:
         """Restore the media item; restoring a live item changes nothing."""
         media = await _media_to_manage(info, input.id, live_only=False)
-        restored = await info.context.db.write(
-            info.context.actor, lambda session: models.restore(session, media)
-        )
-        _refresh(info, restored)
+        restored = await set_deleted(info, media, deleted=False, refresh=_refresh)
         return RestoreMediaPayload(media=Media.from_model(restored))

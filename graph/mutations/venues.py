@@ -3,7 +3,6 @@
 Bad input is refused with `BAD_USER_INPUT` naming the input field, before any write.
 """
 
-import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -23,6 +22,7 @@ from graph.errors import (
 )
 from graph.geo import LatLngInput, checked_point
 from graph.global_id import decode_typed_id
+from graph.mutations.soft_delete import set_deleted
 from graph.types.venue import Venue
 from graph.validation import (
     Check,
@@ -270,11 +270,11 @@ async def _venue_to_manage(
     return venue
 
 
-def _refresh(info: strawberry.Info[Context], venue_id: uuid.UUID, venue: models.Venue) -> None:
+def _refresh(info: strawberry.Info[Context], venue: models.Venue) -> None:
     """Forget the request's cached copy of a changed venue; keep the new one if it is live."""
-    loader = info.context.loaders.venue.clear(venue_id)
+    loader = info.context.loaders.venue.clear(venue.id)
     if not venue.is_deleted:
-        loader.prime(venue_id, venue)
+        loader.prime(venue.id, venue)
 
 
 @strawberry.type
@@ -302,7 +302,7 @@ class VenueMutations:
             )
         except IntegrityError as error:
             raise _input_error(error) from None
-        _refresh(info, venue.id, venue)
+        _refresh(info, venue)
         return CreateVenuePayload(venue=Venue.from_model(venue))
 
     @strawberry.mutation(description="Change a venue. Its owner or an admin only.")
@@ -327,7 +327,7 @@ class VenueMutations:
         if updated is None:  # deleted since it was read
             message = "No venue has this ID."
             raise NotFoundError(message, field="input.id")
-        _refresh(info, venue_id, updated)
+        _refresh(info, updated)
         return UpdateVenuePayload(venue=Venue.from_model(updated))
 
     @strawberry.mutation(
@@ -340,10 +340,7 @@ class VenueMutations:
     ) -> DeleteVenuePayload:
         """Soft-delete the venue; deleting a deleted venue changes nothing."""
         venue = await _venue_to_manage(info, input.id, include_deleted=True)
-        deleted = await info.context.db.write(
-            info.context.actor, lambda session: models.soft_delete(session, venue)
-        )
-        _refresh(info, deleted.id, deleted)
+        deleted = await set_deleted(info, venue, deleted=True, refresh=_refresh)
         return DeleteVenuePayload(venue=Venue.from_model(deleted))
 
     @strawberry.mutation(description="Bring back a deleted venue. Its owner or an admin only.")
@@ -354,8 +351,5 @@ class VenueMutations:
     ) -> RestoreVenuePayload:
         """Restore the venue; restoring a live venue changes nothing."""
         venue = await _venue_to_manage(info, input.id, include_deleted=True)
-        restored = await info.context.db.write(
-            info.context.actor, lambda session: models.restore(session, venue)
-        )
-        _refresh(info, restored.id, restored)
+        restored = await set_deleted(info, venue, deleted=False, refresh=_refresh)
         return RestoreVenuePayload(venue=Venue.from_model(restored))
