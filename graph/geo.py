@@ -18,7 +18,7 @@ from typing import Any, NewType, NoReturn
 
 import shapely
 import strawberry
-from geoalchemy2 import Geography, WKBElement
+from geoalchemy2 import Geography, WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point, Polygon
 from shapely.validation import explain_validity
@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from graph.errors import BadUserInputError
 from graph.types.scalars import shown
+from models.venue import geography_point
 
 SRID = 4326
 MAX_RADIUS_METERS = 100_000.0
@@ -164,6 +165,23 @@ def checked_longitude(value: float, *, field: str) -> float:
     if not (math.isfinite(value) and -180 <= value <= 180):  # noqa: PLR2004 - longitude range
         _refuse(field, f"must be a longitude between -180 and 180 degrees; got {value}.")
     return float(value)
+
+
+@strawberry.input(description="A point on earth in WGS 84 degrees.")
+class LatLngInput:
+    """Latitude and longitude, the order people say them in."""
+
+    latitude: float = strawberry.field(description="Degrees north of the equator, -90 to 90.")
+    longitude: float = strawberry.field(
+        description="Degrees east of Greenwich, -180 to 180 (west is negative)."
+    )
+
+
+def checked_point(location: LatLngInput, field: str) -> WKTElement:
+    """The geography point of `location` to store, if its coordinates are on earth."""
+    latitude = checked_latitude(location.latitude, field=f"{field}.latitude")
+    longitude = checked_longitude(location.longitude, field=f"{field}.longitude")
+    return geography_point(latitude=latitude, longitude=longitude)
 
 
 def checked_radius(value: float, *, field: str) -> float:
@@ -415,11 +433,13 @@ __all__ = [
     "MAX_RADIUS_METERS",
     "BoundingBoxInput",
     "GeoJSON",
+    "LatLngInput",
     "Near",
     "NearInput",
     "WithinInput",
     "checked_latitude",
     "checked_longitude",
+    "checked_point",
     "checked_radius",
     "distance_meters",
     "geojson_of",

@@ -13,7 +13,8 @@ distance. Its value is selected next to the row, written into the cursor and com
 """
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
@@ -44,6 +45,7 @@ from models import INCLUDE_DELETED
 
 RowType = TypeVar("RowType")
 NodeType = TypeVar("NodeType")
+OrderType = TypeVar("OrderType", bound=enum.Enum)
 
 First = Annotated[
     int | None,
@@ -145,6 +147,37 @@ class Ordering:
             nullable=[key.nullable for key in self.keys],
             field=field,
         )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SortedColumn(Generic[OrderType]):
+    """A column a list sorts by both ways: its two orders, its value kind, whether it has nulls."""
+
+    ascending: OrderType
+    descending: OrderType
+    attribute: InstrumentedAttribute[Any]
+    kind: KeyKind
+    nullable: bool = False
+
+
+def column_orderings(
+    entity: str,
+    tie_break: InstrumentedAttribute[Any],
+    columns: Iterable[SortedColumn[OrderType]],
+) -> dict[OrderType, Ordering]:
+    """Each column's ascending and descending `Ordering`, named `Entity.ORDER`, ties by `tie_break`.
+
+    The name is part of every cursor, so it must stay what clients already hold.
+    """
+    last = SortKey.column(tie_break, KeyKind.UUID)
+    orderings: dict[OrderType, Ordering] = {}
+    for column in columns:
+        for order, descending in ((column.ascending, False), (column.descending, True)):
+            key = SortKey.column(
+                column.attribute, column.kind, descending=descending, nullable=column.nullable
+            )
+            orderings[order] = Ordering(f"{entity}.{order.value}", (key, last))
+    return orderings
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

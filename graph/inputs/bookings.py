@@ -9,7 +9,7 @@ import models
 from graph.cursors import KeyKind
 from graph.global_id import decode_typed_id
 from graph.inputs.ranges import DateTimeRangeInput, within_times
-from graph.pagination import Ordering, SortKey
+from graph.pagination import Ordering, SortedColumn, column_orderings
 from graph.types.enums import BookingStatus
 
 
@@ -43,37 +43,30 @@ class BookingOrder(enum.Enum):
     AMOUNT_DESC = strawberry.enum_value("AMOUNT_DESC", description="Dearest first.")
 
 
-def _ordering(order: BookingOrder, key: SortKey) -> Ordering:
-    return Ordering(
-        f"Booking.{order.value}", (key, SortKey.column(models.Booking.id, KeyKind.UUID))
-    )
-
-
-_STARTS, _CREATED, _AMOUNT = (
-    models.Booking.starts_at,
-    models.Booking.created_at,
-    models.Booking.amount,
+BOOKING_ORDERINGS: dict[BookingOrder, Ordering] = column_orderings(
+    "Booking",
+    models.Booking.id,
+    [
+        SortedColumn(
+            BookingOrder.STARTS_AT_ASC,
+            BookingOrder.STARTS_AT_DESC,
+            models.Booking.starts_at,
+            KeyKind.DATETIME,
+        ),
+        SortedColumn(
+            BookingOrder.CREATED_AT_ASC,
+            BookingOrder.CREATED_AT_DESC,
+            models.Booking.created_at,
+            KeyKind.DATETIME,
+        ),
+        SortedColumn(
+            BookingOrder.AMOUNT_ASC,
+            BookingOrder.AMOUNT_DESC,
+            models.Booking.amount,
+            KeyKind.DECIMAL,
+        ),
+    ],
 )
-BOOKING_ORDERINGS: dict[BookingOrder, Ordering] = {
-    BookingOrder.STARTS_AT_ASC: _ordering(
-        BookingOrder.STARTS_AT_ASC, SortKey.column(_STARTS, KeyKind.DATETIME)
-    ),
-    BookingOrder.STARTS_AT_DESC: _ordering(
-        BookingOrder.STARTS_AT_DESC, SortKey.column(_STARTS, KeyKind.DATETIME, descending=True)
-    ),
-    BookingOrder.CREATED_AT_ASC: _ordering(
-        BookingOrder.CREATED_AT_ASC, SortKey.column(_CREATED, KeyKind.DATETIME)
-    ),
-    BookingOrder.CREATED_AT_DESC: _ordering(
-        BookingOrder.CREATED_AT_DESC, SortKey.column(_CREATED, KeyKind.DATETIME, descending=True)
-    ),
-    BookingOrder.AMOUNT_ASC: _ordering(
-        BookingOrder.AMOUNT_ASC, SortKey.column(_AMOUNT, KeyKind.DECIMAL)
-    ),
-    BookingOrder.AMOUNT_DESC: _ordering(
-        BookingOrder.AMOUNT_DESC, SortKey.column(_AMOUNT, KeyKind.DECIMAL, descending=True)
-    ),
-}
 
 
 def booking_conditions(booking_filter: BookingFilter | None) -> list[ColumnElement[bool]]:

@@ -11,7 +11,7 @@ from graph.cursors import KeyKind
 from graph.errors import BadUserInputError
 from graph.global_id import decode_typed_id
 from graph.inputs.ranges import DateTimeRangeInput, within_times
-from graph.pagination import Ordering, SortKey
+from graph.pagination import Ordering, SortedColumn, column_orderings
 from graph.types.enums import ResourceType
 
 _EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
@@ -65,32 +65,28 @@ class MediaOrder(enum.Enum):
     )
 
 
-def _ordering(order: MediaOrder, key: SortKey) -> Ordering:
-    return Ordering(f"Media.{order.value}", (key, SortKey.column(models.Media.id, KeyKind.UUID)))
-
-
-_CREATED, _CAPTURED, _TITLE = models.Media.created_at, models.Media.captured_at, models.Media.title
 # `RELEVANCE` and `DISTANCE` sort by expressions of the request's search and place: see
 # `graph.resolvers.search.ListQuery.ordering`.
-MEDIA_ORDERINGS: dict[MediaOrder, Ordering] = {
-    MediaOrder.CREATED_AT_ASC: _ordering(
-        MediaOrder.CREATED_AT_ASC, SortKey.column(_CREATED, KeyKind.DATETIME)
-    ),
-    MediaOrder.CREATED_AT_DESC: _ordering(
-        MediaOrder.CREATED_AT_DESC, SortKey.column(_CREATED, KeyKind.DATETIME, descending=True)
-    ),
-    MediaOrder.CAPTURED_AT_ASC: _ordering(
-        MediaOrder.CAPTURED_AT_ASC, SortKey.column(_CAPTURED, KeyKind.DATETIME, nullable=True)
-    ),
-    MediaOrder.CAPTURED_AT_DESC: _ordering(
-        MediaOrder.CAPTURED_AT_DESC,
-        SortKey.column(_CAPTURED, KeyKind.DATETIME, descending=True, nullable=True),
-    ),
-    MediaOrder.TITLE_ASC: _ordering(MediaOrder.TITLE_ASC, SortKey.column(_TITLE, KeyKind.TEXT)),
-    MediaOrder.TITLE_DESC: _ordering(
-        MediaOrder.TITLE_DESC, SortKey.column(_TITLE, KeyKind.TEXT, descending=True)
-    ),
-}
+MEDIA_ORDERINGS: dict[MediaOrder, Ordering] = column_orderings(
+    "Media",
+    models.Media.id,
+    [
+        SortedColumn(
+            MediaOrder.CREATED_AT_ASC,
+            MediaOrder.CREATED_AT_DESC,
+            models.Media.created_at,
+            KeyKind.DATETIME,
+        ),
+        SortedColumn(
+            MediaOrder.CAPTURED_AT_ASC,
+            MediaOrder.CAPTURED_AT_DESC,
+            models.Media.captured_at,
+            KeyKind.DATETIME,
+            nullable=True,
+        ),
+        SortedColumn(MediaOrder.TITLE_ASC, MediaOrder.TITLE_DESC, models.Media.title, KeyKind.TEXT),
+    ],
+)
 
 
 def media_conditions(media_filter: MediaFilter | None) -> list[ColumnElement[bool]]:

@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement
 
 import models
 from graph.cursors import KeyKind
-from graph.pagination import Ordering, SortKey
+from graph.pagination import Ordering, SortedColumn, column_orderings
 from graph.types.enums import UserRole
 from models.email_address import email_key
 
@@ -32,25 +32,24 @@ class UserOrder(enum.Enum):
     DISPLAY_NAME_DESC = strawberry.enum_value("DISPLAY_NAME_DESC", description="By name, Z to A.")
 
 
-def _ordering(order: UserOrder, key: SortKey) -> Ordering:
-    return Ordering(f"User.{order.value}", (key, SortKey.column(models.User.id, KeyKind.UUID)))
-
-
-_CREATED, _NAME = models.User.created_at, models.User.display_name
-USER_ORDERINGS: dict[UserOrder, Ordering] = {
-    UserOrder.CREATED_AT_ASC: _ordering(
-        UserOrder.CREATED_AT_ASC, SortKey.column(_CREATED, KeyKind.DATETIME)
-    ),
-    UserOrder.CREATED_AT_DESC: _ordering(
-        UserOrder.CREATED_AT_DESC, SortKey.column(_CREATED, KeyKind.DATETIME, descending=True)
-    ),
-    UserOrder.DISPLAY_NAME_ASC: _ordering(
-        UserOrder.DISPLAY_NAME_ASC, SortKey.column(_NAME, KeyKind.TEXT)
-    ),
-    UserOrder.DISPLAY_NAME_DESC: _ordering(
-        UserOrder.DISPLAY_NAME_DESC, SortKey.column(_NAME, KeyKind.TEXT, descending=True)
-    ),
-}
+USER_ORDERINGS: dict[UserOrder, Ordering] = column_orderings(
+    "User",
+    models.User.id,
+    [
+        SortedColumn(
+            UserOrder.CREATED_AT_ASC,
+            UserOrder.CREATED_AT_DESC,
+            models.User.created_at,
+            KeyKind.DATETIME,
+        ),
+        SortedColumn(
+            UserOrder.DISPLAY_NAME_ASC,
+            UserOrder.DISPLAY_NAME_DESC,
+            models.User.display_name,
+            KeyKind.TEXT,
+        ),
+    ],
+)
 
 
 def user_conditions(user_filter: UserFilter | None) -> list[ColumnElement[bool]]:

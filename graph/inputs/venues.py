@@ -12,7 +12,7 @@ from graph.cursors import KeyKind
 from graph.errors import BadUserInputError
 from graph.global_id import decode_typed_id
 from graph.inputs.ranges import DecimalRangeInput, within_amounts
-from graph.pagination import Ordering, SortKey
+from graph.pagination import Ordering, SortedColumn, column_orderings
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
@@ -56,34 +56,27 @@ class VenueOrder(enum.Enum):
     )
 
 
-def _ordering(order: VenueOrder, *keys: SortKey) -> Ordering:
-    return Ordering(f"Venue.{order.value}", (*keys, SortKey.column(models.Venue.id, KeyKind.UUID)))
-
-
-_CREATED = models.Venue.created_at
 # `RELEVANCE` and `DISTANCE` sort by expressions of the request's search and place: see
 # `graph.resolvers.search.ListQuery.ordering`.
-VENUE_ORDERINGS: dict[VenueOrder, Ordering] = {
-    VenueOrder.CREATED_AT_ASC: _ordering(
-        VenueOrder.CREATED_AT_ASC, SortKey.column(_CREATED, KeyKind.DATETIME)
-    ),
-    VenueOrder.CREATED_AT_DESC: _ordering(
-        VenueOrder.CREATED_AT_DESC, SortKey.column(_CREATED, KeyKind.DATETIME, descending=True)
-    ),
-    VenueOrder.NAME_ASC: _ordering(
-        VenueOrder.NAME_ASC, SortKey.column(models.Venue.name, KeyKind.TEXT)
-    ),
-    VenueOrder.NAME_DESC: _ordering(
-        VenueOrder.NAME_DESC, SortKey.column(models.Venue.name, KeyKind.TEXT, descending=True)
-    ),
-    VenueOrder.HOURLY_RATE_ASC: _ordering(
-        VenueOrder.HOURLY_RATE_ASC, SortKey.column(models.Venue.hourly_rate, KeyKind.DECIMAL)
-    ),
-    VenueOrder.HOURLY_RATE_DESC: _ordering(
-        VenueOrder.HOURLY_RATE_DESC,
-        SortKey.column(models.Venue.hourly_rate, KeyKind.DECIMAL, descending=True),
-    ),
-}
+VENUE_ORDERINGS: dict[VenueOrder, Ordering] = column_orderings(
+    "Venue",
+    models.Venue.id,
+    [
+        SortedColumn(
+            VenueOrder.CREATED_AT_ASC,
+            VenueOrder.CREATED_AT_DESC,
+            models.Venue.created_at,
+            KeyKind.DATETIME,
+        ),
+        SortedColumn(VenueOrder.NAME_ASC, VenueOrder.NAME_DESC, models.Venue.name, KeyKind.TEXT),
+        SortedColumn(
+            VenueOrder.HOURLY_RATE_ASC,
+            VenueOrder.HOURLY_RATE_DESC,
+            models.Venue.hourly_rate,
+            KeyKind.DECIMAL,
+        ),
+    ],
+)
 
 
 def venue_conditions(venue_filter: VenueFilter | None) -> list[ColumnElement[bool]]:

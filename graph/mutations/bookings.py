@@ -29,9 +29,9 @@ from graph.errors import (
     violated_constraint,
 )
 from graph.global_id import decode_typed_id
-from graph.mutations.venues import checked_text
 from graph.types.booking import Booking
 from graph.types.enums import BookingStatus
+from graph.validation import checked_text
 from models import booking as booking_data
 
 MIN_DURATION = dt.timedelta(minutes=30)

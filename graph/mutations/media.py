@@ -24,22 +24,23 @@ from graph.errors import (
     NotFoundError,
     violated_constraint,
 )
+from graph.geo import LatLngInput, checked_point
 from graph.global_id import decode_typed_id
-from graph.mutations.venues import (
-    Check,
-    LatLngInput,
-    checked_json_object,
-    checked_pattern,
-    checked_point,
-    checked_text,
-    input_path,
-    may_manage_venue,
-    not_null,
-    refuse_nul,
-)
+from graph.mutations.soft_delete import set_deleted
+from graph.mutations.venues import may_manage_venue
 from graph.permissions import visible_media
 from graph.types.enums import ResourceType
 from graph.types.media import Media
+from graph.validation import (
+    Check,
+    checked_json_object,
+    checked_text,
+    input_path,
+    not_null,
+    pattern_check,
+    refuse_nul,
+    text_check,
+)
 from models import media as media_data
 
 MAX_TITLE_LENGTH = 200
@@ -103,16 +104,6 @@ def _checked_captured_at(value: dt.datetime, field: str) -> dt.datetime:
     return value
 
 
-def _text_check(max_length: int, *, blank_ok: bool = False) -> Check:
-    return lambda value, field: checked_text(
-        value, field=field, max_length=max_length, blank_ok=blank_ok
-    )
-
-
-def _pattern_check(pattern: str, what: str) -> Check:
-    return lambda value, field: checked_pattern(value, field=field, pattern=pattern, what=what)
-
-
 def _storage_key(value: str, field: str) -> str:
     refuse_nul(value, field=field)
     if not value.strip() or len(value) > MAX_STORAGE_KEY_LENGTH:
@@ -124,16 +115,16 @@ def _storage_key(value: str, field: str) -> str:
 # How each column a client sets is checked, given the value and the input field's path.
 _CHECKS: dict[str, Check] = {
     "storage_key": _storage_key,
-    "content_hash": _pattern_check("[0-9a-f]{64}", "a SHA-256 digest in lowercase hex"),
-    "extension": _pattern_check("[a-z0-9]{1,10}", "1 to 10 lowercase letters or digits"),
+    "content_hash": pattern_check("[0-9a-f]{64}", "a SHA-256 digest in lowercase hex"),
+    "extension": pattern_check("[a-z0-9]{1,10}", "1 to 10 lowercase letters or digits"),
     "file_size": _positive,
     "width": _positive,
     "height": _positive,
     "duration_seconds": _checked_duration,
-    "dominant_color": _pattern_check("#[0-9a-f]{6}", "a colour such as `#1a2b3c` (lowercase)"),
-    "alt_text": _text_check(MAX_TEXT_LENGTH, blank_ok=True),
-    "caption": _text_check(MAX_TEXT_LENGTH, blank_ok=True),
-    "title": _text_check(MAX_TITLE_LENGTH),
+    "dominant_color": pattern_check("#[0-9a-f]{6}", "a colour such as `#1a2b3c` (lowercase)"),
+    "alt_text": text_check(MAX_TEXT_LENGTH, blank_ok=True),
+    "caption": text_check(MAX_TEXT_LENGTH, blank_ok=True),
+    "title": text_check(MAX_TITLE_LENGTH),
     "tags": _checked_tags,
     "exif": checked_json_object,
     "captured_at": _checked_captured_at,
@@ -482,10 +473,7 @@ class MediaMutations:
     ) -> DeleteMediaPayload:
         """Soft-delete the media item; deleting a deleted item changes nothing."""
         media = await _media_to_manage(info, input.id, live_only=False)
-        deleted = await info.context.db.write(
-            info.context.actor, lambda session: models.soft_delete(session, media)
-        )
-        _refresh(info, deleted)
+        deleted = await set_deleted(info, media, deleted=True, refresh=_refresh)
         return DeleteMediaPayload(media=Media.from_model(deleted))
 
     @strawberry.mutation(
@@ -498,8 +486,5 @@ class MediaMutations:
     ) -> RestoreMediaPayload:
         """Restore the media item; restoring a live item changes nothing."""
         media = await _media_to_manage(info, input.id, live_only=False)
-        restored = await info.context.db.write(
-            info.context.actor, lambda session: models.restore(session, media)
-        )
-        _refresh(info, restored)
+        restored = await set_deleted(info, media, deleted=False, refresh=_refresh)
         return RestoreMediaPayload(media=Media.from_model(restored))

@@ -1,18 +1,12 @@
 """Venue mutations: hosts list, change, delete and restore their venues.
 
-Also the input checks other mutation modules share (blank text, lengths, points, JSON objects):
-each refuses bad input with `BAD_USER_INPUT` naming the input field, before any write.
+Bad input is refused with `BAD_USER_INPUT` naming the input field, before any write.
 """
 
-import math
-import re
-import uuid
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import strawberry
-from geoalchemy2 import WKTElement
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from strawberry.scalars import JSON
@@ -26,8 +20,18 @@ from graph.errors import (
     NotFoundError,
     violated_constraint,
 )
+from graph.geo import LatLngInput, checked_point
 from graph.global_id import decode_typed_id
+from graph.mutations.soft_delete import set_deleted
 from graph.types.venue import Venue
+from graph.validation import (
+    Check,
+    checked_json_object,
+    input_path,
+    not_null,
+    pattern_check,
+    text_check,
+)
 from graph.viewer import Viewer
 from models import venue as venue_data
 
@@ -49,96 +53,7 @@ _CONSTRAINT_FIELDS = {
 }
 
 
-# -- input checks shared by the mutation modules ------------------------------------------------
-
-# A check takes the value and the path of its input field (for the error) and returns the value
-# to store.
-Check = Callable[[Any, str], Any]
-
-
-def input_path(attribute: str) -> str:
-    """The path clients know an input field by: `hourly_rate` is `input.hourlyRate`."""
-    head, *rest = attribute.split("_")
-    return "input." + head + "".join(word.title() for word in rest)
-
-
-def refuse_nul(value: str, *, field: str) -> None:
-    """Refuse NUL characters, which PostgreSQL text and JSONB cannot store."""
-    if "\x00" in value:
-        message = f"`{field}` must not contain NUL (U+0000) characters."
-        raise BadUserInputError(message, field=field)
-
-
-def checked_text(value: str, *, field: str, max_length: int, blank_ok: bool = False) -> str:
-    """`value` without surrounding whitespace, if not blank (unless allowed) and short enough."""
-    refuse_nul(value, field=field)
-    stripped = value.strip()
-    if not stripped and not blank_ok:
-        message = f"`{field}` must not be blank."
-        raise BadUserInputError(message, field=field)
-    if len(stripped) > max_length:
-        message = f"`{field}` may have at most {max_length} characters; got {len(stripped)}."
-        raise BadUserInputError(message, field=field)
-    return stripped
-
-
-def checked_pattern(value: str, *, field: str, pattern: str, what: str) -> str:
-    """`value` if it matches the regular expression `pattern` in full; `what` says what fits."""
-    if re.fullmatch(pattern, value) is None:
-        message = f"`{field}` must be {what}; got {value!r}."
-        raise BadUserInputError(message, field=field)
-    return value
-
-
-def checked_json_object(value: object, field: str) -> dict[str, Any]:
-    """`value` if it is a JSON object (not an array, string, number or null)."""
-    if not isinstance(value, dict):
-        message = f"`{field}` must be a JSON object, such as `{{}}`."
-        raise BadUserInputError(message, field=field)
-    if _has_nul(value):
-        message = f"`{field}` must not contain NUL (U+0000) characters."
-        raise BadUserInputError(message, field=field)
-    return value
-
-
-def _has_nul(value: object) -> bool:
-    """Whether a JSON value holds a NUL character in any key or string (JSONB refuses them)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
-def not_null(value: object, *, field: str) -> None:
-    """Refuse an explicit null for a field that cannot be cleared (leave it out instead)."""
-    if value is None:
-        message = f"`{field}` cannot be null; leave it out to keep the current value."
-        raise BadUserInputError(message, field=field)
-
-
-@strawberry.input(description="A point on earth in WGS 84 degrees.")
-class LatLngInput:
-    """Latitude and longitude, the order people say them in."""
-
-    latitude: float = strawberry.field(description="Degrees north of the equator, -90 to 90.")
-    longitude: float = strawberry.field(
-        description="Degrees east of Greenwich, -180 to 180 (west is negative)."
-    )
-
-
-def checked_point(location: LatLngInput, field: str) -> WKTElement:
-    """The geography point of `location`, if its coordinates are on earth."""
-    for name, value, limit in (
-        ("latitude", location.latitude, 90),
-        ("longitude", location.longitude, 180),
-    ):
-        if not (math.isfinite(value) and -limit <= value <= limit):
-            message = f"`{field}.{name}` must be between -{limit} and {limit}; got {value}."
-            raise BadUserInputError(message, field=f"{field}.{name}")
-    return venue_data.geography_point(latitude=location.latitude, longitude=location.longitude)
+# -- checks of venue columns ------------------------------------------------------------------
 
 
 def _checked_hourly_rate(value: Decimal, field: str) -> Decimal:
@@ -150,18 +65,6 @@ def _checked_hourly_rate(value: Decimal, field: str) -> Decimal:
         message = f"`{field}` must be 0 to {MAX_HOURLY_RATE} with at most 2 decimals; got {value}."
         raise BadUserInputError(message, field=field)
     return value.quantize(CENT)
-
-
-def _checked_country(value: str, field: str) -> str:
-    return checked_pattern(
-        value, field=field, pattern="[A-Z]{2}", what="an ISO 3166-1 alpha-2 code such as `FR`"
-    )
-
-
-def _checked_currency(value: str, field: str) -> str:
-    return checked_pattern(
-        value, field=field, pattern="[A-Z]{3}", what="an ISO 4217 code such as `EUR`"
-    )
 
 
 # -- inputs and payloads --------------------------------------------------------------------------
@@ -290,22 +193,16 @@ RestoreVenueArgument = Annotated[
 # -- resolvers ----------------------------------------------------------------------------------
 
 
-def _text_check(max_length: int, *, blank_ok: bool = False) -> Check:
-    return lambda value, field: checked_text(
-        value, field=field, max_length=max_length, blank_ok=blank_ok
-    )
-
-
 # How each column a client sets is checked, given the value and the input field's path.
 _CHECKS: dict[str, Check] = {
-    "name": _text_check(MAX_NAME_LENGTH),
-    "description": _text_check(MAX_DESCRIPTION_LENGTH, blank_ok=True),
-    "address": _text_check(MAX_ADDRESS_LENGTH),
-    "city": _text_check(MAX_CITY_LENGTH),
-    "country": _checked_country,
+    "name": text_check(MAX_NAME_LENGTH),
+    "description": text_check(MAX_DESCRIPTION_LENGTH, blank_ok=True),
+    "address": text_check(MAX_ADDRESS_LENGTH),
+    "city": text_check(MAX_CITY_LENGTH),
+    "country": pattern_check("[A-Z]{2}", "an ISO 3166-1 alpha-2 code such as `FR`"),
     "location": checked_point,
     "hourly_rate": _checked_hourly_rate,
-    "currency": _checked_currency,
+    "currency": pattern_check("[A-Z]{3}", "an ISO 4217 code such as `EUR`"),
     "amenities": checked_json_object,
 }
 
@@ -373,11 +270,11 @@ async def _venue_to_manage(
     return venue
 
 
-def _refresh(info: strawberry.Info[Context], venue_id: uuid.UUID, venue: models.Venue) -> None:
+def _refresh(info: strawberry.Info[Context], venue: models.Venue) -> None:
     """Forget the request's cached copy of a changed venue; keep the new one if it is live."""
-    loader = info.context.loaders.venue.clear(venue_id)
+    loader = info.context.loaders.venue.clear(venue.id)
     if not venue.is_deleted:
-        loader.prime(venue_id, venue)
+        loader.prime(venue.id, venue)
 
 
 @strawberry.type
@@ -405,7 +302,7 @@ class VenueMutations:
             )
         except IntegrityError as error:
             raise _input_error(error) from None
-        _refresh(info, venue.id, venue)
+        _refresh(info, venue)
         return CreateVenuePayload(venue=Venue.from_model(venue))
 
     @strawberry.mutation(description="Change a venue. Its owner or an admin only.")
@@ -430,7 +327,7 @@ class VenueMutations:
         if updated is None:  # deleted since it was read
             message = "No venue has this ID."
             raise NotFoundError(message, field="input.id")
-        _refresh(info, venue_id, updated)
+        _refresh(info, updated)
         return UpdateVenuePayload(venue=Venue.from_model(updated))
 
     @strawberry.mutation(
@@ -443,10 +340,7 @@ class VenueMutations:
     ) -> DeleteVenuePayload:
         """Soft-delete the venue; deleting a deleted venue changes nothing."""
         venue = await _venue_to_manage(info, input.id, include_deleted=True)
-        deleted = await info.context.db.write(
-            info.context.actor, lambda session: models.soft_delete(session, venue)
-        )
-        _refresh(info, deleted.id, deleted)
+        deleted = await set_deleted(info, venue, deleted=True, refresh=_refresh)
         return DeleteVenuePayload(venue=Venue.from_model(deleted))
 
     @strawberry.mutation(description="Bring back a deleted venue. Its owner or an admin only.")
@@ -457,8 +351,5 @@ class VenueMutations:
     ) -> RestoreVenuePayload:
         """Restore the venue; restoring a live venue changes nothing."""
         venue = await _venue_to_manage(info, input.id, include_deleted=True)
-        restored = await info.context.db.write(
-            info.context.actor, lambda session: models.restore(session, venue)
-        )
-        _refresh(info, restored.id, restored)
+        restored = await set_deleted(info, venue, deleted=False, refresh=_refresh)
         return RestoreVenuePayload(venue=Venue.from_model(restored))

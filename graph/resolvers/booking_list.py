@@ -3,7 +3,6 @@
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 
 import models
 from graph.context import Context
@@ -13,17 +12,9 @@ from graph.inputs.bookings import (
     BookingOrder,
     booking_conditions,
 )
-from graph.pagination import (
-    After,
-    Before,
-    First,
-    IncludeDeleted,
-    Last,
-    deleted_rows_options,
-    page_window,
-    paginate,
-)
+from graph.pagination import After, Before, First, IncludeDeleted, Last
 from graph.permissions import visible_bookings
+from graph.resolvers.list_page import list_page
 from graph.types.booking import Booking
 from graph.types.connection import Connection
 
@@ -47,19 +38,17 @@ async def bookings(  # noqa: PLR0913 - Relay arguments plus filter, order and in
 ) -> Connection[Booking]:
     """Page through the bookings the viewer may see; anonymous requests are refused."""
     viewer = info.context.require_viewer()
-    deleted_rows = deleted_rows_options(info.context, include_deleted)
-    ordering = BOOKING_ORDERINGS[order_by or BookingOrder.STARTS_AT_ASC]
-    window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = (
-        select(models.Booking)
-        .where(visible_bookings(viewer), *booking_conditions(filter_))
-        .execution_options(**deleted_rows)
-    )
-
-    return await paginate(
-        info.context.db,
-        statement,
-        ordering=ordering,
-        window=window,
+    return await list_page(
+        info,
+        models.Booking,
+        conditions=lambda: [visible_bookings(viewer), *booking_conditions(filter_)],
+        order=order_by,
+        default_order=BookingOrder.STARTS_AT_ASC,
+        orderings=BOOKING_ORDERINGS,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        include_deleted=include_deleted,
         node=Booking.from_model,
     )

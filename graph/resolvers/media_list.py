@@ -3,34 +3,14 @@
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 
 import models
 from graph.context import Context
 from graph.inputs.media import MEDIA_ORDERINGS, MediaFilter, MediaOrder, media_conditions
-from graph.pagination import (
-    After,
-    Before,
-    First,
-    IncludeDeleted,
-    Last,
-    counter,
-    deleted_rows_options,
-    fetch_page,
-    page_window,
-)
+from graph.pagination import After, Before, First, IncludeDeleted, Last
 from graph.permissions import visible_media
-from graph.resolvers.search import (
-    MEDIA_LIST,
-    NearArgument,
-    SearchArgument,
-    WithinArgument,
-    found_values,
-    list_query,
-    page_info,
-    search_criteria,
-    wants_highlight,
-)
+from graph.resolvers.list_page import searched_list_page
+from graph.resolvers.search import MEDIA_LIST, NearArgument, SearchArgument, WithinArgument
 from graph.types.media import Media
 from graph.types.search import MediaListConnection, MediaListEdge
 
@@ -61,28 +41,23 @@ async def media(  # noqa: PLR0913 - Relay arguments plus filter, search, place, 
 
     `near` and `within` leave out media without a location.
     """
-    deleted_rows = deleted_rows_options(info.context, include_deleted)
-    criteria = search_criteria(search, near, within)
-    conditions = [visible_media(info.context.viewer), *media_conditions(filter_)]
-    query = list_query(MEDIA_LIST, criteria, conditions, highlight=wants_highlight(info))
-    order = order_by or (
-        MediaOrder.RELEVANCE if criteria.search is not None else MediaOrder.CREATED_AT_ASC
-    )
-    ordering = (
-        query.ordering(order.value)
-        if order in {MediaOrder.RELEVANCE, MediaOrder.DISTANCE}
-        else MEDIA_ORDERINGS[order]
-    )
-    window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(models.Media).where(*query.conditions).execution_options(**deleted_rows)
-
-    page = await fetch_page(
-        info.context.db, statement, ordering=ordering, window=window, extras=query.extras
-    )
-    edges = [
-        MediaListEdge(cursor=row.cursor, node=Media.from_model(row.row), **found_values(row.extras))
-        for row in page.rows
-    ]
-    return MediaListConnection(
-        edges=edges, page_info=page_info(page), count_total=counter(info.context.db, statement)
+    return await searched_list_page(
+        info,
+        MEDIA_LIST,
+        models.Media,
+        search=search,
+        near=near,
+        within=within,
+        conditions=lambda: [visible_media(info.context.viewer), *media_conditions(filter_)],
+        order=order_by,
+        default_order=MediaOrder.CREATED_AT_ASC,
+        orderings=MEDIA_ORDERINGS,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        include_deleted=include_deleted,
+        node=Media.from_model,
+        edge=MediaListEdge,
+        connection=MediaListConnection,
     )

@@ -3,21 +3,12 @@
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 
 import models
 from graph.context import Context
 from graph.inputs.users import USER_ORDERINGS, UserFilter, UserOrder, user_conditions
-from graph.pagination import (
-    After,
-    Before,
-    First,
-    IncludeDeleted,
-    Last,
-    deleted_rows_options,
-    page_window,
-    paginate,
-)
+from graph.pagination import After, Before, First, IncludeDeleted, Last
+from graph.resolvers.list_page import list_page
 from graph.types.connection import Connection
 from graph.types.user import User
 
@@ -41,17 +32,17 @@ async def users(  # noqa: PLR0913 - Relay arguments plus filter, order and inclu
 ) -> Connection[User]:
     """Page through user accounts; admins only (`FORBIDDEN` for others)."""
     info.context.require_admin()
-    deleted_rows = deleted_rows_options(info.context, include_deleted)
-    ordering = USER_ORDERINGS[order_by or UserOrder.CREATED_AT_ASC]
-    window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = (
-        select(models.User).where(*user_conditions(filter_)).execution_options(**deleted_rows)
-    )
-
-    return await paginate(
-        info.context.db,
-        statement,
-        ordering=ordering,
-        window=window,
+    return await list_page(
+        info,
+        models.User,
+        conditions=lambda: user_conditions(filter_),
+        order=order_by,
+        default_order=UserOrder.CREATED_AT_ASC,
+        orderings=USER_ORDERINGS,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        include_deleted=include_deleted,
         node=User.from_model,
     )

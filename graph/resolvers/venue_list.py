@@ -3,33 +3,13 @@
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 
 import models
 from graph.context import Context
 from graph.inputs.venues import VENUE_ORDERINGS, VenueFilter, VenueOrder, venue_conditions
-from graph.pagination import (
-    After,
-    Before,
-    First,
-    IncludeDeleted,
-    Last,
-    counter,
-    deleted_rows_options,
-    fetch_page,
-    page_window,
-)
-from graph.resolvers.search import (
-    VENUE_LIST,
-    NearArgument,
-    SearchArgument,
-    WithinArgument,
-    found_values,
-    list_query,
-    page_info,
-    search_criteria,
-    wants_highlight,
-)
+from graph.pagination import After, Before, First, IncludeDeleted, Last
+from graph.resolvers.list_page import searched_list_page
+from graph.resolvers.search import VENUE_LIST, NearArgument, SearchArgument, WithinArgument
 from graph.types.search import VenueListConnection, VenueListEdge
 from graph.types.venue import Venue
 
@@ -61,29 +41,23 @@ async def venues(  # noqa: PLR0913 - Relay arguments plus filter, search, place,
     The cursor is the last row's sort key, not an offset, so venues listed between two
     requests never make a page repeat or skip a venue.
     """
-    deleted_rows = deleted_rows_options(info.context, include_deleted)
-    criteria = search_criteria(search, near, within)
-    query = list_query(
-        VENUE_LIST, criteria, venue_conditions(filter_), highlight=wants_highlight(info)
-    )
-    order = order_by or (
-        VenueOrder.RELEVANCE if criteria.search is not None else VenueOrder.CREATED_AT_ASC
-    )
-    ordering = (
-        query.ordering(order.value)
-        if order in {VenueOrder.RELEVANCE, VenueOrder.DISTANCE}
-        else VENUE_ORDERINGS[order]
-    )
-    window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(models.Venue).where(*query.conditions).execution_options(**deleted_rows)
-
-    page = await fetch_page(
-        info.context.db, statement, ordering=ordering, window=window, extras=query.extras
-    )
-    edges = [
-        VenueListEdge(cursor=row.cursor, node=Venue.from_model(row.row), **found_values(row.extras))
-        for row in page.rows
-    ]
-    return VenueListConnection(
-        edges=edges, page_info=page_info(page), count_total=counter(info.context.db, statement)
+    return await searched_list_page(
+        info,
+        VENUE_LIST,
+        models.Venue,
+        search=search,
+        near=near,
+        within=within,
+        conditions=lambda: venue_conditions(filter_),
+        order=order_by,
+        default_order=VenueOrder.CREATED_AT_ASC,
+        orderings=VENUE_ORDERINGS,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        include_deleted=include_deleted,
+        node=Venue.from_model,
+        edge=VenueListEdge,
+        connection=VenueListConnection,
     )

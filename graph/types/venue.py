@@ -1,8 +1,10 @@
 """The `Venue` GraphQL type."""
 
 import datetime as dt
+import uuid
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 import strawberry
 from geoalchemy2.shape import to_shape
@@ -14,7 +16,8 @@ from graph.geo import GeoJSON, geojson_point
 from graph.global_id import encode_global_id
 from graph.inputs.bookings import BOOKING_ORDERINGS, BookingOrder
 from graph.inputs.media import MEDIA_ORDERINGS, MediaOrder
-from graph.loaders import PageKey
+from graph.loaders import ChildCountLoader, FirstChildrenLoader, PageKey
+from graph.pagination import Ordering
 from graph.paging import checked_page_size
 from graph.resolvers.history import history_field
 from graph.types.connection import Connection, Edge, page_of
@@ -27,6 +30,26 @@ if TYPE_CHECKING:
 
 BookingType = Annotated["Booking", strawberry.lazy("graph.types.booking")]
 MediaType = Annotated["Media", strawberry.lazy("graph.types.media")]
+
+
+NodeT = TypeVar("NodeT")
+
+
+async def _first_children(  # noqa: PLR0913 - the two loaders, the parent and the page's shape
+    pages: FirstChildrenLoader,
+    counts: ChildCountLoader,
+    venue_id: uuid.UUID,
+    first: int,
+    *,
+    ordering: Ordering,
+    node: Callable[[Any], NodeT],
+) -> Connection[NodeT]:
+    """The first `first` children of a venue through the request's loaders, as a connection."""
+    page = await pages.load(PageKey(venue_id, checked_page_size(first)))
+    edges = [Edge(cursor=ordering.cursor_of(row), node=node(row)) for row in page.rows]
+    return page_of(
+        edges, has_next_page=page.has_next_page, total_count=lambda: counts.load(venue_id)
+    )
 
 
 @strawberry.type(description="A place a host offers by the hour.")
@@ -94,18 +117,14 @@ class Venue(Node):
         """Page through the venue's live bookings."""
         from graph.types.booking import Booking  # noqa: PLC0415 - the types reference each other
 
-        page = await info.context.loaders.venue_bookings.load(
-            PageKey(self.row.id, checked_page_size(first))
-        )
         # Cursors of the root `bookings` list's default order: continue there by `venueId`.
-        ordering = BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC]
-        edges = [
-            Edge(cursor=ordering.cursor_of(row), node=Booking.from_model(row)) for row in page.rows
-        ]
-        count = info.context.loaders.venue_bookings_count
-        venue_id = self.row.id
-        return page_of(
-            edges, has_next_page=page.has_next_page, total_count=lambda: count.load(venue_id)
+        return await _first_children(
+            info.context.loaders.venue_bookings,
+            info.context.loaders.venue_bookings_count,
+            self.row.id,
+            first,
+            ordering=BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC],
+            node=Booking.from_model,
         )
 
     @strawberry.field(description="Photos and videos of the venue, oldest first.")
@@ -117,16 +136,12 @@ class Venue(Node):
         """Page through the venue's live media."""
         from graph.types.media import Media  # noqa: PLC0415 - the types reference each other
 
-        page = await info.context.loaders.venue_media.load(
-            PageKey(self.row.id, checked_page_size(first))
-        )
         # Cursors of the root `media` list's default order: continue there by `venueId`.
-        ordering = MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC]
-        edges = [
-            Edge(cursor=ordering.cursor_of(row), node=Media.from_model(row)) for row in page.rows
-        ]
-        count = info.context.loaders.venue_media_count
-        venue_id = self.row.id
-        return page_of(
-            edges, has_next_page=page.has_next_page, total_count=lambda: count.load(venue_id)
+        return await _first_children(
+            info.context.loaders.venue_media,
+            info.context.loaders.venue_media_count,
+            self.row.id,
+            first,
+            ordering=MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC],
+            node=Media.from_model,
         )
