@@ -23,6 +23,7 @@ answering under the same response path (`same_name_pairs`): bounding both bounds
 depends on a message's wording); `limits_rule` reports them during validation.
 """
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -328,6 +329,27 @@ def shape_refusals(shape: DocumentShape, limits: ShapeLimits) -> list[GraphQLErr
 def refusals(document: DocumentNode, limits: ShapeLimits) -> list[GraphQLError]:
     """The errors of `document` over `limits` (none when within them)."""
     return shape_refusals(document_shape(document), limits)
+
+
+# Documents known to be within limits, by identity: the parser cache hands out the same
+# DocumentNode for the same text, so a client's operations are measured once, not on every
+# request. Each entry keeps its document alive, so its id is not reused while it is here.
+_WITHIN_LIMITS: OrderedDict[tuple[int, ShapeLimits], DocumentNode] = OrderedDict()
+_WITHIN_LIMITS_KEPT = 512
+
+
+def within_limits(document: DocumentNode, limits: ShapeLimits) -> bool:
+    """`document` has no `refusals` under `limits`; remembered for documents that pass."""
+    key = (id(document), limits)
+    if _WITHIN_LIMITS.get(key) is document:
+        _WITHIN_LIMITS.move_to_end(key)
+        return True
+    if refusals(document, limits):
+        return False
+    _WITHIN_LIMITS[key] = document
+    if len(_WITHIN_LIMITS) > _WITHIN_LIMITS_KEPT:
+        _WITHIN_LIMITS.popitem(last=False)
+    return True
 
 
 @lru_cache(maxsize=32)

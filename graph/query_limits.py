@@ -30,7 +30,7 @@ from strawberry.extensions.parser_cache import _get_parse_cache
 
 from graph.errors import QueryTooCostlyError, TooManyOperationsError
 from graph.query_cost import operation_cost
-from graph.query_depth import ShapeLimits, limits_rule, refusals
+from graph.query_depth import ShapeLimits, limits_rule, within_limits
 from models.settings import Settings, get_settings
 
 # Distinct operation documents kept parsed and validated; clients send a few dozen.
@@ -129,7 +129,7 @@ class QueryLimiter(SchemaExtension):
         yield
         context = self.execution_context
         document = context.graphql_document
-        if document is not None and refusals(document, self._limits.shape):
+        if document is not None and not within_limits(document, self._limits.shape):
             context.validation_rules = (limits_rule(self._limits.shape),)
 
     def on_execute(self) -> Iterator[None]:

@@ -8,9 +8,10 @@ import pytest
 from graphql import parse
 
 from bench.attack_shapes import Shape, fan_out, fan_out_wide, shapes
+from graph import query_depth
 from graph.errors import ErrorCode
 from graph.query_cost import operation_walk
-from graph.query_depth import document_shape
+from graph.query_depth import ShapeLimits, document_shape
 from graph.schema import schema
 from models.settings import Settings
 
@@ -131,3 +132,28 @@ def test_the_walk_visits_each_written_selection_once_however_wide_the_fan_out():
         document = parse(fan_out_wide(6, width))
         _, visited = operation_walk(GRAPHQL_SCHEMA, document, operation_name=None, variables={})
         assert visited == 1 + 6 * width + 1
+
+
+def test_a_document_within_limits_is_measured_once(monkeypatch):
+    limits = ShapeLimits(
+        max_depth=12, max_aliases=30, max_fields=10_000, max_width=64, max_same_name_pairs=2_000
+    )
+    document = parse("{ venues { totalCount } }")
+    measured: list[object] = []
+    real = query_depth.refusals
+
+    def counting(document, limits):
+        measured.append(document)
+        return real(document, limits)
+
+    monkeypatch.setattr(query_depth, "refusals", counting)
+
+    assert query_depth.within_limits(document, limits)
+    assert query_depth.within_limits(document, limits)
+    # The same text parsed again is another document: measured for itself.
+    assert query_depth.within_limits(parse("{ venues { totalCount } }"), limits)
+    assert len(measured) == 2
+    wide = parse("{ " + " ".join(f"a{n}: __typename" for n in range(100)) + " }")
+    assert not query_depth.within_limits(wide, limits)
+    assert not query_depth.within_limits(wide, limits)
+    assert len(measured) == 4
