@@ -1,6 +1,10 @@
-"""Who may see what, as SQL conditions, so permission checks run inside the queries.
+"""Who may see or change what: every access rule of the API, for resolvers and the compiler alike.
 
-Rules (roles member, host, admin):
+Read rules are SQL conditions, so permission checks run inside the queries; field and change
+rules are plain predicates over a row the caller already holds. The compiled path calls the same
+functions as the resolvers, so a rule changed here changes on both paths.
+
+Read rules (roles member, host, admin):
 - venues are public; soft-deleted ones only for admins who ask for them;
 - bookings: their guest, the host of their venue, admins;
 - media: public when it shows a live venue and belongs to no booking; otherwise its owner,
@@ -8,13 +12,24 @@ Rules (roles member, host, admin):
 - login sessions: their user and admins;
 - a user's public profile (display name, role) is visible wherever the user is reachable;
   their email only to themselves, admins, and through a booking the viewer may see.
+
+Change rules:
+- a venue: its owner and admins;
+- a media item: its owner, the host of its venue and admins;
+- a booking: the host of its venue and admins; its guest too for transitions open to guests.
 """
+
+import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from graph.errors import ForbiddenError, UnauthenticatedError
 from graph.viewer import Viewer
 from models import Booking, LoginSession, Media, Venue
+
+# A venue's owner by its id, loaded only when a rule needs it; the caller picks which venues count.
+VenueOwner = Callable[[uuid.UUID], Awaitable[uuid.UUID | None]]
 
 
 def require_viewer(viewer: Viewer | None, *, failure: str | None = None) -> Viewer:
@@ -72,3 +87,24 @@ def visible_login_sessions(viewer: Viewer | None) -> ColumnElement[bool]:
     if viewer.is_admin:
         return true()
     return LoginSession.user_id == viewer.user_id
+
+
+def may_change_venue(viewer: Viewer, venue: Venue) -> bool:
+    """Whether `viewer` may change `venue`: its owner, or an admin."""
+    return viewer.is_admin or venue.owner_id == viewer.user_id
+
+
+def may_change_media(viewer: Viewer, media: Media, venue_owner_id: uuid.UUID | None) -> bool:
+    """Whether `viewer` may change `media`: its owner, its venue's host, or an admin."""
+    return viewer.is_admin or viewer.user_id in (media.owner_id, venue_owner_id)
+
+
+async def may_change_booking(
+    viewer: Viewer, booking: Booking, *, guest_may: bool, venue_owner: VenueOwner
+) -> bool:
+    """Whether `viewer` may take a transition on `booking` (its guest only if `guest_may`)."""
+    return (
+        viewer.is_admin
+        or (guest_may and booking.user_id == viewer.user_id)
+        or await venue_owner(booking.venue_id) == viewer.user_id
+    )
