@@ -16,7 +16,8 @@ Read rules (roles member, host, admin):
 Change rules:
 - a venue: its owner and admins;
 - a media item: its owner, the host of its venue and admins;
-- a booking: the host of its venue and admins; its guest too for transitions open to guests.
+- a booking: the host of its venue and admins; its guest too for transitions open to guests;
+- an object's history: as for changing it (a user's: the user), plus a booking's guest.
 """
 
 import uuid
@@ -26,7 +27,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from graph.errors import ForbiddenError, UnauthenticatedError
 from graph.viewer import Viewer
-from models import Booking, LoginSession, Media, Venue
+from models import Booking, LoginSession, Media, User, Venue
 
 # A venue's owner by its id, loaded only when a rule needs it; the caller picks which venues count.
 VenueOwner = Callable[[uuid.UUID], Awaitable[uuid.UUID | None]]
@@ -108,3 +109,21 @@ async def may_change_booking(
         or (guest_may and booking.user_id == viewer.user_id)
         or await venue_owner(booking.venue_id) == viewer.user_id
     )
+
+
+async def may_read_history(
+    viewer: Viewer, row: User | Venue | Booking | Media, *, venue_owner: VenueOwner
+) -> bool:
+    """Whether `viewer` may read the audit history of `row`."""
+    if viewer.is_admin:
+        return True
+    if isinstance(row, User):
+        return row.id == viewer.user_id
+    if isinstance(row, Venue):
+        return row.owner_id == viewer.user_id
+    # The venue is loaded even when another rule already allows: statements depend on shape.
+    if isinstance(row, Booking):
+        hosts = await venue_owner(row.venue_id) == viewer.user_id
+        return hosts or row.user_id == viewer.user_id
+    hosts = row.venue_id is not None and await venue_owner(row.venue_id) == viewer.user_id
+    return hosts or row.owner_id == viewer.user_id
