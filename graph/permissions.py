@@ -11,7 +11,9 @@ Read rules (roles member, host, admin):
   the guest of its booking, the venue's host and admins;
 - login sessions: their user and admins;
 - a user's public profile (display name, role) is visible wherever the user is reachable;
-  their email only to themselves, admins, and through a booking the viewer may see.
+  their email only to themselves, admins, and through a booking the viewer may see;
+  their preferences and login sessions only to themselves and admins;
+- an audit event's actor (email, IP address, client): the actor themselves and admins.
 
 Change rules:
 - a venue: its owner and admins;
@@ -22,12 +24,15 @@ Change rules:
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from graph.errors import ForbiddenError, UnauthenticatedError
 from graph.viewer import Viewer
 from models import Booking, LoginSession, Media, User, Venue
+
+_T = TypeVar("_T")
 
 # A venue's owner by its id, loaded only when a rule needs it; the caller picks which venues count.
 VenueOwner = Callable[[uuid.UUID], Awaitable[uuid.UUID | None]]
@@ -88,6 +93,28 @@ def visible_login_sessions(viewer: Viewer | None) -> ColumnElement[bool]:
     if viewer.is_admin:
         return true()
     return LoginSession.user_id == viewer.user_id
+
+
+def is_self_or_admin(viewer: Viewer | None, is_self: Callable[[Viewer], _T]) -> bool | _T:
+    """Whether `viewer` is an admin or the user `is_self` tests for (a bool or SQL condition).
+
+    `is_self` is a callable so the resolvers pass a comparison of ids and the compiler a
+    condition on its bound viewer id, and both share the admin and signed-out cases.
+    """
+    if viewer is None:
+        return False
+    if viewer.is_admin:
+        return True
+    return is_self(viewer)
+
+
+def email_visible(
+    viewer: Viewer | None, is_self: Callable[[Viewer], _T], *, through_visible_booking: bool
+) -> bool | _T:
+    """Whether `viewer` may see a user's email: as `is_self_or_admin`, or as a booking's guest."""
+    if through_visible_booking:
+        return True
+    return is_self_or_admin(viewer, is_self)
 
 
 def may_change_venue(viewer: Viewer, venue: Venue) -> bool:
