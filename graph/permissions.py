@@ -13,9 +13,11 @@ Read rules (roles member, host, admin):
 - a user's public profile (display name, role) is visible wherever the user is reachable;
   their email only to themselves, admins, and through a booking the viewer may see;
   their preferences and login sessions only to themselves and admins;
-- an audit event's actor (email, IP address, client): the actor themselves and admins.
+- an audit event's actor (email, IP address, client): the actor themselves and admins;
+- an audit event by its own ID: admins.
 
 Change rules:
+- listing a new venue: hosts and admins;
 - a venue: its owner and admins;
 - a media item: its owner, the host of its venue and admins;
 - a booking: the host of its venue and admins; its guest too for transitions open to guests;
@@ -115,6 +117,16 @@ def email_visible(
     if through_visible_booking:
         return True
     return is_self_or_admin(viewer, is_self)
+
+
+def may_read_audit_events(viewer: Viewer | None) -> bool:
+    """Whether `viewer` may look audit events up by their own ID: admins only."""
+    return viewer is not None and viewer.is_admin
+
+
+def may_create_venue(viewer: Viewer) -> bool:
+    """Whether `viewer` may list a new venue: hosts and admins."""
+    return viewer.is_host
 
 
 def may_change_venue(viewer: Viewer, venue: Venue) -> bool:

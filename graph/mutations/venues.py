@@ -23,7 +23,7 @@ from graph.errors import (
 from graph.geo import LatLngInput, checked_point
 from graph.global_id import decode_typed_id
 from graph.mutations.soft_delete import set_deleted
-from graph.permissions import may_change_venue
+from graph.permissions import may_change_venue, may_create_venue
 from graph.types.venue import Venue
 from graph.validation import (
     Check,
@@ -284,7 +284,7 @@ class VenueMutations:
     ) -> CreateVenuePayload:
         """Validate the input, then insert the venue with the viewer as its owner."""
         viewer = info.context.require_viewer()
-        if not viewer.is_host:
+        if not may_create_venue(viewer):
             message = "Only hosts and admins may list venues."
             raise ForbiddenError(message)
         columns = _create_columns(input)

@@ -18,7 +18,7 @@ from graph.errors import BadUserInputError, ForbiddenError
 from graph.global_id import decode_timestamped_id
 from graph.loaders import HistoryKey
 from graph.paging import DEFAULT_PAGE_SIZE, checked_page_size
-from graph.permissions import may_read_history
+from graph.permissions import may_read_audit_events, may_read_history
 from graph.types.audit_event import AuditEvent
 from graph.types.connection import Connection, Edge, page_of
 
@@ -123,7 +123,7 @@ def history_field(readers: str) -> Any:  # noqa: ANN401 - a strawberry field, ty
 async def load_audit_event(context: Context, global_id: str, *, field: str) -> AuditEvent | None:
     """The audit event a global ID names, for admins; null for anyone else or when it is gone."""
     key = decode_timestamped_id(global_id, "AuditEvent", field=field)
-    if context.viewer is None or not context.viewer.is_admin:
+    if not may_read_audit_events(context.viewer):
         return None
     row = await context.loaders.audit_event.load(key)
     return AuditEvent.from_model(row, viewer=context.viewer) if row else None
