@@ -14,14 +14,14 @@ Read rules (roles member, host, admin):
   their email only to themselves, admins, and through a booking the viewer may see;
   their preferences and login sessions only to themselves and admins;
 - an audit event's actor (email, IP address, client): the actor themselves and admins;
-- an audit event by its own ID: admins.
+- an audit event by its own ID: admins;
+- an object's history: whoever may change it (a user's: the user), and a booking's guest.
 
 Change rules:
 - listing a new venue: hosts and admins;
 - a venue: its owner and admins;
 - a media item: its owner, the host of its venue and admins;
-- a booking: the host of its venue and admins; its guest too for transitions open to guests;
-- an object's history: as for changing it (a user's: the user), plus a booking's guest.
+- a booking: the host of its venue and admins; its guest too for transitions open to guests.
 """
 
 import uuid
