@@ -1,20 +1,43 @@
-"""Who may see what, as SQL conditions, so permission checks run inside the queries.
+"""Who may see or change what: every access rule of the API, for resolvers and the compiler alike.
 
-Rules (roles member, host, admin):
+Read rules are SQL conditions, so permission checks run inside the queries; field and change
+rules are plain predicates over a row the caller already holds. The compiled path calls the same
+functions as the resolvers, so a rule changed here changes on both paths.
+
+Read rules (roles member, host, admin):
 - venues are public; soft-deleted ones only for admins who ask for them;
 - bookings: their guest, the host of their venue, admins;
 - media: public when it shows a live venue and belongs to no booking; otherwise its owner,
   the guest of its booking, the venue's host and admins;
 - login sessions: their user and admins;
 - a user's public profile (display name, role) is visible wherever the user is reachable;
-  their email only to themselves, admins, and through a booking the viewer may see.
+  their email only to themselves, admins, and through a booking the viewer may see;
+  their preferences and login sessions only to themselves and admins;
+- an audit event's actor (email, IP address, client): the actor themselves and admins;
+- an audit event by its own ID: admins;
+- an object's history: whoever may change it (a user's: the user), and a booking's guest.
+
+Change rules:
+- listing a new venue: hosts and admins;
+- a venue: its owner and admins;
+- a media item: its owner, the host of its venue and admins;
+- a booking: the host of its venue and admins; its guest too for transitions open to guests.
 """
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from graph.errors import ForbiddenError, UnauthenticatedError
 from graph.viewer import Viewer
-from models import Booking, LoginSession, Media, Venue
+from models import Booking, LoginSession, Media, User, Venue
+
+_T = TypeVar("_T")
+
+# A venue's owner by its id, loaded only when a rule needs it; the caller picks which venues count.
+VenueOwner = Callable[[uuid.UUID], Awaitable[uuid.UUID | None]]
 
 
 def require_viewer(viewer: Viewer | None, *, failure: str | None = None) -> Viewer:
@@ -72,3 +95,74 @@ def visible_login_sessions(viewer: Viewer | None) -> ColumnElement[bool]:
     if viewer.is_admin:
         return true()
     return LoginSession.user_id == viewer.user_id
+
+
+def is_self_or_admin(viewer: Viewer | None, is_self: Callable[[Viewer], _T]) -> bool | _T:
+    """Whether `viewer` is an admin or the user `is_self` tests for (a bool or SQL condition).
+
+    `is_self` is a callable so the resolvers pass a comparison of ids and the compiler a
+    condition on its bound viewer id, and both share the admin and signed-out cases.
+    """
+    if viewer is None:
+        return False
+    if viewer.is_admin:
+        return True
+    return is_self(viewer)
+
+
+def email_visible(
+    viewer: Viewer | None, is_self: Callable[[Viewer], _T], *, through_visible_booking: bool
+) -> bool | _T:
+    """Whether `viewer` may see a user's email: as `is_self_or_admin`, or as a booking's guest."""
+    if through_visible_booking:
+        return True
+    return is_self_or_admin(viewer, is_self)
+
+
+def may_read_audit_events(viewer: Viewer | None) -> bool:
+    """Whether `viewer` may look audit events up by their own ID: admins only."""
+    return viewer is not None and viewer.is_admin
+
+
+def may_create_venue(viewer: Viewer) -> bool:
+    """Whether `viewer` may list a new venue: hosts and admins."""
+    return viewer.is_host
+
+
+def may_change_venue(viewer: Viewer, venue: Venue) -> bool:
+    """Whether `viewer` may change `venue`: its owner, or an admin."""
+    return viewer.is_admin or venue.owner_id == viewer.user_id
+
+
+def may_change_media(viewer: Viewer, media: Media, venue_owner_id: uuid.UUID | None) -> bool:
+    """Whether `viewer` may change `media`: its owner, its venue's host, or an admin."""
+    return viewer.is_admin or viewer.user_id in (media.owner_id, venue_owner_id)
+
+
+async def may_change_booking(
+    viewer: Viewer, booking: Booking, *, guest_may: bool, venue_owner: VenueOwner
+) -> bool:
+    """Whether `viewer` may take a transition on `booking` (its guest only if `guest_may`)."""
+    return (
+        viewer.is_admin
+        or (guest_may and booking.user_id == viewer.user_id)
+        or await venue_owner(booking.venue_id) == viewer.user_id
+    )
+
+
+async def may_read_history(
+    viewer: Viewer, row: User | Venue | Booking | Media, *, venue_owner: VenueOwner
+) -> bool:
+    """Whether `viewer` may read the audit history of `row`."""
+    if viewer.is_admin:
+        return True
+    if isinstance(row, User):
+        return row.id == viewer.user_id
+    if isinstance(row, Venue):
+        return row.owner_id == viewer.user_id
+    # The venue is loaded even when another rule already allows: statements depend on shape.
+    if isinstance(row, Booking):
+        hosts = await venue_owner(row.venue_id) == viewer.user_id
+        return hosts or row.user_id == viewer.user_id
+    hosts = row.venue_id is not None and await venue_owner(row.venue_id) == viewer.user_id
+    return hosts or row.owner_id == viewer.user_id

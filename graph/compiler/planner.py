@@ -60,7 +60,7 @@ from graph.global_id import decode_typed_id
 from graph.inputs.venues import VENUE_ORDERINGS, VenueOrder
 from graph.pagination import page_window
 from graph.paging import checked_page_size
-from graph.permissions import visible_bookings, visible_media
+from graph.permissions import email_visible, visible_bookings, visible_media
 from graph.viewer import Viewer
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
@@ -380,13 +380,6 @@ class _Compiler:
             return js.NULL
         return case((visible, email), else_=js.NULL)
 
-    def _self_or_admin(self, scope: FromClause) -> ColumnElement[bool] | bool:
-        if self.viewer is None:
-            return False
-        if self.viewer.is_admin:
-            return True
-        return scope.c.id == bindparam(None, self.sentinel, type_=UUID(as_uuid=True))
-
     def _field_type(self, parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
         named = get_named_type(parent.fields[name].type)
         if not isinstance(named, GraphQLObjectType):
@@ -405,8 +398,14 @@ class _Compiler:
         target_name, foreign_key = TO_ONE[parent.name, name]
         target = TABLES[target_name].alias()
         if target_name == "User":
-            # The guest of a booking the viewer sees: its email is shown (see `Booking.user`).
-            visible = True if parent.name == "Booking" else self._self_or_admin(target)
+            # A booking's guest shows their email (see `Booking.user`); the viewer's id is the
+            # sentinel parameter, so the plan serves every viewer of the same role.
+            viewer_id = bindparam(None, self.sentinel, type_=UUID(as_uuid=True))
+            visible = email_visible(
+                self.viewer,
+                lambda _viewer: target.c.id == viewer_id,
+                through_visible_booking=parent.name == "Booking",
+            )
         else:
             visible = False
         body = self.object_json(

@@ -29,6 +29,7 @@ from graph.errors import (
     violated_constraint,
 )
 from graph.global_id import decode_typed_id
+from graph.permissions import may_change_booking
 from graph.types.booking import Booking
 from graph.types.enums import BookingStatus
 from graph.validation import checked_text
@@ -200,10 +201,11 @@ async def _apply(
     if booking is None:
         message = "No booking has this ID."
         raise NotFoundError(message, field="input.id")
-    allowed = (
-        viewer.is_admin
-        or (transition.guest_may and booking.user_id == viewer.user_id)
-        or await _venue_owner(info, booking.venue_id) == viewer.user_id
+    allowed = await may_change_booking(
+        viewer,
+        booking,
+        guest_may=transition.guest_may,
+        venue_owner=lambda venue_id: _venue_owner(info, venue_id),
     )
     if not allowed:
         who = "its guest, " if transition.guest_may else ""

@@ -27,8 +27,7 @@ from graph.errors import (
 from graph.geo import LatLngInput, checked_point
 from graph.global_id import decode_typed_id
 from graph.mutations.soft_delete import set_deleted
-from graph.mutations.venues import may_manage_venue
-from graph.permissions import visible_media
+from graph.permissions import may_change_media, may_change_venue, visible_media
 from graph.types.enums import ResourceType
 from graph.types.media import Media
 from graph.validation import (
@@ -349,7 +348,7 @@ async def _attachment(
         if venue is None:
             message = "No venue has this ID."
             raise NotFoundError(message, field="input.venueId")
-        if not may_manage_venue(viewer, venue):
+        if not may_change_venue(viewer, venue):
             message = "Only the venue's host or an admin may add media to it."
             raise ForbiddenError(message)
     return venue_id, None
@@ -374,9 +373,7 @@ async def _media_to_manage(
     found = (await info.context.db.execute(statement)).one_or_none()
     media: models.Media | None = found.Media if found else None
     venue_owner_id: uuid.UUID | None = found.owner_id if found else None
-    may_manage = media is not None and (
-        viewer.is_admin or viewer.user_id in (media.owner_id, venue_owner_id)
-    )
+    may_manage = media is not None and may_change_media(viewer, media, venue_owner_id)
     if media is None or (media.is_deleted and (live_only or not may_manage)):
         message = "No media item has this ID."
         raise NotFoundError(message, field="input.id")

@@ -23,6 +23,7 @@ from graph.errors import (
 from graph.geo import LatLngInput, checked_point
 from graph.global_id import decode_typed_id
 from graph.mutations.soft_delete import set_deleted
+from graph.permissions import may_change_venue, may_create_venue
 from graph.types.venue import Venue
 from graph.validation import (
     Check,
@@ -32,7 +33,6 @@ from graph.validation import (
     pattern_check,
     text_check,
 )
-from graph.viewer import Viewer
 from models import venue as venue_data
 
 MAX_NAME_LENGTH = 200
@@ -236,11 +236,6 @@ def _input_error(error: IntegrityError) -> ClientError:
     return BadUserInputError(message, field=field)
 
 
-def may_manage_venue(viewer: Viewer, venue: models.Venue) -> bool:
-    """Whether `viewer` may change `venue`: its owner, or an admin."""
-    return viewer.is_admin or venue.owner_id == viewer.user_id
-
-
 async def _venue_to_manage(
     info: strawberry.Info[Context], global_id: str, *, include_deleted: bool
 ) -> models.Venue:
@@ -261,10 +256,10 @@ async def _venue_to_manage(
         venue = (await info.context.db.execute(statement)).scalar_one_or_none()
     else:
         venue = await info.context.loaders.venue.load(venue_id)
-    if venue is None or (venue.is_deleted and not may_manage_venue(viewer, venue)):
+    if venue is None or (venue.is_deleted and not may_change_venue(viewer, venue)):
         message = "No venue has this ID."
         raise NotFoundError(message, field="input.id")
-    if not may_manage_venue(viewer, venue):
+    if not may_change_venue(viewer, venue):
         message = "Only the venue's owner or an admin may change it."
         raise ForbiddenError(message)
     return venue
@@ -289,7 +284,7 @@ class VenueMutations:
     ) -> CreateVenuePayload:
         """Validate the input, then insert the venue with the viewer as its owner."""
         viewer = info.context.require_viewer()
-        if not viewer.is_host:
+        if not may_create_venue(viewer):
             message = "Only hosts and admins may list venues."
             raise ForbiddenError(message)
         columns = _create_columns(input)

@@ -1,15 +1,11 @@
 """`history` on every audited type, and audit events by global ID.
 
-Who may read an object's history:
-- a user's: the user themselves;
-- a venue's: its owner;
-- a booking's: its guest and the host of its venue;
-- a media item's: its owner and the host of its venue;
-- everything: admins.
-Anyone else signed in gets `FORBIDDEN` on the field, and a signed-out request
+Who may read an object's history is `graph.permissions.may_read_history`.
+A signed-in viewer it refuses gets `FORBIDDEN` on the field, and a signed-out request
 `UNAUTHENTICATED`: an error, not an empty list, so "no changes yet" is never a lie.
 """
 
+import functools
 import uuid
 from typing import Annotated, Any, Protocol
 
@@ -22,9 +18,9 @@ from graph.errors import BadUserInputError, ForbiddenError
 from graph.global_id import decode_timestamped_id
 from graph.loaders import HistoryKey
 from graph.paging import DEFAULT_PAGE_SIZE, checked_page_size
+from graph.permissions import may_read_audit_events, may_read_history
 from graph.types.audit_event import AuditEvent
 from graph.types.connection import Connection, Edge, page_of
-from graph.viewer import Viewer
 
 # A history cursor holds the `seq` of the event a page ended on (a bigint).
 CURSOR_ORDERING = "AuditEvent.COMMITTED_DESC"
@@ -42,24 +38,10 @@ class Audited(Protocol):
         ...
 
 
-async def _hosts_venue(context: Context, viewer: Viewer, venue_id: uuid.UUID) -> bool:
-    # Loaded even when another rule already allows: statements depend on shape, not on rows.
+async def _live_venue_owner(context: Context, venue_id: uuid.UUID) -> uuid.UUID | None:
+    """The owner of a live venue, through the request's venue loader."""
     venue = await context.loaders.venue.load(venue_id)
-    return venue is not None and venue.owner_id == viewer.user_id
-
-
-async def _may_read_history(context: Context, viewer: Viewer, row: AuditedRow) -> bool:
-    if viewer.is_admin:
-        return True
-    if isinstance(row, models.User):
-        return row.id == viewer.user_id
-    if isinstance(row, models.Venue):
-        return row.owner_id == viewer.user_id
-    if isinstance(row, models.Booking):
-        hosts = await _hosts_venue(context, viewer, row.venue_id)
-        return hosts or row.user_id == viewer.user_id
-    hosts = row.venue_id is not None and await _hosts_venue(context, viewer, row.venue_id)
-    return hosts or row.owner_id == viewer.user_id
+    return venue.owner_id if venue is not None else None
 
 
 def encode_history_cursor(event: models.AuditLog) -> str:
@@ -99,7 +81,8 @@ async def history(
     page_size = checked_page_size(first)
     after_key = decode_history_cursor(after, field="after") if after is not None else None
     row = root.row
-    if not await _may_read_history(context, viewer, row):
+    venue_owner = functools.partial(_live_venue_owner, context)
+    if not await may_read_history(viewer, row, venue_owner=venue_owner):
         message = "You may not see this object's history."
         raise ForbiddenError(message)
     page = await context.loaders.history.load(
@@ -140,7 +123,7 @@ def history_field(readers: str) -> Any:  # noqa: ANN401 - a strawberry field, ty
 async def load_audit_event(context: Context, global_id: str, *, field: str) -> AuditEvent | None:
     """The audit event a global ID names, for admins; null for anyone else or when it is gone."""
     key = decode_timestamped_id(global_id, "AuditEvent", field=field)
-    if context.viewer is None or not context.viewer.is_admin:
+    if not may_read_audit_events(context.viewer):
         return None
     row = await context.loaders.audit_event.load(key)
     return AuditEvent.from_model(row, viewer=context.viewer) if row else None

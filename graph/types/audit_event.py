@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 import models
 from graph.context import Context
 from graph.global_id import encode_global_id, encode_timestamped_id
+from graph.permissions import is_self_or_admin
 from graph.types.node import Node
 from graph.viewer import Viewer
 
@@ -102,7 +103,7 @@ class AuditEvent(Node):
         Who made a change (their email, IP address and client) is personal data: only admins
         and the actor themselves see it; others see that a change happened, and `actor`.
         """
-        reveal_actor = viewer is not None and (viewer.is_admin or viewer.user_id == row.user_id)
+        reveal_actor = is_self_or_admin(viewer, lambda signed_in: signed_in.user_id == row.user_id)
         return cls(
             row=row,
             id=strawberry.ID(encode_timestamped_id("AuditEvent", row.id, row.created_at)),

@@ -14,10 +14,12 @@ from graph.errors import ForbiddenError
 from graph.global_id import encode_global_id
 from graph.loaders import PageKey
 from graph.paging import DEFAULT_PAGE_SIZE, checked_page_size
+from graph.permissions import email_visible, is_self_or_admin
 from graph.resolvers.history import history_field
 from graph.types.connection import Connection, Edge, page_of
 from graph.types.enums import UserRole
 from graph.types.node import Node
+from graph.viewer import Viewer
 
 if TYPE_CHECKING:
     from graph.types.session import Session
@@ -67,11 +69,11 @@ class User(Node):
             deleted_at=row.deleted_at,
         )
 
+    def _is_self(self, viewer: Viewer) -> bool:
+        return viewer.user_id == self.row.id
+
     def _is_self_or_admin(self, info: strawberry.Info[Context]) -> bool:
-        viewer = info.context.viewer
-        if viewer is None:
-            return self.proven_self
-        return self.proven_self or viewer.is_admin or viewer.user_id == self.row.id
+        return self.proven_self or is_self_or_admin(info.context.viewer, self._is_self)
 
     @strawberry.field(
         description=(
@@ -81,7 +83,12 @@ class User(Node):
     )
     def email(self, info: strawberry.Info[Context]) -> str | None:
         """The email, if the viewer may see it."""
-        if self.reached_through_visible_booking or self._is_self_or_admin(info):
+        visible = self.proven_self or email_visible(
+            info.context.viewer,
+            self._is_self,
+            through_visible_booking=self.reached_through_visible_booking,
+        )
+        if visible:
             return self.row.email
         return None
 
@@ -118,7 +125,7 @@ class User(Node):
         from graph.types.session import Session  # noqa: PLC0415 - the types reference each other
 
         viewer = info.context.require_viewer()
-        if not (viewer.is_admin or viewer.user_id == self.row.id):
+        if not is_self_or_admin(viewer, self._is_self):
             message = "Only the user themselves and admins may see a user's sessions."
             raise ForbiddenError(message)
         page_size = checked_page_size(first)
