@@ -83,7 +83,7 @@ def check_password_rules(password: str) -> str:
     if _blank(password):
         message = "A password cannot be only spaces or invisible characters."
         raise AccountInputError(message, field="password")
-    if "\x00" in password or any(unicodedata.category(char) == "Cs" for char in password):
+    if _UNSTORABLE_CHARACTER.search(password):
         message = "A password cannot contain NUL or unpaired surrogate characters."
         raise AccountInputError(message, field="password")
     return password

@@ -112,18 +112,6 @@ async def hash_password(password: str, *, work: PasswordWork | None = None) -> s
     return await (work or _DEFAULT_WORK).run(_HASHER.hash, _secret(password))
 
 
-async def verify_password(
-    password_hash: str | None, password: str, *, work: PasswordWork | None = None
-) -> bool:
-    """Whether `password` matches `password_hash`; False for a missing or malformed hash."""
-    if not password_hash:
-        return False
-    try:
-        return await (work or _DEFAULT_WORK).run(_HASHER.verify, password_hash, _secret(password))
-    except (VerificationError, InvalidHashError):
-        return False
-
-
 @functools.cache
 def _dummy_hash() -> str:
     """A hash of a random password, made once with the same parameters as real hashes."""
