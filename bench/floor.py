@@ -24,7 +24,7 @@ POOL_SIZE = 10
 
 
 def _global_id(type_name: str, column: str) -> str:
-    """SQL for graph.global_id.encode_global_id: base64url of `Type:uuid`, no padding.
+    """SQL for graph.core.global_id.encode_global_id: base64url of `Type:uuid`, no padding.
 
     `encode(..., 'base64')` wraps lines at 76 characters; `translate` drops the newlines
     (a character without a counterpart in the third argument is removed) and the padding.

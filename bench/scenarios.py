@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import auth
 from models.actor import Actor, set_actor
 from models.seed import DEMO_ACCOUNTS

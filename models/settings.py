@@ -40,12 +40,12 @@ class Settings(BaseSettings):
     # Statements slower than this are logged with the operation name and request id.
     slow_statement_ms: float = Field(default=200.0, ge=0)
 
-    # Query safety (graph/query_limits.py), checked before any SQL runs. Measured on
+    # Query safety (graph/schema/query_limits.py), checked before any SQL runs. Measured on
     # graph/operations/: depth at most 7 (HostDashboard), 140 tokens, no aliases, 913 bytes.
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=0)
     max_tokens: int = Field(default=2_000, ge=1)
-    # Costs (graph/query_cost.py): HostDashboard 3,306 at its defaults (20 venues x 10
+    # Costs (graph/schema/query_cost.py): HostDashboard 3,306 at its defaults (20 venues x 10
     # bookings); every other operation at most 3,501 even with pages of 100; the benchmark's
     # venues(first: 50) with bookings(first: 10) { user } and media(first: 5): 7,051.
     max_query_cost: int = Field(default=10_000, ge=1)
@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     # compares pairwise, sub-selections included; the frontend's operations have none.
     max_same_name_pairs: int = Field(default=2_000, ge=0)
     # Every GraphQL request ends within this, answered QUERY_TIMEOUT when it runs longer
-    # (graph/deadline.py); each statement is also bounded by `db_statement_timeout_ms`.
+    # (graph/schema/deadline.py); each statement is also bounded by `db_statement_timeout_ms`.
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     introspection: bool = True
     # Production: only the operations of graph/operations/allowlist.json are served.

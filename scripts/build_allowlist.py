@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the file is stale")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from graph.persisted_queries import ALLOWLIST_FILE, render_allowlist  # noqa: PLC0415 - importable only once ROOT is on the path
+    from graph.schema.persisted_queries import ALLOWLIST_FILE, render_allowlist  # noqa: PLC0415 - importable only once ROOT is on the path
 
     text = render_allowlist()
     if args.check:

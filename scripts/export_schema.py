@@ -15,7 +15,7 @@ SCHEMA_FILE = ROOT / "schema.graphql"
 def render() -> str:
     """The schema in SDL, as `schema.graphql` holds it (one trailing newline)."""
     sys.path.insert(0, str(ROOT))
-    from graph.schema import schema  # noqa: PLC0415 - importable only once ROOT is on the path
+    from graph.schema.root import schema  # noqa: PLC0415 - importable only once ROOT is on the path
 
     return schema.as_str().rstrip("\n") + "\n"
 

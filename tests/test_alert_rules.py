@@ -10,7 +10,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-import graph.metrics  # noqa: F401 - registers the metrics the rules refer to
+import graph.schema.metrics  # noqa: F401 - registers the metrics the rules refer to
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "docs" / "prometheus"
 RULES = RULES_DIR / "alerts.yml"

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.global_id import decode_typed_id, encode_global_id
+from graph.core.global_id import decode_typed_id, encode_global_id
 from graph.http.app import create_app
 from models.settings import Settings
 from tests.factories import make_login_session, make_user, make_venue

@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
@@ -352,7 +352,7 @@ async def test_without_the_setting_prepared_statements_break(start_pgbouncer, co
             "statement_timeout,idle_in_transaction_session_timeout,client_connection_check_interval"
         )
     )
-    caplog.set_level(logging.ERROR, logger="graph.errors")
+    caplog.set_level(logging.ERROR, logger="graph.core.errors")
 
     raised: list[str] = []
     bodies: list[dict[str, Any]] = []

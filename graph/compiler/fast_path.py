@@ -26,8 +26,8 @@ from strawberry.types.graphql import OperationType
 
 from graph.compiler.json_sql import ascii_json
 from graph.compiler.planner import Plan, compile_operation, viewer_kind
-from graph.context import Context
-from graph.query_limits import limits_of, parse_cached
+from graph.core.context import Context
+from graph.schema.query_limits import limits_of, parse_cached
 
 # Distinct (document, operation, viewer kind) plans kept; clients send a few dozen documents.
 PLANS_CACHED = 512

@@ -4,7 +4,7 @@
 types and fields (below): columns become JSON text, many-to-one fields correlated scalar
 subqueries, child lists (`Venue.bookings`, `Venue.media`) and the root `venues` a page
 subquery aggregated with `string_agg`. The viewer's visibility rules are the general path's own
-(`graph.permissions`), built for a stand-in viewer whose id is a sentinel that `Plan.bind`
+(`graph.core.permissions`), built for a stand-in viewer whose id is a sentinel that `Plan.bind`
 swaps for the request's viewer. Anything outside the map makes the operation unsupported
 (`None`): the general path then answers it. Arguments are read per request through
 graphql-core's own coercion; values the general path would refuse (a page size over 100, a bad
@@ -55,13 +55,13 @@ from sqlalchemy.types import DateTime
 
 import models
 from graph.compiler import json_sql as js
-from graph.errors import BadUserInputError
-from graph.global_id import decode_typed_id
-from graph.inputs.venues import VENUE_ORDERINGS, VenueOrder
-from graph.pagination import page_window
-from graph.paging import checked_page_size
-from graph.permissions import email_visible, visible_bookings, visible_media
-from graph.viewer import Viewer
+from graph.core.errors import BadUserInputError
+from graph.core.global_id import decode_typed_id
+from graph.core.pagination import page_window
+from graph.core.paging import checked_page_size
+from graph.core.permissions import email_visible, visible_bookings, visible_media
+from graph.core.viewer import Viewer
+from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueOrder
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 # `after` absent: a position before every row (no venue was listed in year 1 with the nil id).

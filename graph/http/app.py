@@ -11,21 +11,21 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph import metrics, sql_observation, unavailability
-from graph.authentication import authenticate_request, client_ip
 from graph.compiler import FastPath
-from graph.context import Context
-from graph.errors import RequestRefusedError
+from graph.core.context import Context
+from graph.core.errors import RequestRefusedError
+from graph.core.request_session import RequestSession
+from graph.http.authentication import authenticate_request, client_ip
 from graph.http.errors import http_error, refused_request
 from graph.http.graphiql import ASSETS_URL_PATH
 from graph.http.readiness import check_readiness
 from graph.http.request_size import RequestSizeLimit
 from graph.http.router import GraphiQLRouter
-from graph.persisted_queries import PersistedQueries
-from graph.query_limits import QueryLimits
-from graph.request_session import RequestSession
-from graph.schema import schema
-from graph.unavailability import DatabaseUnavailableError, database_unavailable
+from graph.schema import metrics, sql_observation, unavailability
+from graph.schema.persisted_queries import PersistedQueries
+from graph.schema.query_limits import QueryLimits
+from graph.schema.root import schema
+from graph.schema.unavailability import DatabaseUnavailableError, database_unavailable
 from models.auth import PasswordWork
 from models.database import create_engine, create_probe_engine, create_session_factory
 from models.login_throttle import ThrottleLimits
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.probe_engine = create_probe_engine(settings)
         app.state.session_factory = create_session_factory(engine)
-        # Read by graph/mutations/account.py: sign-in limits and this process's argon2 pool.
+        # Read by graph/entities/user/account.py: sign-in limits and this process's argon2 pool.
         app.state.login_limits = ThrottleLimits.from_settings(settings)
         app.state.password_work = PasswordWork(
             max_concurrent=settings.password_hash_threads,
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         persisted_queries=PersistedQueries.from_settings(settings),
     )
     graphql_router.fast_path = FastPath(schema) if settings.fast_path else None
-    # Read by graph/query_limits.py for every operation this app serves.
+    # Read by graph/schema/query_limits.py for every operation this app serves.
     app.state.query_limits = QueryLimits.from_settings(settings)
     app.add_middleware(
         RequestSizeLimit,

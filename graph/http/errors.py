@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from graph.errors import (
+from graph.core.errors import (
     BadRequestError,
     ClientError,
     ErrorCode,
@@ -27,7 +27,7 @@ from graph.errors import (
     RequestRefusedError,
     UnsupportedMediaTypeError,
 )
-from graph.metrics import count_errors
+from graph.schema.metrics import count_errors
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"

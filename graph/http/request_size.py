@@ -14,7 +14,7 @@ import logging
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graph.errors import (
+from graph.core.errors import (
     RequestBodyTimeoutError,
     RequestHeadersTooLargeError,
     RequestRefusedError,

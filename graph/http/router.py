@@ -28,9 +28,8 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.compiler import FastPath, encode_response
-from graph.context import Context
-from graph.error_codes import ensure_codes
-from graph.errors import BadRequestError, RequestRefusedError, UnsupportedMediaTypeError
+from graph.core.context import Context
+from graph.core.errors import BadRequestError, RequestRefusedError, UnsupportedMediaTypeError
 from graph.http.errors import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -47,9 +46,10 @@ from graph.http.graphiql import (
     has_local_assets,
     point_at_local_assets,
 )
-from graph.operation_selection import is_operation_name
-from graph.persisted_queries import PersistedQueries
-from graph.query_limits import refuse_batches
+from graph.schema.error_codes import ensure_codes
+from graph.schema.operation_selection import is_operation_name
+from graph.schema.persisted_queries import PersistedQueries
+from graph.schema.query_limits import refuse_batches
 
 # Methods a client may send that /graphql does not take (it takes GET and POST).
 OTHER_METHODS = ("DELETE", "HEAD", "OPTIONS", "PATCH", "PUT", "TRACE")
@@ -162,8 +162,8 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
     ) -> Any:  # noqa: ANN401 - Strawberry's ExecutionResult
         """A supported query through the fast path (graph/compiler/); anything else as usual.
 
-        A refusal among the result's errors (graph/operation_selection.py) answers as a request
-        error; so does any error before execution when the client asked for
+        A refusal among the result's errors (graph/schema/operation_selection.py) answers as
+        a request error; so does any error before execution when the client asked for
         `application/graphql-response+json` (HTTP 400, as its specification says).
         """
         request.state.graphql_context = context  # for process_result, which is not given it

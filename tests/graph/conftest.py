@@ -8,10 +8,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context
-from graph.request_session import RequestSession
-from graph.schema import schema
-from graph.viewer import Viewer
+from graph.core.context import Context
+from graph.core.request_session import RequestSession
+from graph.core.viewer import Viewer
+from graph.schema.root import schema
 from models.settings import Settings
 from tests.graph.serving import http_client, served_app
 

@@ -8,8 +8,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from graph.core.request_session import RequestSession
 from graph.http.app import create_app, get_request_session
-from graph.request_session import RequestSession
 from models.settings import Settings
 
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import AuditLog, LoginSession, User, auth, soft_delete
 from tests.factories import make_login_session, make_user
 from tests.graph.viewers import viewer_of

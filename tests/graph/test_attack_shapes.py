@@ -8,11 +8,11 @@ import pytest
 from graphql import parse
 
 from bench.attack_shapes import Shape, fan_out, fan_out_wide, shapes
-from graph import query_depth
-from graph.errors import ErrorCode
-from graph.query_cost import operation_walk
-from graph.query_depth import ShapeLimits, document_shape
-from graph.schema import schema
+from graph.core.errors import ErrorCode
+from graph.schema import query_depth
+from graph.schema.query_cost import operation_walk
+from graph.schema.query_depth import ShapeLimits, document_shape
+from graph.schema.root import schema
 from models.settings import Settings
 
 GRAPHQL_SCHEMA = schema._schema  # noqa: SLF001 - graphql-core's schema, which the cost walks

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import AuditLog, LoginSession
 from models.audit import MAX_USER_AGENT_LENGTH
 from tests.factories import make_booking, make_login_session, make_user, make_venue

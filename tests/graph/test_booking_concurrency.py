@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
 from models.settings import Settings
 from tests.factories import make_login_session, make_user, make_venue

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import AuditLog, Booking, soft_delete
 from tests.factories import make_booking, make_user, make_venue
 from tests.graph.viewers import viewer_of

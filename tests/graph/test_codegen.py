@@ -23,7 +23,7 @@ import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import auth
 from tests.factories import make_booking, make_media, make_user, make_venue
 

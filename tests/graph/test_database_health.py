@@ -4,9 +4,9 @@ import os
 import pytest
 from sqlalchemy import text
 
-from graph.context import Context
-from graph.request_session import RequestSession
-from graph.schema import schema
+from graph.core.context import Context
+from graph.core.request_session import RequestSession
+from graph.schema.root import schema
 from tests.factories import make_login_session, make_user
 from tests.graph.viewers import viewer_of
 

@@ -16,10 +16,10 @@ from strawberry.http import process_result
 from strawberry.types.graphql import OperationType
 
 from graph.compiler import FastPath, PlanCache, encode_response
-from graph.context import Context
-from graph.global_id import encode_global_id
-from graph.request_session import RequestSession
-from graph.schema import schema
+from graph.core.context import Context
+from graph.core.global_id import encode_global_id
+from graph.core.request_session import RequestSession
+from graph.schema.root import schema
 from models import soft_delete
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of

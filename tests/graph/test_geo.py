@@ -9,8 +9,8 @@ import strawberry
 from shapely.geometry import Polygon
 from strawberry.schema.config import StrawberryConfig
 
-from graph.errors import BadUserInputError, ErrorCode
-from graph.geo import (
+from graph.core.errors import BadUserInputError, ErrorCode
+from graph.core.geo import (
     GEOJSON_SCALAR,
     MAX_POLYGON_POSITIONS,
     BoundingBoxInput,
@@ -22,7 +22,7 @@ from graph.geo import (
     validated_area,
     validated_near,
 )
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from tests.factories import make_media, make_user, make_venue, point
 from tests.graph.viewers import viewer_of
 

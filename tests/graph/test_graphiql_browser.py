@@ -33,11 +33,11 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.http.ides import get_graphql_ide_html
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
 from graph.http.graphiql import ASSETS_DIR, ASSETS_URL_PATH
 from graph.http.router import GraphiQLRouter
-from graph.schema import schema
+from graph.schema.root import schema
 from models import User, Venue
 from models.settings import Settings
 from tests.factories import make_user, make_venue

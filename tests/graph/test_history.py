@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import text
 
-from graph.global_id import encode_global_id, encode_timestamped_id
+from graph.core.global_id import encode_global_id, encode_timestamped_id
 from models import Actor, User, restore, set_actor, soft_delete
 from tests.factories import make_booking, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.cursors import KeyKind, encode_keyset_cursor
-from graph.global_id import encode_global_id
+from graph.core.cursors import KeyKind, encode_keyset_cursor
+from graph.core.global_id import encode_global_id
+from graph.entities.audit.history import CURSOR_ORDERING
 from graph.http.app import create_app
-from graph.resolvers.history import CURSOR_ORDERING
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_user, make_venue
 

@@ -1,6 +1,6 @@
 import httpx
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_user, make_venue

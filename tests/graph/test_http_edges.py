@@ -130,7 +130,7 @@ async def test_a_client_gone_before_its_body_is_complete_leaves_no_traceback(
 async def test_unknown_names_whose_lower_case_is_longer_are_bad_input(
     client, caplog, query, variables, field
 ):
-    # graphql-core's "did you mean" raised IndexError on these (graph/graphql_core_fixes.py).
+    # graphql-core's "did you mean" raised IndexError on these (graph/schema/graphql_core_fixes.py).
     response = await client.post("/graphql", json={"query": query, "variables": variables})
 
     error = response.json()["errors"][0]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from graphql import GraphQLError, specified_rules
 
-from graph.error_codes import assign_code, tag_rules
-from graph.errors import ErrorCode
+from graph.core.errors import ErrorCode
+from graph.schema.error_codes import assign_code, tag_rules
 from tests.factories import make_venue
 from tests.graph.serving import serving
 

@@ -27,8 +27,8 @@ from graphql import (
 )
 from sqlalchemy import text
 
-from graph.global_id import encode_global_id, encode_timestamped_id
-from graph.schema import schema
+from graph.core.global_id import encode_global_id, encode_timestamped_id
+from graph.schema.root import schema
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 
 BAD = object()

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import soft_delete
 from tests.factories import make_booking, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of

@@ -3,8 +3,8 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from graph import sql_observation
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
+from graph.schema import sql_observation
 from tests.factories import make_venue
 
 VENUE = "query MetricsVenue($id: ID!) { venue(id: $id) { name owner { displayName } } }"

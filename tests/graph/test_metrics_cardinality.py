@@ -9,9 +9,9 @@ of the operation that ran, never the raw `operationName` field.
 import pytest
 from prometheus_client import REGISTRY
 
-from graph import metrics
-from graph.metrics import MAX_LABEL_LENGTH, OperationLabels
-from graph.persisted_queries import load_allowlist_names
+from graph.schema import metrics
+from graph.schema.metrics import MAX_LABEL_LENGTH, OperationLabels
+from graph.schema.persisted_queries import load_allowlist_names
 
 REQUESTS = "sartiq_graphql_request_seconds_count"
 

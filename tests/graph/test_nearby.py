@@ -2,7 +2,7 @@
 
 import pytest
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import soft_delete
 from tests.factories import make_user, make_venue
 from tests.graph.viewers import viewer_of

@@ -35,12 +35,12 @@ from graphql import (
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context
-from graph.global_id import decode_typed_id, encode_global_id
-from graph.inputs.venues import VENUE_ORDERINGS, VenueOrder
-from graph.request_session import RequestSession
-from graph.schema import schema
-from graph.viewer import Viewer
+from graph.core.context import Context
+from graph.core.global_id import decode_typed_id, encode_global_id
+from graph.core.request_session import RequestSession
+from graph.core.viewer import Viewer
+from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueOrder
+from graph.schema.root import schema
 from models import Actor, Booking, LoginSession, Media, auth, set_actor
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of

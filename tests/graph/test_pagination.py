@@ -1,4 +1,4 @@
-"""Keyset pagination (`graph/pagination.py`) through the root lists: Relay arguments, cursors,
+"""Keyset pagination (`graph/core/pagination.py`) through the root lists: Relay arguments, cursors,
 page flags in both directions, rows inserted between pages, nullable and computed sort keys."""
 
 import base64
@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 import models
-from graph.cursors import KeyKind
-from graph.pagination import Ordering, Page, SortKey, fetch_page, page_window
-from graph.request_session import RequestSession
+from graph.core.cursors import KeyKind
+from graph.core.pagination import Ordering, Page, SortKey, fetch_page, page_window
+from graph.core.request_session import RequestSession
 from tests.factories import make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of
 

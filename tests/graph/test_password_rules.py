@@ -87,7 +87,7 @@ async def test_spaces_inside_a_password_are_fine(client):
 )
 async def test_log_in_with_unstorable_characters_is_refused_as_input(client, email, password):
     # Strings PostgreSQL cannot store are refused for every argument before any resolver runs
-    # (graph/input_hygiene.py): the answer names the field and checks no password.
+    # (graph/schema/input_hygiene.py): the answer names the field and checks no password.
     await post(
         client,
         SIGN_UP,

@@ -32,8 +32,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.global_id import encode_global_id, encode_timestamped_id
-from graph.viewer import Viewer
+from graph.core.global_id import encode_global_id, encode_timestamped_id
+from graph.core.viewer import Viewer
 from models import Actor, AuditLog, LoginSession, User, set_actor
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 

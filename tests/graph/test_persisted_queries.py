@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import ErrorCode
-from graph.persisted_queries import (
+from graph.core.errors import ErrorCode
+from graph.schema.persisted_queries import (
     ALLOWLIST_FILE,
     DocumentCache,
     load_allowlist,

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
 from models import AuditLog, User
 from models.account import (
@@ -152,7 +152,7 @@ async def test_strings_postgresql_cannot_store_are_refused(session, client, capl
     with caplog.at_level(logging.INFO):
         body = await post(client, UPDATE, {"patch": patch})
 
-    # Refused with every other argument's unstorable strings (graph/input_hygiene.py), before
+    # Refused with every other argument's unstorable strings (graph/schema/input_hygiene.py), before
     # the resolver: the error names the variable that carried them.
     assert error_extensions(body) == [{"code": "BAD_USER_INPUT", "field": "patch"}]
     assert await stored(session, member) == {"theme": "light"}

@@ -1,9 +1,9 @@
 from graphql import parse
 
 from bench.attack_shapes import fan_out, star_polygon
-from graph.paging import DEFAULT_PAGE_SIZE
-from graph.persisted_queries import operation_documents
-from graph.query_cost import (
+from graph.core.paging import DEFAULT_PAGE_SIZE
+from graph.schema.persisted_queries import operation_documents
+from graph.schema.query_cost import (
     DISTANCE_ORDER_COST,
     HIGHLIGHT_TERM_COST,
     NEAR_COST,
@@ -13,7 +13,7 @@ from graph.query_cost import (
     SEARCH_TERM_COST,
     operation_cost,
 )
-from graph.schema import schema
+from graph.schema.root import schema
 
 GRAPHQL_SCHEMA = schema._schema  # noqa: SLF001 - graphql-core's schema, which the cost walks
 

@@ -10,12 +10,12 @@ import pytest
 from graphql import Source, TokenKind, get_operation_ast, parse, print_ast, validate
 from graphql.language.lexer import Lexer
 
-from graph.errors import ErrorCode
-from graph.global_id import encode_global_id
-from graph.persisted_queries import operation_documents
-from graph.query_cost import operation_cost
-from graph.query_limits import QueryLimits, validation_rules
-from graph.schema import schema
+from graph.core.errors import ErrorCode
+from graph.core.global_id import encode_global_id
+from graph.schema.persisted_queries import operation_documents
+from graph.schema.query_cost import operation_cost
+from graph.schema.query_limits import QueryLimits, validation_rules
+from graph.schema.root import schema
 from models.settings import Settings
 from tests.factories import make_venue
 from tests.graph.serving import serving

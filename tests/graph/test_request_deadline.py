@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from graph.compiler import fast_path
+from graph.core.loaders import ByIdLoader
 from graph.http.app import create_app
-from graph.loaders import ByIdLoader
 from models.settings import Settings
 
 APPLICATION = "sartiq-deadline-test"

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from graph.request_session import RequestFinishedError, RequestSession
+from graph.core.request_session import RequestFinishedError, RequestSession
 from models import Actor, Venue
 from tests.factories import make_user, make_venue
 

@@ -19,7 +19,7 @@ from graphql import (
     specified_scalar_types,
 )
 
-from graph.schema import schema
+from graph.schema.root import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schema.graphql"

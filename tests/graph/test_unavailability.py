@@ -4,9 +4,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from graph.core.loaders import ByIdLoader
 from graph.http.app import create_app
-from graph.loaders import ByIdLoader
-from graph.unavailability import database_unavailable
+from graph.schema.unavailability import database_unavailable
 from models.settings import Settings
 
 LIST = {"query": "{ venues(first: 1) { edges { node { id } } } }"}

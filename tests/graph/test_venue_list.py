@@ -1,4 +1,4 @@
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from tests.factories import make_venue
 
 VENUES = """

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import Booking, soft_delete
 from tests.factories import make_booking, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of
@@ -180,7 +180,7 @@ async def test_unexpected_errors_are_masked(session, execute, monkeypatch):
         message = "secret internals"
         raise RuntimeError(message)
 
-    monkeypatch.setattr("graph.types.venue.Venue.from_model", explode)
+    monkeypatch.setattr("graph.entities.venue.type.Venue.from_model", explode)
     result = await execute(VENUE_WITH_BOOKINGS, {"id": venue_id(venue), "first": 1})
     (error,) = result.errors
     assert "secret internals" not in error.message

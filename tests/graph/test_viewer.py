@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models import auth
 from tests.factories import make_booking, make_login_session, make_user, make_venue
 from tests.graph.viewers import viewer_of

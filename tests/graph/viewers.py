@@ -3,7 +3,7 @@
 import uuid
 
 import models
-from graph.viewer import Viewer
+from graph.core.viewer import Viewer
 
 
 def viewer_of(user: models.User) -> Viewer:

@@ -1,4 +1,4 @@
-"""The SQL of `graph.geo` against PostGIS: distances to the metre, conditions, and index use."""
+"""The SQL of `graph.core.geo` against PostGIS: distances to the metre, conditions, index use."""
 
 import json
 import math
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects import postgresql
 
-from graph.geo import (
+from graph.core.geo import (
     BoundingBoxInput,
     Near,
     WithinInput,

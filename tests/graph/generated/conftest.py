@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import models
-from graph.global_id import encode_global_id
+from graph.core.global_id import encode_global_id
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 from tests.graph.generated import answers

@@ -1,0 +1,52 @@
+"""The per-request GraphQL context: who is asking, their session, loaders and request id."""
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.fastapi import BaseContext
+
+from graph.core.loaders import Loaders, create_loaders
+from graph.core.permissions import require_admin, require_viewer
+from graph.core.request_session import RequestSession
+from graph.core.viewer import Viewer
+from models import Actor
+
+
+@dataclass
+class Context(BaseContext):
+    """What every resolver gets as `info.context`."""
+
+    db: RequestSession
+    viewer: Viewer | None = None
+    # Why a bearer token sent with the request was refused; None when none was sent.
+    auth_failure: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The app's pool-less engine, for reads that must not use the request's session (health).
+    probe_engine: AsyncEngine | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Give the request its own loaders (and so its own caches)."""
+        super().__init__()
+        self.loaders = create_loaders(self.db, self.viewer)
+
+    def require_viewer(self) -> Viewer:
+        """The signed-in viewer, or `UNAUTHENTICATED`."""
+        return require_viewer(self.viewer, failure=self.auth_failure)
+
+    def require_admin(self) -> Viewer:
+        """The viewer if an admin; `UNAUTHENTICATED` or `FORBIDDEN` otherwise."""
+        return require_admin(self.viewer, failure=self.auth_failure)
+
+    @property
+    def actor(self) -> Actor:
+        """The audit trail's record of who makes this request's writes."""
+        return Actor(
+            user_id=self.viewer.user_id if self.viewer else None,
+            email=self.viewer.email if self.viewer else None,
+            ip_address=self.ip_address,
+            user_agent=self.user_agent,
+        )

@@ -1,0 +1,168 @@
+"""Who may see or change what: every access rule of the API, for resolvers and the compiler alike.
+
+Read rules are SQL conditions, so permission checks run inside the queries; field and change
+rules are plain predicates over a row the caller already holds. The compiled path calls the same
+functions as the resolvers, so a rule changed here changes on both paths.
+
+Read rules (roles member, host, admin):
+- venues are public; soft-deleted ones only for admins who ask for them;
+- bookings: their guest, the host of their venue, admins;
+- media: public when it shows a live venue and belongs to no booking; otherwise its owner,
+  the guest of its booking, the venue's host and admins;
+- login sessions: their user and admins;
+- a user's public profile (display name, role) is visible wherever the user is reachable;
+  their email only to themselves, admins, and through a booking the viewer may see;
+  their preferences and login sessions only to themselves and admins;
+- an audit event's actor (email, IP address, client): the actor themselves and admins;
+- an audit event by its own ID: admins;
+- an object's history: whoever may change it (a user's: the user), and a booking's guest.
+
+Change rules:
+- listing a new venue: hosts and admins;
+- a venue: its owner and admins;
+- a media item: its owner, the host of its venue and admins;
+- a booking: the host of its venue and admins; its guest too for transitions open to guests.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from graph.core.errors import ForbiddenError, UnauthenticatedError
+from graph.core.viewer import Viewer
+from models import Booking, LoginSession, Media, User, Venue
+
+_T = TypeVar("_T")
+
+# A venue's owner by its id, loaded only when a rule needs it; the caller picks which venues count.
+VenueOwner = Callable[[uuid.UUID], Awaitable[uuid.UUID | None]]
+
+
+def require_viewer(viewer: Viewer | None, *, failure: str | None = None) -> Viewer:
+    """The viewer, or `UNAUTHENTICATED` (saying why a token was refused, if one was sent)."""
+    if viewer is None:
+        raise UnauthenticatedError(failure or "Sign in to do this.")
+    return viewer
+
+
+def require_admin(viewer: Viewer | None, *, failure: str | None = None) -> Viewer:
+    """The viewer if they are an admin; `UNAUTHENTICATED` or `FORBIDDEN` otherwise."""
+    signed_in = require_viewer(viewer, failure=failure)
+    if not signed_in.is_admin:
+        message = "Only admins may do this."
+        raise ForbiddenError(message)
+    return signed_in
+
+
+def _venues_hosted_by(viewer: Viewer) -> ColumnElement[bool]:
+    return Venue.owner_id == viewer.user_id
+
+
+def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
+    """Bookings `viewer` may read."""
+    if viewer is None:
+        return false()
+    if viewer.is_admin:
+        return true()
+    own = Booking.user_id == viewer.user_id
+    if viewer.is_host:
+        hosted = Booking.venue_id.in_(select(Venue.id).where(_venues_hosted_by(viewer)))
+        return or_(own, hosted)
+    return own
+
+
+def visible_media(viewer: Viewer | None) -> ColumnElement[bool]:
+    """Media `viewer` may read."""
+    live_venues = select(Venue.id).where(Venue.deleted_at.is_(None))
+    public = and_(Media.venue_id.in_(live_venues), Media.booking_id.is_(None))
+    if viewer is None:
+        return public
+    if viewer.is_admin:
+        return true()
+    own_bookings = select(Booking.id).where(Booking.user_id == viewer.user_id)
+    conditions = [public, Media.owner_id == viewer.user_id, Media.booking_id.in_(own_bookings)]
+    if viewer.is_host:
+        conditions.append(Media.venue_id.in_(select(Venue.id).where(_venues_hosted_by(viewer))))
+    return or_(*conditions)
+
+
+def visible_login_sessions(viewer: Viewer | None) -> ColumnElement[bool]:
+    """Login sessions `viewer` may read."""
+    if viewer is None:
+        return false()
+    if viewer.is_admin:
+        return true()
+    return LoginSession.user_id == viewer.user_id
+
+
+def is_self_or_admin(viewer: Viewer | None, is_self: Callable[[Viewer], _T]) -> bool | _T:
+    """Whether `viewer` is an admin or the user `is_self` tests for (a bool or SQL condition).
+
+    `is_self` is a callable so the resolvers pass a comparison of ids and the compiler a
+    condition on its bound viewer id, and both share the admin and signed-out cases.
+    """
+    if viewer is None:
+        return False
+    if viewer.is_admin:
+        return True
+    return is_self(viewer)
+
+
+def email_visible(
+    viewer: Viewer | None, is_self: Callable[[Viewer], _T], *, through_visible_booking: bool
+) -> bool | _T:
+    """Whether `viewer` may see a user's email: as `is_self_or_admin`, or as a booking's guest."""
+    if through_visible_booking:
+        return True
+    return is_self_or_admin(viewer, is_self)
+
+
+def may_read_audit_events(viewer: Viewer | None) -> bool:
+    """Whether `viewer` may look audit events up by their own ID: admins only."""
+    return viewer is not None and viewer.is_admin
+
+
+def may_create_venue(viewer: Viewer) -> bool:
+    """Whether `viewer` may list a new venue: hosts and admins."""
+    return viewer.is_host
+
+
+def may_change_venue(viewer: Viewer, venue: Venue) -> bool:
+    """Whether `viewer` may change `venue`: its owner, or an admin."""
+    return viewer.is_admin or venue.owner_id == viewer.user_id
+
+
+def may_change_media(viewer: Viewer, media: Media, venue_owner_id: uuid.UUID | None) -> bool:
+    """Whether `viewer` may change `media`: its owner, its venue's host, or an admin."""
+    return viewer.is_admin or viewer.user_id in (media.owner_id, venue_owner_id)
+
+
+async def may_change_booking(
+    viewer: Viewer, booking: Booking, *, guest_may: bool, venue_owner: VenueOwner
+) -> bool:
+    """Whether `viewer` may take a transition on `booking` (its guest only if `guest_may`)."""
+    return (
+        viewer.is_admin
+        or (guest_may and booking.user_id == viewer.user_id)
+        or await venue_owner(booking.venue_id) == viewer.user_id
+    )
+
+
+async def may_read_history(
+    viewer: Viewer, row: User | Venue | Booking | Media, *, venue_owner: VenueOwner
+) -> bool:
+    """Whether `viewer` may read the audit history of `row`."""
+    if viewer.is_admin:
+        return True
+    if isinstance(row, User):
+        return row.id == viewer.user_id
+    if isinstance(row, Venue):
+        return row.owner_id == viewer.user_id
+    # The venue is loaded even when another rule already allows: statements depend on shape.
+    if isinstance(row, Booking):
+        hosts = await venue_owner(row.venue_id) == viewer.user_id
+        return hosts or row.user_id == viewer.user_id
+    hosts = row.venue_id is not None and await venue_owner(row.venue_id) == viewer.user_id
+    return hosts or row.owner_id == viewer.user_id

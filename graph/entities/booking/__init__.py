@@ -1,0 +1,1 @@
+"""Bookings: the `Booking` type, filters and orders, the `bookings` root, the mutations."""

@@ -1,0 +1,1 @@
+"""Login sessions: the `Session` type (a signed-in device of a user)."""

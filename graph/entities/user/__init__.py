@@ -1,0 +1,1 @@
+"""Users: the `User` type, its filters, the `users` and `viewer` roots and the account mutations."""

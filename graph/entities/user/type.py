@@ -1,0 +1,193 @@
+"""The `User` GraphQL type."""
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+from sqlalchemy import func, select
+from strawberry.scalars import JSON
+
+import models
+from graph.core.connection import Connection, Edge, page_of
+from graph.core.context import Context
+from graph.core.cursors import decode_newest_first_cursor, encode_newest_first_cursor
+from graph.core.enums import UserRole
+from graph.core.errors import ForbiddenError
+from graph.core.global_id import encode_global_id
+from graph.core.loaders import PageKey
+from graph.core.node import Node
+from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
+from graph.core.permissions import email_visible, is_self_or_admin
+from graph.core.viewer import Viewer
+from graph.entities.audit.history import history_field
+
+if TYPE_CHECKING:
+    from graph.entities.session.type import Session
+    from graph.entities.venue.type import Venue
+
+SessionType = Annotated["Session", strawberry.lazy("graph.entities.session.type")]
+VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
+DEFAULT_SESSIONS_PAGE_SIZE = DEFAULT_PAGE_SIZE
+DEFAULT_NEARBY_PAGE_SIZE = DEFAULT_PAGE_SIZE
+
+
+@strawberry.type(description="A person with an account.")
+class User(Node):
+    """A user, as other users see them."""
+
+    row: strawberry.Private[models.User]
+    # Set when the user is reached as the guest of a booking the viewer may see.
+    reached_through_visible_booking: strawberry.Private[bool]
+    # Set in the payloads of `signUp` and `logIn`: the request just proved to be this user.
+    proven_self: strawberry.Private[bool]
+    display_name: str = strawberry.field(description="Name shown to other users.")
+    role: UserRole = strawberry.field(description="What the user may do.")
+    created_at: dt.datetime = strawberry.field(description="When the account was created.")
+    deleted_at: dt.datetime | None = strawberry.field(
+        description="When the account was deleted; null while live (admins list deleted ones)."
+    )
+
+    history = history_field("the user themselves")
+
+    @classmethod
+    def from_model(
+        cls, row: models.User, *, through_visible_booking: bool = False, proven_self: bool = False
+    ) -> Self:
+        """Map a `users` row.
+
+        `through_visible_booking`: reached as the guest of a booking the viewer may see;
+        `proven_self`: the request signed in as this user (its viewer is not them yet).
+        """
+        return cls(
+            row=row,
+            reached_through_visible_booking=through_visible_booking,
+            proven_self=proven_self,
+            id=strawberry.ID(encode_global_id("User", row.id)),
+            display_name=row.display_name,
+            role=UserRole(row.role),
+            created_at=row.created_at,
+            deleted_at=row.deleted_at,
+        )
+
+    def _is_self(self, viewer: Viewer) -> bool:
+        return viewer.user_id == self.row.id
+
+    def _is_self_or_admin(self, info: strawberry.Info[Context]) -> bool:
+        return self.proven_self or is_self_or_admin(info.context.viewer, self._is_self)
+
+    @strawberry.field(
+        description=(
+            "Sign-in email address. Shown to the user themselves, to admins, and to whoever may"
+            " see a booking the user made (the venue's host); null for everyone else."
+        )
+    )
+    def email(self, info: strawberry.Info[Context]) -> str | None:
+        """The email, if the viewer may see it."""
+        visible = self.proven_self or email_visible(
+            info.context.viewer,
+            self._is_self,
+            through_visible_booking=self.reached_through_visible_booking,
+        )
+        if visible:
+            return self.row.email
+        return None
+
+    @strawberry.field(
+        description=(
+            "The user's settings as a JSON object (change them with `updatePreferences`)."
+            " Shown to the user themselves and admins; null for everyone else."
+        )
+    )
+    async def preferences(self, info: strawberry.Info[Context]) -> JSON | None:
+        """The preferences, if the viewer is the user or an admin (loaded only when asked)."""
+        if self._is_self_or_admin(info):
+            return JSON(await info.context.loaders.preferences.load(self.row.id))
+        return None
+
+    @strawberry.field(
+        description=(
+            "The user's login sessions, newest first, revoked and expired ones included."
+            " Only the user themselves and admins may read it (others get FORBIDDEN)."
+        )
+    )
+    async def sessions(
+        self,
+        info: strawberry.Info[Context],
+        first: Annotated[
+            int, strawberry.argument(description="How many sessions, 0 to 100.")
+        ] = DEFAULT_SESSIONS_PAGE_SIZE,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
+        ] = None,
+    ) -> Connection[SessionType]:
+        """Page through the user's sessions, batched with other users' in one statement."""
+        from graph.entities.session.type import Session  # noqa: PLC0415 - the types reference each other
+
+        viewer = info.context.require_viewer()
+        if not is_self_or_admin(viewer, self._is_self):
+            message = "Only the user themselves and admins may see a user's sessions."
+            raise ForbiddenError(message)
+        page_size = checked_page_size(first)
+        cursor = decode_newest_first_cursor(after, field="after") if after is not None else None
+        page = await info.context.loaders.user_sessions.load(
+            PageKey(self.row.id, page_size, cursor)
+        )
+        edges = [
+            Edge(
+                cursor=encode_newest_first_cursor(row.created_at, row.id),
+                node=Session.from_model(row),
+            )
+            for row in page.rows
+        ]
+        user_id = self.row.id
+
+        async def total_count() -> int:
+            statement = (
+                select(func.count())
+                .select_from(models.LoginSession)
+                .where(models.LoginSession.user_id == user_id)
+            )
+            return int((await info.context.db.execute(statement)).scalar_one())
+
+        return page_of(
+            edges,
+            has_next_page=page.has_next_page,
+            has_previous_page=cursor is not None,
+            total_count=total_count,
+        )
+
+    @strawberry.field(
+        description=(
+            "Live venues within `radiusMeters` of the home location saved in your preferences,"
+            " nearest first. Save the home with `updatePreferences(input: {patch: {home:"
+            " {latitude: 48.853, longitude: 2.3499}}})` (WGS 84 degrees); without one this is"
+            " BAD_USER_INPUT naming `preferences.home`. Only on your own user (`viewer`):"
+            " FORBIDDEN on anyone else."
+        )
+    )
+    async def nearby_venues(
+        self,
+        info: strawberry.Info[Context],
+        radius_meters: Annotated[
+            float,
+            strawberry.argument(description="Search radius in metres, above 0, at most 100,000."),
+        ],
+        first: Annotated[
+            int, strawberry.argument(description="How many venues, 0 to 100.")
+        ] = DEFAULT_NEARBY_PAGE_SIZE,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
+        ] = None,
+    ) -> Connection[VenueType]:
+        """The viewer's nearby venues (see `graph.entities.venue.nearby`)."""
+        from graph.entities.venue.nearby import nearby_venues  # noqa: PLC0415 - it imports Venue
+
+        return await nearby_venues(
+            info.context,
+            user=self.row,
+            radius_meters=radius_meters,
+            first=checked_page_size(first),
+            after=after,
+        )

@@ -1,0 +1,1 @@
+"""Venues: the `Venue` type, filters and orders, `venue`/`venues`, nearby venues, mutations."""

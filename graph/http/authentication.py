@@ -1,0 +1,48 @@
+"""Turning a request's `Authorization: Bearer <token>` header into a viewer."""
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+
+from graph.core.request_session import RequestSession
+from graph.core.viewer import Viewer
+from models import Actor, auth
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    """The outcome: a viewer, or why a sent token was refused (both None: no token sent)."""
+
+    viewer: Viewer | None = None
+    failure: str | None = None
+
+
+async def authenticate_request(db: RequestSession, authorization: str | None) -> Authentication:
+    """Look up the bearer token's live, unexpired, unrevoked session (one statement).
+
+    Every few minutes of use also moves the session's `last_seen_at` (one short write).
+    """
+    if not authorization:
+        return Authentication()
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return Authentication(failure="The Authorization header must be `Bearer <token>`.")
+    found = await db.run(lambda session: auth.authenticate(session, token=token))
+    if found is None:
+        return Authentication(failure="The token is invalid, expired or revoked; sign in again.")
+    user, login = found
+    if auth.is_stale(login, now=dt.datetime.now(dt.UTC)):
+        actor = Actor(user_id=user.id, email=user.email)
+        await db.write(actor, lambda session: auth.touch_session(session, session_id=login.id))
+    return Authentication(viewer=Viewer.from_login(user, login))
+
+
+def client_ip(host: str | None) -> str | None:
+    """The client's address if it is an IP address (the audit trail stores it as `inet`)."""
+    if host is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None

@@ -1,1 +1,0 @@
-"""Mutations, one module per area; `graph.schema.Mutation` inherits them all."""

@@ -1,0 +1,1 @@
+"""Reports for hosts and admins: `bookingStats` and `databaseHealth`."""

@@ -1,1 +1,0 @@
-"""Resolvers too big for a method on their type."""

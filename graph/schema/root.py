@@ -1,0 +1,89 @@
+"""The Strawberry schema: root query and the extensions every operation runs through."""
+
+import datetime as dt
+from decimal import Decimal
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from graph.core.geo import GEOJSON_SCALAR, GeoJSON
+from graph.core.scalars import DATETIME_SCALAR, DECIMAL_SCALAR
+from graph.entities.booking.mutations import BookingMutations
+from graph.entities.booking.type import Booking
+from graph.entities.media.mutations import MediaMutations
+from graph.entities.media.type import Media
+from graph.entities.session.type import Session
+from graph.entities.user.account import AccountMutations
+from graph.entities.user.type import User
+from graph.entities.user.viewer import ViewerQueries
+from graph.entities.venue.mutations import VenueMutations
+from graph.entities.venue.type import Venue
+from graph.reports.booking_stats import StatsQueries
+from graph.reports.health_queries import HealthQueries
+from graph.schema import graphql_core_fixes
+from graph.schema.deadline import RequestDeadline
+from graph.schema.error_codes import MaskUnexpectedErrors, ValidationCodes, assign_code
+from graph.schema.input_hygiene import InputHygiene
+from graph.schema.lists import ListQueries
+from graph.schema.metrics import OperationMetrics, count_errors
+from graph.schema.node_queries import NodeQueries
+from graph.schema.operation_selection import SingleOperation
+from graph.schema.query_limits import PARSED_DOCUMENTS_CACHED, QueryLimiter
+from graph.search.queries import SearchQueries
+
+
+@strawberry.type(description="Everything a client can read.")
+class Query(NodeQueries, ViewerQueries, ListQueries, SearchQueries, StatsQueries, HealthQueries):
+    """The root query: each area's fields, inherited."""
+
+
+@strawberry.type(description="Everything a client can change.")
+class Mutation(AccountMutations, VenueMutations, BookingMutations, MediaMutations):
+    """The root mutation: each area's mutations, inherited."""
+
+
+class Schema(strawberry.Schema):
+    """Strawberry's schema, with our error codes."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Give every error its `extensions.code`.
+
+        Strawberry calls this for every result with errors, parse failures included (which
+        end before extensions see the result). Unexpected exceptions are logged, with the
+        request id, where they are masked.
+        """
+        del execution_context
+        for error in errors:
+            assign_code(error)
+        count_errors(errors)
+
+
+graphql_core_fixes.install()
+
+schema = Schema(
+    query=Query,
+    mutation=Mutation,
+    # Reachable only through the `Node` interface from the root, so listed explicitly.
+    types=[Booking, Media, Session, User, Venue],
+    config=StrawberryConfig(
+        scalar_map={GeoJSON: GEOJSON_SCALAR, dt.datetime: DATETIME_SCALAR, Decimal: DECIMAL_SCALAR}
+    ),
+    extensions=[
+        lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
+        lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
+        InputHygiene,
+        QueryLimiter,
+        ValidationCodes,  # after QueryLimiter, whose rules it tags
+        SingleOperation,  # after ValidationCache, whose errors it adds to
+        MaskUnexpectedErrors,
+        OperationMetrics,
+        # Last, so its execution hook is the innermost: it turns the cancellation into
+        # QUERY_TIMEOUT before the other extensions see it.
+        RequestDeadline,
+    ],
+)
