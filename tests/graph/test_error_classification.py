@@ -6,6 +6,8 @@ wording through the served app, so a graphql-core upgrade that rewords a message
 instead of silently turning a client error into GRAPHQL_VALIDATION_FAILED.
 """
 
+from typing import Any
+
 import httpx
 
 from graph.core.errors import ErrorCode
@@ -15,11 +17,9 @@ from models.settings import Settings
 LIMITS = QueryLimits.from_settings(Settings())
 
 
-async def _errors(
-    client: httpx.AsyncClient, query: str, variables: object
-) -> list[dict[str, object]]:
+async def _errors(client: httpx.AsyncClient, query: str, variables: object) -> list[dict[str, Any]]:
     response = await client.post("/graphql", json={"query": query, "variables": variables})
-    errors: list[dict[str, object]] = response.json()["errors"]
+    errors: list[dict[str, Any]] = response.json()["errors"]
     return errors
 
 
