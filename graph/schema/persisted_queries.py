@@ -43,7 +43,7 @@ from graph.core.errors import (
 )
 from models.settings import Settings
 
-OPERATIONS_DIR = Path(__file__).resolve().parent / "operations"
+OPERATIONS_DIR = Path(__file__).resolve().parents[1] / "operations"
 ALLOWLIST_FILE = OPERATIONS_DIR / "allowlist.json"
 APQ_VERSION = 1
 # Apollo's clients recognise a miss by this exact message.
