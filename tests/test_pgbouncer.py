@@ -352,7 +352,7 @@ async def test_without_the_setting_prepared_statements_break(start_pgbouncer, co
             "statement_timeout,idle_in_transaction_session_timeout,client_connection_check_interval"
         )
     )
-    caplog.set_level(logging.ERROR, logger="graph.core.errors")
+    caplog.set_level(logging.ERROR, logger="graph.errors")
 
     raised: list[str] = []
     bodies: list[dict[str, Any]] = []

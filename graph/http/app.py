@@ -20,7 +20,7 @@ from graph.http.errors import http_error, refused_request
 from graph.http.graphiql import ASSETS_URL_PATH
 from graph.http.readiness import check_readiness
 from graph.http.request_size import RequestSizeLimit
-from graph.http.router import GraphiQLRouter
+from graph.http.router import GraphQLOverHTTPRouter
 from graph.schema import metrics, sql_observation, unavailability
 from graph.schema.persisted_queries import PersistedQueries
 from graph.schema.query_limits import QueryLimits
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    graphql_router = GraphiQLRouter(
+    graphql_router = GraphQLOverHTTPRouter(
         schema,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql else None,

@@ -1,12 +1,12 @@
 """The /graphql router: where GraphQL over HTTP is spoken.
 
-It parses the request itself (one JSON object, each field of its type), answers every refusal
-as JSON with a code and the status of graph/http/errors.py, resolves persisted queries, runs
-supported queries through the fast path, serves GraphiQL from local assets when they are there
-(graph/http/graphiql.py), and serves no websocket.
+Strawberry's router with our edges: the request read by graph/http/request_data.py (one JSON
+object, each field of its type), every refusal answered as JSON with a code and the status of
+graph/http/errors.py, persisted queries resolved (graph/schema/persisted_queries.py), supported
+queries dispatched to the compiled path (graph/compiler/), GraphiQL from local assets when they
+are there (graph/http/graphiql.py), and no websocket.
 """
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.ides import get_graphql_ide_html
-from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -29,12 +28,11 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from graph.compiler import FastPath, encode_response
 from graph.core.context import Context
-from graph.core.errors import BadRequestError, RequestRefusedError, UnsupportedMediaTypeError
+from graph.core.errors import BadRequestError, RequestRefusedError
 from graph.http.errors import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     NO_QUERY,
-    decode_json,
     method_not_allowed,
     refusal,
     refusal_for,
@@ -46,16 +44,15 @@ from graph.http.graphiql import (
     has_local_assets,
     point_at_local_assets,
 )
+from graph.http.request_data import request_data_from_body, request_data_from_query_string
 from graph.schema.error_codes import ensure_codes
-from graph.schema.operation_selection import is_operation_name
 from graph.schema.persisted_queries import PersistedQueries
-from graph.schema.query_limits import refuse_batches
 
 # Methods a client may send that /graphql does not take (it takes GET and POST).
 OTHER_METHODS = ("DELETE", "HEAD", "OPTIONS", "PATCH", "PUT", "TRACE")
 
 
-class GraphiQLRouter(GraphQLRouter[Context, None]):
+class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
     """Strawberry's FastAPI router: coded refusals, the fast path, GraphiQL from local assets."""
 
     def __init__(
@@ -134,15 +131,10 @@ class GraphiQLRouter(GraphQLRouter[Context, None]):
         Replaces Strawberry's parsing, which answers 500 for a body that is JSON but not an
         object, not UTF-8 or nested too deeply, and takes `operationName` of any type.
         """
-        data: object
         if request.method == "GET":
-            data = _query_parameters(request.query_params)
+            request_data = request_data_from_query_string(request.query_params)
         else:
-            _check_media_type(request.content_type)
-            body = await request.get_body()
-            refuse_batches(body)
-            data = decode_json(body, field="body")
-        request_data = _request_data(data)
+            request_data = request_data_from_body(request.content_type, await request.get_body())
         if self.persisted_queries is not None:
             request_data = self.persisted_queries.resolve(request_data)
         if not request_data.query:
@@ -259,60 +251,3 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 def _wants_graphql_response(request: Request) -> bool:
     return response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON
-
-
-def _check_media_type(content_type: str | None) -> None:
-    """A POST body is `application/json` in UTF-8 (the only one GraphQL over HTTP requires)."""
-    media_type, parameters = parse_content_type(content_type or "")
-    charset = parameters.get("charset", "utf-8").lower()
-    if media_type != JSON or charset not in {"utf-8", "utf8"}:
-        message = f"Send the request as `{JSON}` (UTF-8), not `{content_type or 'no type'}`."
-        raise UnsupportedMediaTypeError(message)
-
-
-def _query_parameters(parameters: Mapping[str, object]) -> dict[str, object]:
-    """A GET request's parameters, `variables` and `extensions` decoded from JSON."""
-    data: dict[str, object] = {}
-    getlist = getattr(parameters, "getlist", None)
-    for name in ("query", "operationName", "variables", "extensions"):
-        values = getlist(name) if getlist is not None else [parameters.get(name)]
-        values = [value for value in values if value is not None]
-        if len(values) > 1:
-            message = f"`{name}` is given more than once."
-            raise BadRequestError(message, field=name)
-        if values and values[0] != "":
-            data[name] = values[0]
-    for name in ("variables", "extensions"):
-        value = data.get(name)
-        if isinstance(value, str):
-            data[name] = decode_json(value, field=name)
-    return data
-
-
-def _request_data(data: object) -> GraphQLRequestData:
-    """The request's fields, each of its GraphQL-over-HTTP type (or absent)."""
-    if not isinstance(data, dict):
-        message = "The request body must be a JSON object: {query, operationName, variables}."
-        raise BadRequestError(message, field="body")
-    for name, kind, described in (
-        ("query", str, "a string"),
-        ("operationName", str, "a string"),
-        ("variables", dict, "an object"),
-        ("extensions", dict, "an object"),
-    ):
-        value = data.get(name)
-        if value is not None and not isinstance(value, kind):
-            message = f"`{name}` must be {described} or null."
-            raise BadRequestError(message, field=name)
-    operation_name = data.get("operationName")
-    if operation_name and not is_operation_name(operation_name):
-        # No operation can have it; refused here, it is never echoed back, whatever it holds.
-        message = "`operationName` must be a GraphQL name: letters, digits and `_`."
-        raise BadRequestError(message, field="operationName")
-    return GraphQLRequestData(
-        query=data.get("query"),
-        variables=data.get("variables"),
-        operation_name=data.get("operationName") or None,
-        extensions=data.get("extensions"),
-        protocol="http",
-    )

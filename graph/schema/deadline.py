@@ -24,7 +24,7 @@ from graph.core.errors import ClientError, ErrorCode
 from graph.core.request_session import RequestSession
 from graph.schema.query_limits import limits_of
 
-logger = logging.getLogger("graph.schema.deadline")
+logger = logging.getLogger("graph.deadline")
 
 
 class QueryTimeoutError(ClientError):

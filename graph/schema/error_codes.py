@@ -13,6 +13,7 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     ValuesOfCorrectTypeRule,
     VariableDefinitionNode,
+    VariableNode,
     specified_rules,
 )
 from strawberry.extensions import MaskErrors, SchemaExtension
@@ -21,7 +22,7 @@ from graph.core.errors import ClientError, ErrorCode
 from graph.schema import unavailability
 from graph.schema.unavailability import database_unavailable, statement_timed_out
 
-logger = logging.getLogger("graph.core.errors")
+logger = logging.getLogger("graph.errors")
 # What Strawberry's MaskErrors says in place of an unexpected error's message.
 UNEXPECTED_MESSAGE = "Unexpected error."
 
@@ -110,6 +111,12 @@ def _classify(error: GraphQLError) -> dict[str, object]:
         return {"code": ErrorCode.BAD_USER_INPUT.value, "field": node.variable.name.value}
     elif isinstance(node, ArgumentNode):
         return {"code": ErrorCode.BAD_USER_INPUT.value, "field": node.name.value}
+    elif isinstance(node, VariableNode):
+        # An argument's value from a variable, refused at run time: the node is the variable,
+        # the argument is named only in the message.
+        argument = _ARGUMENT.match(source.message)
+        field = argument["name"] if argument else node.name.value
+        return {"code": ErrorCode.BAD_USER_INPUT.value, "field": field}
     elif argument := _ARGUMENT.match(source.message):
         return {"code": ErrorCode.BAD_USER_INPUT.value, "field": argument["name"]}
     else:

@@ -28,7 +28,7 @@ from graphql.execution.values import get_variable_values
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.extensions.parser_cache import _get_parse_cache
 
-from graph.core.errors import QueryTooCostlyError, TooManyOperationsError
+from graph.core.errors import QueryTooCostlyError
 from graph.schema.query_cost import operation_cost
 from graph.schema.query_depth import ShapeLimits, limits_rule, within_limits
 from models.settings import Settings, get_settings
@@ -37,10 +37,6 @@ from models.settings import Settings, get_settings
 PARSED_DOCUMENTS_CACHED = 512
 # Strawberry's `ParserCache(maxsize=PARSED_DOCUMENTS_CACHED)` parse, for the fast path to share.
 parse_cached: Callable[..., DocumentNode] = _get_parse_cache(PARSED_DOCUMENTS_CACHED)
-
-BATCH_REFUSED = (
-    "Batched requests are not supported: send one operation per request (HTTP/2 multiplexes them)."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +169,3 @@ def _coerced_variables(
         schema, operation.variable_definitions or (), variables or {}, max_errors=1
     )
     return None if isinstance(coerced, list) else dict(coerced.coerced)
-
-
-def refuse_batches(body: bytes) -> None:
-    """Refuse a JSON array of operations: batching is off (one operation per request)."""
-    if body.lstrip()[:1] == b"[":
-        raise TooManyOperationsError(BATCH_REFUSED)

@@ -36,7 +36,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
 from graph.http.graphiql import ASSETS_DIR, ASSETS_URL_PATH
-from graph.http.router import GraphiQLRouter
+from graph.http.router import GraphQLOverHTTPRouter
 from graph.schema.root import schema
 from models import User, Venue
 from models.settings import Settings
@@ -105,7 +105,8 @@ def graphiql_assets() -> Path:
 def _ide_app(assets_dir: Path, *, graphql_ide: str | None = "graphiql") -> FastAPI:
     application = FastAPI()
     application.include_router(
-        GraphiQLRouter(schema, graphql_ide=graphql_ide, assets_dir=assets_dir), prefix="/graphql"
+        GraphQLOverHTTPRouter(schema, graphql_ide=graphql_ide, assets_dir=assets_dir),
+        prefix="/graphql",
     )
     return application
 
@@ -146,7 +147,7 @@ async def test_page_falls_back_to_the_cdn_when_an_asset_is_missing(tmp_path):
 
 async def test_no_page_when_graphiql_is_off(tmp_path):
     _lay_out(tmp_path, CDN_FILES)
-    router = GraphiQLRouter(schema, graphql_ide=None, assets_dir=tmp_path)
+    router = GraphQLOverHTTPRouter(schema, graphql_ide=None, assets_dir=tmp_path)
     assert not router.serves_local_assets
     response = await _get_page(_ide_app(tmp_path, graphql_ide=None))
     assert response.status_code == 404

@@ -28,7 +28,7 @@ from graph.core.errors import (
 from graph.core.geo import LatLngInput, checked_point
 from graph.core.global_id import decode_typed_id
 from graph.core.permissions import may_change_media, may_change_venue, visible_media
-from graph.core.soft_delete import set_deleted
+from graph.core.soft_delete import SoftDeletion
 from graph.core.validation import (
     Check,
     checked_json_object,
@@ -251,20 +251,6 @@ class UpdateMediaInput:
     )
 
 
-@strawberry.input(description="The media item to delete.")
-class DeleteMediaInput:
-    """Which media item."""
-
-    id: strawberry.ID = strawberry.field(description="The media item's global ID.")
-
-
-@strawberry.input(description="The deleted media item to bring back.")
-class RestoreMediaInput:
-    """Which media item."""
-
-    id: strawberry.ID = strawberry.field(description="The media item's global ID.")
-
-
 @strawberry.type(description="The result of `addMedia`.")
 class AddMediaPayload:
     """The new media item."""
@@ -279,33 +265,10 @@ class UpdateMediaPayload:
     media: Media = strawberry.field(description="The media item with its new values.")
 
 
-@strawberry.type(description="The result of `deleteMedia`.")
-class DeleteMediaPayload:
-    """The deleted media item."""
-
-    media: Media = strawberry.field(
-        description="The media item as it was deleted; it no longer appears in lists."
-    )
-
-
-@strawberry.type(description="The result of `restoreMedia`.")
-class RestoreMediaPayload:
-    """The restored media item."""
-
-    media: Media = strawberry.field(description="The media item, shown again.")
-
-
 AddMediaArgument = Annotated[AddMediaInput, strawberry.argument(description="The file's metadata.")]
 UpdateMediaArgument = Annotated[
     UpdateMediaInput, strawberry.argument(description="The media item and the fields to change.")
 ]
-DeleteMediaArgument = Annotated[
-    DeleteMediaInput, strawberry.argument(description="The media item to delete.")
-]
-RestoreMediaArgument = Annotated[
-    RestoreMediaInput, strawberry.argument(description="The media item to restore.")
-]
-
 
 # -- resolvers ----------------------------------------------------------------------------------
 
@@ -391,6 +354,26 @@ def _refresh(info: strawberry.Info[Context], media: models.Media) -> None:
     info.context.loaders.venue_media.clear_all()
 
 
+async def _deletable_media(
+    info: strawberry.Info[Context], global_id: strawberry.ID
+) -> models.Media:
+    return await _media_to_manage(info, global_id, live_only=False)
+
+
+MEDIA_DELETION = SoftDeletion(
+    type_name="Media",
+    field="media",
+    noun="media item",
+    node=Media,
+    to_node=Media.from_model,
+    to_manage=_deletable_media,
+    refresh=_refresh,
+    who="Its owner, the venue's host or an admin.",
+    gone="it no longer appears in lists.",
+    back="shown again.",
+)
+
+
 @strawberry.type
 class MediaMutations:
     """Mutations of media items."""
@@ -459,29 +442,5 @@ class MediaMutations:
         _refresh(info, updated)
         return UpdateMediaPayload(media=Media.from_model(updated))
 
-    @strawberry.mutation(
-        description="Delete a media item (it can be restored). Its owner, the venue's host or"
-        " an admin."
-    )
-    async def delete_media(
-        self,
-        info: strawberry.Info[Context],
-        input: DeleteMediaArgument,  # noqa: A002 - `input` is the GraphQL contract
-    ) -> DeleteMediaPayload:
-        """Soft-delete the media item; deleting a deleted item changes nothing."""
-        media = await _media_to_manage(info, input.id, live_only=False)
-        deleted = await set_deleted(info, media, deleted=True, refresh=_refresh)
-        return DeleteMediaPayload(media=Media.from_model(deleted))
-
-    @strawberry.mutation(
-        description="Bring back a deleted media item. Its owner, the venue's host or an admin."
-    )
-    async def restore_media(
-        self,
-        info: strawberry.Info[Context],
-        input: RestoreMediaArgument,  # noqa: A002 - `input` is the GraphQL contract
-    ) -> RestoreMediaPayload:
-        """Restore the media item; restoring a live item changes nothing."""
-        media = await _media_to_manage(info, input.id, live_only=False)
-        restored = await set_deleted(info, media, deleted=False, refresh=_refresh)
-        return RestoreMediaPayload(media=Media.from_model(restored))
+    delete_media = MEDIA_DELETION.delete_mutation()
+    restore_media = MEDIA_DELETION.restore_mutation()

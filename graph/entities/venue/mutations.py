@@ -23,7 +23,7 @@ from graph.core.errors import (
 from graph.core.geo import LatLngInput, checked_point
 from graph.core.global_id import decode_typed_id
 from graph.core.permissions import may_change_venue, may_create_venue
-from graph.core.soft_delete import set_deleted
+from graph.core.soft_delete import SoftDeletion
 from graph.core.validation import (
     Check,
     checked_json_object,
@@ -132,20 +132,6 @@ class UpdateVenueInput:
     )
 
 
-@strawberry.input(description="The venue to delete.")
-class DeleteVenueInput:
-    """Which venue."""
-
-    id: strawberry.ID = strawberry.field(description="The venue's global ID.")
-
-
-@strawberry.input(description="The deleted venue to bring back.")
-class RestoreVenueInput:
-    """Which venue."""
-
-    id: strawberry.ID = strawberry.field(description="The venue's global ID.")
-
-
 @strawberry.type(description="The result of `createVenue`.")
 class CreateVenuePayload:
     """The new venue."""
@@ -160,35 +146,12 @@ class UpdateVenuePayload:
     venue: Venue = strawberry.field(description="The venue with its new values.")
 
 
-@strawberry.type(description="The result of `deleteVenue`.")
-class DeleteVenuePayload:
-    """The deleted venue."""
-
-    venue: Venue = strawberry.field(
-        description="The venue as it was deleted; it no longer appears in lists or lookups."
-    )
-
-
-@strawberry.type(description="The result of `restoreVenue`.")
-class RestoreVenuePayload:
-    """The restored venue."""
-
-    venue: Venue = strawberry.field(description="The venue, listed again.")
-
-
 CreateVenueArgument = Annotated[
     CreateVenueInput, strawberry.argument(description="The venue to list.")
 ]
 UpdateVenueArgument = Annotated[
     UpdateVenueInput, strawberry.argument(description="The venue and the fields to change.")
 ]
-DeleteVenueArgument = Annotated[
-    DeleteVenueInput, strawberry.argument(description="The venue to delete.")
-]
-RestoreVenueArgument = Annotated[
-    RestoreVenueInput, strawberry.argument(description="The venue to restore.")
-]
-
 
 # -- resolvers ----------------------------------------------------------------------------------
 
@@ -272,6 +235,26 @@ def _refresh(info: strawberry.Info[Context], venue: models.Venue) -> None:
         loader.prime(venue.id, venue)
 
 
+async def _deletable_venue(
+    info: strawberry.Info[Context], global_id: strawberry.ID
+) -> models.Venue:
+    return await _venue_to_manage(info, global_id, include_deleted=True)
+
+
+VENUE_DELETION = SoftDeletion(
+    type_name="Venue",
+    field="venue",
+    noun="venue",
+    node=Venue,
+    to_node=Venue.from_model,
+    to_manage=_deletable_venue,
+    refresh=_refresh,
+    who="Its owner or an admin only.",
+    gone="it no longer appears in lists or lookups.",
+    back="listed again.",
+)
+
+
 @strawberry.type
 class VenueMutations:
     """Mutations of venues."""
@@ -325,26 +308,5 @@ class VenueMutations:
         _refresh(info, updated)
         return UpdateVenuePayload(venue=Venue.from_model(updated))
 
-    @strawberry.mutation(
-        description="Delete a venue (it can be restored). Its owner or an admin only."
-    )
-    async def delete_venue(
-        self,
-        info: strawberry.Info[Context],
-        input: DeleteVenueArgument,  # noqa: A002 - `input` is the GraphQL contract
-    ) -> DeleteVenuePayload:
-        """Soft-delete the venue; deleting a deleted venue changes nothing."""
-        venue = await _venue_to_manage(info, input.id, include_deleted=True)
-        deleted = await set_deleted(info, venue, deleted=True, refresh=_refresh)
-        return DeleteVenuePayload(venue=Venue.from_model(deleted))
-
-    @strawberry.mutation(description="Bring back a deleted venue. Its owner or an admin only.")
-    async def restore_venue(
-        self,
-        info: strawberry.Info[Context],
-        input: RestoreVenueArgument,  # noqa: A002 - `input` is the GraphQL contract
-    ) -> RestoreVenuePayload:
-        """Restore the venue; restoring a live venue changes nothing."""
-        venue = await _venue_to_manage(info, input.id, include_deleted=True)
-        restored = await set_deleted(info, venue, deleted=False, refresh=_refresh)
-        return RestoreVenuePayload(venue=Venue.from_model(restored))
+    delete_venue = VENUE_DELETION.delete_mutation()
+    restore_venue = VENUE_DELETION.restore_mutation()

@@ -1,0 +1,94 @@
+"""A GraphQL-over-HTTP request read into Strawberry's `GraphQLRequestData`, or refused.
+
+Replaces Strawberry's parsing, which answers 500 for a body that is JSON but not an object, not
+UTF-8 or nested too deeply, takes `operationName` of any type and runs batches. Every refusal is
+a `RequestRefusedError` with a code, answered by the router with its GraphQL-over-HTTP status.
+"""
+
+from collections.abc import Mapping
+
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+
+from graph.core.errors import BadRequestError, TooManyOperationsError, UnsupportedMediaTypeError
+from graph.http.errors import JSON, decode_json
+from graph.schema.operation_selection import is_operation_name
+
+BATCH_REFUSED = (
+    "Batched requests are not supported: send one operation per request (HTTP/2 multiplexes them)."
+)
+
+
+def request_data_from_query_string(parameters: Mapping[str, object]) -> GraphQLRequestData:
+    """A GET request's operation, from its query string."""
+    return _request_data(_query_parameters(parameters))
+
+
+def request_data_from_body(content_type: str | None, body: bytes) -> GraphQLRequestData:
+    """A POST request's one operation, from its JSON body."""
+    _check_media_type(content_type)
+    _refuse_batches(body)
+    return _request_data(decode_json(body, field="body"))
+
+
+def _refuse_batches(body: bytes) -> None:
+    """Refuse a JSON array of operations: batching is off (one operation per request)."""
+    if body.lstrip()[:1] == b"[":
+        raise TooManyOperationsError(BATCH_REFUSED)
+
+
+def _check_media_type(content_type: str | None) -> None:
+    """A POST body is `application/json` in UTF-8 (the only one GraphQL over HTTP requires)."""
+    media_type, parameters = parse_content_type(content_type or "")
+    charset = parameters.get("charset", "utf-8").lower()
+    if media_type != JSON or charset not in {"utf-8", "utf8"}:
+        message = f"Send the request as `{JSON}` (UTF-8), not `{content_type or 'no type'}`."
+        raise UnsupportedMediaTypeError(message)
+
+
+def _query_parameters(parameters: Mapping[str, object]) -> dict[str, object]:
+    """A GET request's parameters, `variables` and `extensions` decoded from JSON."""
+    data: dict[str, object] = {}
+    getlist = getattr(parameters, "getlist", None)
+    for name in ("query", "operationName", "variables", "extensions"):
+        values = getlist(name) if getlist is not None else [parameters.get(name)]
+        values = [value for value in values if value is not None]
+        if len(values) > 1:
+            message = f"`{name}` is given more than once."
+            raise BadRequestError(message, field=name)
+        if values and values[0] != "":
+            data[name] = values[0]
+    for name in ("variables", "extensions"):
+        value = data.get(name)
+        if isinstance(value, str):
+            data[name] = decode_json(value, field=name)
+    return data
+
+
+def _request_data(data: object) -> GraphQLRequestData:
+    """The request's fields, each of its GraphQL-over-HTTP type (or absent)."""
+    if not isinstance(data, dict):
+        message = "The request body must be a JSON object: {query, operationName, variables}."
+        raise BadRequestError(message, field="body")
+    for name, kind, described in (
+        ("query", str, "a string"),
+        ("operationName", str, "a string"),
+        ("variables", dict, "an object"),
+        ("extensions", dict, "an object"),
+    ):
+        value = data.get(name)
+        if value is not None and not isinstance(value, kind):
+            message = f"`{name}` must be {described} or null."
+            raise BadRequestError(message, field=name)
+    operation_name = data.get("operationName")
+    if operation_name and not is_operation_name(operation_name):
+        # No operation can have it; refused here, it is never echoed back, whatever it holds.
+        message = "`operationName` must be a GraphQL name: letters, digits and `_`."
+        raise BadRequestError(message, field="operationName")
+    return GraphQLRequestData(
+        query=data.get("query"),
+        variables=data.get("variables"),
+        operation_name=data.get("operationName") or None,
+        extensions=data.get("extensions"),
+        protocol="http",
+    )
