@@ -11,7 +11,7 @@ caches. The table gives the status, the codes, the median and the worst time of 
 the target is under 50 ms for every refusal on a 2-core machine. A shape still running after
 `--timeout` seconds is reported as such (the process then exits: a request that blocks the
 event loop cannot be cancelled). Not part of the test suite: the tests
-assert the codes (tests/graph/test_attack_shapes.py), not the times.
+assert the codes (tests/graph/schema/test_attack_shapes.py), not the times.
 """
 
 import argparse

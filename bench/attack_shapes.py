@@ -1,7 +1,7 @@
 """Hostile request shapes: documents built to make parsing, validation, costing or SQL slow.
 
 Each shape is a request body the API must refuse (or answer) fast, with a stable code.
-`bench/attack.py` times them over HTTP; `tests/graph/test_attack_shapes.py` asserts their
+`bench/attack.py` times them over HTTP; `tests/graph/schema/test_attack_shapes.py` asserts their
 codes. Shapes that repeat a piece are sized to the largest count the token limit lets through
 (`fitting`), so they stress validation as hard as a client can.
 """

@@ -189,7 +189,7 @@ def operation_documents(directory: Path = OPERATIONS_DIR) -> dict[str, str]:
     """Each operation of `directory`'s `.graphql` files as the client sends it.
 
     That is the printed operation followed by every fragment it spreads, directly or
-    through other fragments, from any file, sorted by name (as tests/graph/test_operations.py
+    through other fragments, from any file, sorted by name (as tests/graph/schema/test_operations.py
     assembles them for the generated client).
     """
     documents = [

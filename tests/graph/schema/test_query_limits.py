@@ -22,7 +22,7 @@ from tests.graph.serving import serving
 
 GRAPHQL_SCHEMA = schema._schema  # noqa: SLF001 - graphql-core's schema, which the cost walks
 DEFAULTS = Settings()
-ERRORS_DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
+ERRORS_DOC = Path(__file__).resolve().parents[3] / "docs" / "errors.md"
 # The benchmark's nested list (the brief of issue 5).
 BENCHMARK_LIST = """
 query BenchNested {

@@ -27,7 +27,7 @@ from graph.core.global_id import encode_global_id
 from models import auth
 from tests.factories import make_booking, make_media, make_user, make_venue
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARIADNE_CODEGEN = "ariadne-codegen==0.19.0"
 PACKAGE = "sartiq_codegen_client"
 

@@ -24,7 +24,7 @@ from models import soft_delete
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of
 
-OPERATIONS_DIR = Path(__file__).resolve().parents[2] / "graph" / "operations"
+OPERATIONS_DIR = Path(__file__).resolve().parents[3] / "graph" / "operations"
 
 NESTED_LIST = """
 query NestedList {

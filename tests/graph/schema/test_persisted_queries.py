@@ -19,10 +19,10 @@ from graph.schema.persisted_queries import (
     sha256_hex,
 )
 from tests.factories import make_venue
+from tests.graph.schema.test_operations import operation_source
 from tests.graph.serving import serving
-from tests.graph.test_operations import operation_source
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 QUERY = "{ venues(first: 5) { edges { node { name } } } }"
 
 

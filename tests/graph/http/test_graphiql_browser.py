@@ -42,7 +42,7 @@ from models import User, Venue
 from models.settings import Settings
 from tests.factories import make_user, make_venue
 
-FETCH_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fetch_graphiql_assets.py"
+FETCH_SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "fetch_graphiql_assets.py"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

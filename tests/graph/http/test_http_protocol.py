@@ -385,7 +385,7 @@ async def test_graphiql_off_answers_a_json_404(session):
 
 
 async def test_large_headers_within_the_limit_and_a_good_body_run(client):
-    # Over MAX_HEADER_BYTES (32 KiB) they are refused: tests/graph/test_http_edges.py.
+    # Over MAX_HEADER_BYTES (32 KiB) they are refused: tests/graph/http/test_http_edges.py.
     response = await client.post(
         "/graphql", json={"query": "{ __typename }"}, headers={"X-Padding": "a" * 20_000}
     )

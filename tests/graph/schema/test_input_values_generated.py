@@ -23,7 +23,7 @@ hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
 HealthCheck, given, settings = hypothesis.HealthCheck, hypothesis.given, hypothesis.settings
 
-from tests.graph.test_input_values import (  # noqa: E402 - after the skip
+from tests.graph.schema.test_input_values import (  # noqa: E402 - after the skip
     PLACES,
     ROLES,
     Place,

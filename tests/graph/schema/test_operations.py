@@ -45,7 +45,7 @@ from models import Actor, Booking, LoginSession, Media, auth, set_actor
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of
 
-OPERATIONS_DIR = Path(__file__).resolve().parents[2] / "graph" / "operations"
+OPERATIONS_DIR = Path(__file__).resolve().parents[3] / "graph" / "operations"
 OPERATION_FILES = sorted(OPERATIONS_DIR.rglob("*.graphql"))
 
 Check = Callable[[dict[str, Any]], Awaitable[None]]

@@ -21,7 +21,7 @@ from graphql import (
 
 from graph.schema.root import schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_FILE = ROOT / "schema.graphql"
 STALE = (
     "schema.graphql differs from the schema the server serves: run "

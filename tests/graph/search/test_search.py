@@ -152,7 +152,7 @@ async def test_any_text_a_search_box_sends_is_searchable(execute):
         result = await execute(VENUES, {"search": text})
         assert result.errors is None, (text, result.errors)
     assert await venue_names(execute, "🙂 loft") == ["Sunny Loft", "Garden House"]
-    # No text can hold NUL: refused like in any other string (tests/graph/test_input_values.py).
+    # No text can hold NUL: refused like any other string (tests/graph/schema/test_input_values.py).
     result = await execute(VENUES, {"search": "caf\x00e"})
     assert result.errors[0].extensions == {"code": "BAD_USER_INPUT", "field": "search"}
 
