@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, select
 from graph.core.connection import Connection
 from graph.core.context import Context
 from graph.core.geo import NearInput, WithinInput
-from graph.core.pagination import (
+from graph.core.paging import (
     Ordering,
     counter,
     deleted_rows_options,

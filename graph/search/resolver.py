@@ -45,8 +45,7 @@ from graph.core.geo import (
     validated_near,
     within_condition,
 )
-from graph.core.pagination import Ordering, Page, SortKey
-from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
+from graph.core.paging import DEFAULT_PAGE_SIZE, Ordering, Page, SortKey, checked_page_size
 from graph.core.permissions import visible_media
 from graph.entities.media.type import Media
 from graph.entities.venue.type import Venue

@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 SessionType = Annotated["Session", strawberry.lazy("graph.entities.session.type")]
 VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
-DEFAULT_SESSIONS_PAGE_SIZE = DEFAULT_PAGE_SIZE
-DEFAULT_NEARBY_PAGE_SIZE = DEFAULT_PAGE_SIZE
 
 
 @strawberry.type(description="A person with an account.")
@@ -115,7 +113,7 @@ class User(Node):
         info: strawberry.Info[Context],
         first: Annotated[
             int, strawberry.argument(description="How many sessions, 0 to 100.")
-        ] = DEFAULT_SESSIONS_PAGE_SIZE,
+        ] = DEFAULT_PAGE_SIZE,
         after: Annotated[
             str | None,
             strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
@@ -175,7 +173,7 @@ class User(Node):
         ],
         first: Annotated[
             int, strawberry.argument(description="How many venues, 0 to 100.")
-        ] = DEFAULT_NEARBY_PAGE_SIZE,
+        ] = DEFAULT_PAGE_SIZE,
         after: Annotated[
             str | None,
             strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
