@@ -38,11 +38,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from graph.core.connection import Connection, Edge, TotalCount, page_of
-from graph.core.context import Context
-from graph.core.cursors import KeyKind, decode_keyset_cursor, encode_keyset_cursor
+from graph.core.cursors import KeyKind, decode_cursor, encode_cursor
 from graph.core.errors import BadUserInputError
 from graph.core.request_session import RequestSession
-from models import INCLUDE_DELETED
 
 # Page sizes: every default and maximum a paged field has, here and nowhere else.
 MAX_PAGE_SIZE = 100
@@ -140,9 +138,26 @@ class Ordering:
             message = f"ordering {self.name} must end with a non-null unique key"
             raise ValueError(message)
 
+    @property
+    def kinds(self) -> tuple[KeyKind, ...]:
+        """The value kind of each key, as a cursor of this ordering writes them."""
+        return tuple(key.kind for key in self.keys)
+
+    def on(self, *expressions: ColumnElement[Any]) -> "Ordering":
+        """The same ordering (and cursors) over other expressions, one per key (a subquery's)."""
+        keys = tuple(
+            dataclasses.replace(key, expression=expression, attribute=None)
+            for key, expression in zip(self.keys, expressions, strict=True)
+        )
+        return Ordering(self.name, keys)
+
+    def order_by(self, *, reverse: bool = False) -> list[UnaryExpression[Any]]:
+        """The ORDER BY clauses of this ordering, reversed for backward paging."""
+        return [key.order_by(key.expression, reverse=reverse) for key in self.keys]
+
     def cursor(self, values: Sequence[Any]) -> str:
         """The cursor of a row whose sort-key values are `values`."""
-        return encode_keyset_cursor(self.name, [key.kind for key in self.keys], values)
+        return encode_cursor(self.name, self.kinds, values)
 
     def cursor_of(self, row: object) -> str:
         """The cursor of a loaded row, for orderings made only of column keys."""
@@ -156,10 +171,10 @@ class Ordering:
 
     def decode(self, cursor: str, *, field: str) -> tuple[Any, ...]:
         """The sort-key values a cursor of this ordering holds; `BAD_USER_INPUT` otherwise."""
-        return decode_keyset_cursor(
+        return decode_cursor(
             cursor,
             ordering=self.name,
-            kinds=[key.kind for key in self.keys],
+            kinds=self.kinds,
             nullable=[key.nullable for key in self.keys],
             field=field,
         )
@@ -275,30 +290,50 @@ def _equal(key: SortKey, value: Any) -> ColumnElement[bool]:  # noqa: ANN401
     return equal
 
 
-def _strictly(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
-    """Rows strictly after (`forward`) or strictly before the position `values`."""
+def beyond(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
+    """The keyset condition: rows strictly after (`forward`) or strictly before `values`.
+
+    The trailing keys that run the same way and hold no nulls (two or more) are compared as
+    one row, `(k, id) > (v, id0)`, a condition an index on them can serve; each key before
+    them adds "beyond on this key, equal on those before it".
+    """
     keys = ordering.keys
-    same_way = len({key.descending for key in keys}) == 1
-    if same_way and not any(key.nullable for key in keys):
-        # A row comparison: one condition the index on the keys can serve.
-        left = tuple_(*(key.expression for key in keys))
-        right = tuple_(*(_bound(key, value) for key, value in zip(keys, values, strict=True)))
-        return left > right if keys[0].descending != forward else left < right
-    return or_(
-        *(
-            and_(
-                *(_equal(k, v) for k, v in zip(keys[:i], values[:i], strict=True)),
-                _beyond(key, values[i], forward=forward),
-            )
-            for i, key in enumerate(keys)
+    start = len(keys) - 1
+    while (
+        start > 0
+        and not keys[start - 1].nullable
+        and keys[start - 1].descending == keys[-1].descending
+    ):
+        start -= 1
+    if start == len(keys) - 1:
+        start = len(keys)  # one trailing key: compared like the keys before it
+    terms = [
+        and_(
+            *(_equal(k, v) for k, v in zip(keys[:i], values[:i], strict=True)),
+            _beyond(key, values[i], forward=forward),
         )
-    )
+        for i, key in enumerate(keys[:start])
+    ]
+    if start < len(keys):
+        tail = keys[start:]
+        left = tuple_(*(key.expression for key in tail))
+        right = tuple_(
+            *(_bound(key, value) for key, value in zip(tail, values[start:], strict=True))
+        )
+        row = left > right if tail[0].descending != forward else left < right
+        if start == 0:
+            return row
+        prefix = (_equal(k, v) for k, v in zip(keys[:start], values[:start], strict=True))
+        terms.append(and_(*prefix, row))
+    return terms[0] if len(terms) == 1 else or_(*terms)
 
 
-def _at_or(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
+def at_or_beyond(
+    ordering: Ordering, values: Sequence[Any], *, forward: bool
+) -> ColumnElement[bool]:
     """Rows at the position `values` or beyond it (after it when `forward`)."""
     at = and_(*(_equal(key, value) for key, value in zip(ordering.keys, values, strict=True)))
-    return or_(at, _strictly(ordering, values, forward=forward))
+    return or_(at, beyond(ordering, values, forward=forward))
 
 
 async def fetch_page(
@@ -318,19 +353,23 @@ async def fetch_page(
         *(expression.label(name) for name, expression in extras.items()),
     )
     if window.after is not None:
-        page = page.where(_strictly(ordering, window.after, forward=True))
+        page = page.where(beyond(ordering, window.after, forward=True))
     if window.before is not None:
-        page = page.where(_strictly(ordering, window.before, forward=False))
-    page = page.order_by(*(key.order_by(key.expression, reverse=window.backward) for key in keys))
+        page = page.where(beyond(ordering, window.before, forward=False))
+    page = page.order_by(*ordering.order_by(reverse=window.backward))
     page = page.limit(window.size + 1)
 
     # Whether rows lie beyond the cursors, on the side the page does not read towards.
     flags: dict[str, ColumnElement[bool]] = {}
     base = statement.order_by(None)
     if window.after is not None:
-        flags["_rows_before"] = base.where(_at_or(ordering, window.after, forward=False)).exists()
+        flags["_rows_before"] = base.where(
+            at_or_beyond(ordering, window.after, forward=False)
+        ).exists()
     if window.before is not None:
-        flags["_rows_after"] = base.where(_at_or(ordering, window.before, forward=True)).exists()
+        flags["_rows_after"] = base.where(
+            at_or_beyond(ordering, window.before, forward=True)
+        ).exists()
 
     options = statement.get_execution_options()
     if flags:
@@ -417,14 +456,3 @@ async def paginate(
         has_previous_page=page.has_previous_page,
         total_count=counter(db, statement),
     )
-
-
-def deleted_rows_options(context: Context, include_deleted: bool | None) -> dict[str, bool]:  # noqa: FBT001 - mirrors the GraphQL argument
-    """Execution options for a list's statement: soft-deleted rows too, for admins who ask.
-
-    Anyone else asking gets `FORBIDDEN` (`UNAUTHENTICATED` when signed out).
-    """
-    if not include_deleted:
-        return {}
-    context.require_admin()
-    return {INCLUDE_DELETED: True}

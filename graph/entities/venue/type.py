@@ -44,7 +44,7 @@ async def _first_children(  # noqa: PLR0913 - the two loaders, the parent and th
     node: Callable[[Any], NodeT],
 ) -> Connection[NodeT]:
     """The first `first` children of a venue through the request's loaders, as a connection."""
-    page = await pages.load(PageKey(venue_id, checked_page_size(first)))
+    page = await pages.load(PageKey(venue_id, ordering, checked_page_size(first)))
     edges = [Edge(cursor=ordering.cursor_of(row), node=node(row)) for row in page.rows]
     return page_of(
         edges, has_next_page=page.has_next_page, total_count=lambda: counts.load(venue_id)
