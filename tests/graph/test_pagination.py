@@ -1,4 +1,4 @@
-"""Keyset pagination (`graph/core/pagination.py`) through the root lists: Relay arguments, cursors,
+"""Keyset pagination (`graph/core/paging.py`) through the root lists: Relay arguments, cursors,
 page flags in both directions, rows inserted between pages, nullable and computed sort keys."""
 
 import base64
