@@ -12,19 +12,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ColumnElement, Float, Text, case, cast, func, literal_column
+from sqlalchemy import ColumnElement, Float, Text, case, cast, func
+
+from graph.core.cursors import (
+    KeyKind,
+    base64url_sql,
+    encode_cursor_sql,
+    isoformat_sql,
+    sql_constant,
+)
 
 # PostgreSQL accepts at most 100 arguments per function call; concat is chunked below it.
 _CONCAT_CHUNK = 90
-_SAFE_CONSTANT = re.compile(r"^[^'\\\x00]*$")
 
 
 def const(text: str) -> ColumnElement[str]:
     """A constant piece of JSON structure (a key, a bracket), inlined as a SQL string literal."""
-    if not _SAFE_CONSTANT.match(text):
-        message = f"not a safe SQL constant: {text!r}"
-        raise ValueError(message)
-    return literal_column(f"'{text}'", Text)
+    return sql_constant(text)
 
 
 NULL = const("null")
@@ -64,23 +68,9 @@ def json_enum(expression: ColumnElement[Any], *, upper: bool) -> ColumnElement[s
     return concat([const('"'), value, const('"')])
 
 
-def iso_datetime(expression: ColumnElement[Any]) -> ColumnElement[str]:
-    """A timestamptz as Python's `isoformat()` of the UTC value (microseconds only if any)."""
-    utc = func.timezone(const("UTC"), expression)
-    seconds = func.to_char(utc, const('YYYY-MM-DD"T"HH24:MI:SS'), type_=Text)
-    fraction = case(
-        (
-            func.extract("microseconds", expression) % 1_000_000 != 0,
-            func.to_char(utc, const(".US"), type_=Text),
-        ),
-        else_=const(""),
-    )
-    return concat([seconds, fraction, const("+00:00")])
-
-
 def json_datetime(expression: ColumnElement[Any]) -> ColumnElement[str]:
     """A timestamptz as a JSON string (NULL stays NULL)."""
-    iso = iso_datetime(expression)
+    iso = isoformat_sql(expression)
     return case((expression.is_(None), None), else_=concat([const('"'), iso, const('"')]))
 
 
@@ -100,31 +90,15 @@ def point_longitude(location: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.ST_X(cast(location, Geometry))
 
 
-def base64url(text: ColumnElement[str]) -> ColumnElement[str]:
-    """URL-safe base64 of a text's UTF-8 bytes, without padding or line breaks."""
-    encoded = func.encode(func.convert_to(text, const("UTF8")), const("base64"), type_=Text)
-    unbroken = func.replace(encoded, func.chr(10), const(""), type_=Text)
-    return func.rtrim(func.translate(unbroken, const("+/"), const("-_")), const("="), type_=Text)
-
-
 def global_id(type_name: str, row_id: ColumnElement[Any]) -> ColumnElement[str]:
     """The JSON string of `encode_global_id(type_name, row_id)`."""
     payload = concat([const(f"{type_name}:"), cast(row_id, Text)])
-    return concat([const('"'), base64url(payload), const('"')])
+    return concat([const('"'), base64url_sql(payload), const('"')])
 
 
 def keyset_cursor(ordering: str, created: ColumnElement[Any], row_id: ColumnElement[Any]) -> Any:  # noqa: ANN401 - a SQL text expression
-    """`encode_keyset_cursor(ordering, [DATETIME, UUID], [created, row_id])`, as bare text."""
-    payload = concat(
-        [
-            const(f'["{ordering}","'),
-            iso_datetime(created),
-            const('","'),
-            cast(row_id, Text),
-            const('"]'),
-        ]
-    )
-    return base64url(payload)
+    """The cursor of a row in an ordering by time then id (`graph.core.cursors` writes it)."""
+    return encode_cursor_sql(ordering, (KeyKind.DATETIME, KeyKind.UUID), (created, row_id))
 
 
 def ascii_json(body: bytes) -> bytes:

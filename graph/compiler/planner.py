@@ -57,8 +57,7 @@ import models
 from graph.compiler import json_sql as js
 from graph.core.errors import BadUserInputError
 from graph.core.global_id import decode_typed_id
-from graph.core.pagination import page_window
-from graph.core.paging import checked_page_size
+from graph.core.paging import checked_page_size, page_window
 from graph.core.permissions import email_visible, visible_bookings, visible_media
 from graph.core.viewer import Viewer
 from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueOrder

@@ -1,8 +1,10 @@
 """Opaque keyset cursors: the sort key of the row a page ended on, base64-encoded JSON.
 
-A keyset cursor names its ordering and carries one typed value per sort key, so a cursor
-from another ordering, or one edited by hand, is refused with `BAD_USER_INPUT` instead of
-reaching SQL as a value of the wrong type.
+Every cursor the API hands out (root lists, child connections, history, search, and the
+compiled path's) is `encode_cursor`'s and read back by `decode_cursor`; `encode_cursor_sql`
+writes the same bytes in SQL for the compiler. A cursor names its ordering and carries one
+typed value per sort key, so a cursor from another list, or one edited by hand, is refused
+with `BAD_USER_INPUT` instead of reaching SQL as a value of the wrong type.
 """
 
 import base64
@@ -10,10 +12,13 @@ import datetime as dt
 import enum
 import json
 import math
+import re
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from sqlalchemy import ColumnElement, Text, case, cast, func, literal_column
 
 from graph.core.errors import BadUserInputError
 from graph.core.global_id import unbase64url
@@ -37,45 +42,7 @@ class KeyKind(enum.Enum):
     INTEGER = "integer"
 
 
-def encode_cursor(*values: object) -> str:
-    """Encode a row's sort-key values (str()-able scalars) as an opaque cursor."""
-    payload = json.dumps([str(value) for value in values], separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, *, size: int, field: str) -> list[str]:
-    """Decode a cursor made by `encode_cursor` with `size` values; `BAD_USER_INPUT` otherwise."""
-    values = _payload(cursor)
-    if (
-        not isinstance(values, list)
-        or len(values) != size
-        or not all(isinstance(value, str) and not text_problem(value) for value in values)
-    ):
-        message = f"`{field}` is not a valid cursor."
-        raise BadUserInputError(message, field=field)
-    return [str(value) for value in values]
-
-
-def encode_newest_first_cursor(created_at: dt.datetime, row_id: uuid.UUID) -> str:
-    """The cursor of a row in a newest-first list (sessions, history): its time and id."""
-    return encode_cursor(created_at.isoformat(), row_id)
-
-
-def decode_newest_first_cursor(cursor: str, *, field: str) -> tuple[dt.datetime, uuid.UUID]:
-    """The (created_at, id) an `encode_newest_first_cursor` cursor holds; else `BAD_USER_INPUT`."""
-    raw_created_at, raw_id = decode_cursor(cursor, size=2, field=field)
-    try:
-        created_at, row_id = dt.datetime.fromisoformat(raw_created_at), uuid.UUID(raw_id)
-        checked_instant(created_at)
-    except ValueError:
-        created_at = None
-    if created_at is None or created_at.tzinfo is None:
-        message = f"`{field}` is not a valid cursor."
-        raise BadUserInputError(message, field=field)
-    return created_at, row_id
-
-
-def encode_keyset_cursor(ordering: str, kinds: Sequence[KeyKind], values: Sequence[Any]) -> str:
+def encode_cursor(ordering: str, kinds: Sequence[KeyKind], values: Sequence[Any]) -> str:
     """Encode the sort-key `values` (of `kinds`, None allowed) of a row in `ordering`."""
     written = [
         None if value is None else _write(kind, value)
@@ -85,7 +52,7 @@ def encode_keyset_cursor(ordering: str, kinds: Sequence[KeyKind], values: Sequen
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_keyset_cursor(
+def decode_cursor(
     cursor: str,
     *,
     ordering: str,
@@ -93,7 +60,7 @@ def decode_keyset_cursor(
     nullable: Sequence[bool],
     field: str,
 ) -> tuple[Any, ...]:
-    """Decode a cursor made by `encode_keyset_cursor` for `ordering`; `BAD_USER_INPUT` otherwise."""
+    """Decode a cursor made by `encode_cursor` for `ordering`; `BAD_USER_INPUT` otherwise."""
     payload = _payload(cursor)
     if not isinstance(payload, list) or len(payload) != len(kinds) + 1 or payload[0] != ordering:
         raise _invalid(field)
@@ -109,6 +76,75 @@ def decode_keyset_cursor(
         except (ValueError, InvalidOperation):
             raise _invalid(field) from None
     return tuple(values)
+
+
+def encode_cursor_sql(
+    ordering: str, kinds: Sequence[KeyKind], values: Sequence[ColumnElement[Any]]
+) -> ColumnElement[str]:
+    """`encode_cursor(ordering, kinds, values)` as a SQL text expression, for the compiler.
+
+    Written for the keys the compiled path pages by: times, UUIDs and integers, never null.
+    Their text needs no JSON escaping, so the payload is concatenated as `json.dumps` writes it.
+    """
+    parts: list[ColumnElement[str]] = []
+    constant = f'["{ordering}",'
+    for kind, value in zip(kinds, values, strict=True):
+        parts += [sql_constant(f'{constant}"'), _write_sql(kind, value)]
+        constant = '",'
+    parts.append(sql_constant(f"{constant.removesuffix(',')}]"))
+    return base64url_sql(_sql_concat(parts))
+
+
+def base64url_sql(text: ColumnElement[str]) -> ColumnElement[str]:
+    """URL-safe base64 of a text's UTF-8 bytes, without padding or line breaks."""
+    encoded = func.encode(
+        func.convert_to(text, sql_constant("UTF8")), sql_constant("base64"), type_=Text
+    )
+    unbroken = func.replace(encoded, func.chr(10), sql_constant(""), type_=Text)
+    return func.rtrim(
+        func.translate(unbroken, sql_constant("+/"), sql_constant("-_")),
+        sql_constant("="),
+        type_=Text,
+    )
+
+
+def isoformat_sql(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A timestamptz as Python's `isoformat()` of the UTC value (microseconds only if any)."""
+    utc = func.timezone(sql_constant("UTC"), expression)
+    seconds = func.to_char(utc, sql_constant('YYYY-MM-DD"T"HH24:MI:SS'), type_=Text)
+    fraction = case(
+        (
+            func.extract("microseconds", expression) % 1_000_000 != 0,
+            func.to_char(utc, sql_constant(".US"), type_=Text),
+        ),
+        else_=sql_constant(""),
+    )
+    return _sql_concat([seconds, fraction, sql_constant("+00:00")])
+
+
+def _write_sql(kind: KeyKind, value: ColumnElement[Any]) -> ColumnElement[str]:
+    """`_write(kind, value)` in SQL, for the kinds whose text SQL renders the same."""
+    if kind is KeyKind.DATETIME:
+        return isoformat_sql(value)
+    if kind in {KeyKind.UUID, KeyKind.INTEGER}:
+        return cast(value, Text)
+    message = f"no SQL writer for {kind.value} cursor keys"
+    raise ValueError(message)
+
+
+_SAFE_CONSTANT = re.compile(r"^[^'\\\x00]*$")
+
+
+def sql_constant(text: str) -> ColumnElement[str]:
+    """A constant piece of SQL text (a key, a bracket; never a value), inlined as a literal."""
+    if not _SAFE_CONSTANT.match(text):
+        message = f"not a safe SQL constant: {text!r}"
+        raise ValueError(message)
+    return literal_column(f"'{text}'", Text)
+
+
+def _sql_concat(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
+    return func.concat(*parts, type_=Text)
 
 
 def _payload(cursor: str) -> object:

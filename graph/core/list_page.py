@@ -14,10 +14,9 @@ from sqlalchemy import ColumnElement, select
 from graph.core.connection import Connection
 from graph.core.context import Context
 from graph.core.geo import NearInput, WithinInput
-from graph.core.pagination import (
+from graph.core.paging import (
     Ordering,
     counter,
-    deleted_rows_options,
     fetch_page,
     page_window,
     paginate,
@@ -32,6 +31,7 @@ from graph.search.resolver import (
     search_criteria,
     wants_highlight,
 )
+from models import INCLUDE_DELETED
 
 RowT = TypeVar("RowT")
 NodeT = TypeVar("NodeT")
@@ -114,3 +114,14 @@ async def searched_list_page(  # noqa: PLR0913 - a list's Relay, search and orde
     return connection(
         edges=edges, page_info=page_info(page), count_total=counter(info.context.db, statement)
     )
+
+
+def deleted_rows_options(context: Context, include_deleted: bool | None) -> dict[str, bool]:  # noqa: FBT001 - mirrors the GraphQL argument
+    """Execution options for a list's statement: soft-deleted rows too, for admins who ask.
+
+    Anyone else asking gets `FORBIDDEN` (`UNAUTHENTICATED` when signed out).
+    """
+    if not include_deleted:
+        return {}
+    context.require_admin()
+    return {INCLUDE_DELETED: True}

@@ -15,6 +15,8 @@ from aiodataloader import DataLoader
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
+from graph.core.cursors import KeyKind
+from graph.core.paging import Ordering, SortKey, at_or_beyond, beyond
 from graph.core.permissions import visible_bookings, visible_login_sessions, visible_media
 from graph.core.request_session import RequestSession
 from graph.core.viewer import Viewer
@@ -33,12 +35,14 @@ class ChildPage:
 
 @dataclass(frozen=True, slots=True)
 class PageKey:
-    """A key for a paged one-to-many loader: which parent, how many children, after which.
+    """A key for a paged one-to-many loader: which parent, in which order, how many, after which.
 
-    `after` holds the sort-key values of the child the previous page ended on.
+    `after` holds the sort-key values of the child the previous page ended on
+    (`ordering.decode` of its cursor).
     """
 
     parent_id: uuid.UUID
+    ordering: Ordering
     first: int
     after: tuple[Any, ...] | None = None
 
@@ -93,67 +97,61 @@ class PreferencesLoader(DataLoader[uuid.UUID, dict[str, Any]]):
 class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
     """The first N live children of many parents in one statement (a window function).
 
-    Keys asking for different N (or continuing after different cursors) in the same batch
-    are grouped; each group is one statement, so a query shape still maps to a fixed number
-    of statements.
+    Keys asking for different N, orderings or cursors in the same batch are grouped; each
+    group is one statement, so a query shape still maps to a fixed number of statements.
     """
 
-    def __init__(  # noqa: PLR0913 - the model, its parent key, its order and who sees it
+    def __init__(
         self,
         db: RequestSession,
         model: type[Booking | Media | LoginSession],
         *,
         parent_key: str,
-        order_by: tuple[str, ...],
-        descending: bool = False,
         visible: ColumnElement[bool] | None = None,
     ) -> None:
-        """Page `model` rows by the foreign key `parent_key`, sorted by the `order_by` columns."""
+        """Page `model` rows by the foreign key `parent_key`, only those matching `visible`."""
         super().__init__()
         self._db = db
         self._model: type[Booking | Media | LoginSession] = model
         self._parent_key = parent_key
-        self._order_by = order_by
-        self._descending = descending
         self._visible = visible
 
     async def batch_load_fn(self, keys: Sequence[PageKey]) -> list[ChildPage]:
-        """Load each distinct page size and cursor with one ranked query over its parents."""
-        groups: dict[tuple[int, tuple[Any, ...] | None], set[uuid.UUID]] = defaultdict(set)
+        """Load each distinct ordering, page size and cursor with one ranked query."""
+        groups: dict[tuple[Ordering, int, tuple[Any, ...] | None], set[uuid.UUID]] = defaultdict(
+            set
+        )
         for key in keys:
-            groups[key.first, key.after].add(key.parent_id)
+            groups[key.ordering, key.first, key.after].add(key.parent_id)
         pages: dict[PageKey, ChildPage] = {}
-        for (first, after), parent_ids in groups.items():
-            children = await self._load(parent_ids, first, after)
+        for (ordering, first, after), parent_ids in groups.items():
+            children = await self._load(parent_ids, ordering, first, after)
             for parent_id in parent_ids:
                 rows = children.get(parent_id, [])
-                pages[PageKey(parent_id, first, after)] = ChildPage(
+                pages[PageKey(parent_id, ordering, first, after)] = ChildPage(
                     rows=rows[:first], has_next_page=len(rows) > first
                 )
         return [pages[key] for key in keys]
 
     async def _load(
-        self, parent_ids: set[uuid.UUID], first: int, after: tuple[Any, ...] | None
+        self,
+        parent_ids: set[uuid.UUID],
+        ordering: Ordering,
+        first: int,
+        after: tuple[Any, ...] | None,
     ) -> dict[uuid.UUID, list[Any]]:
         model = self._model
         parent_column = getattr(model, self._parent_key)
-        sort_columns = [getattr(model, column) for column in self._order_by]
         position = (
             func.row_number()
-            .over(
-                partition_by=parent_column,
-                order_by=[c.desc() for c in sort_columns] if self._descending else sort_columns,
-            )
+            .over(partition_by=parent_column, order_by=ordering.order_by())
             .label("position")
         )
         ranked_rows = select(model, position).where(parent_column.in_(parent_ids))
         if self._visible is not None:
             ranked_rows = ranked_rows.where(self._visible)
         if after is not None:
-            sort_key = tuple_(*sort_columns)
-            ranked_rows = ranked_rows.where(
-                sort_key < after if self._descending else sort_key > after
-            )
+            ranked_rows = ranked_rows.where(beyond(ordering, after, forward=True))
         ranked = ranked_rows.subquery()
         child = aliased(model, ranked)
         # One row past the page tells whether a next page exists.
@@ -208,7 +206,7 @@ class HistoryKey:
     table_name: str
     record_id: uuid.UUID
     first: int
-    # The `seq` of the event the previous page ended on.
+    # The `seq` of the event the previous page ended on (`HISTORY_ORDERING.decode`).
     after: int | None = None
 
 
@@ -219,6 +217,12 @@ class HistoryPage:
     rows: list[AuditLog]
     has_next_page: bool
     total_count: int
+
+
+# A row's history, newest first: by `seq`, unique per event. Its name is part of every cursor.
+HISTORY_ORDERING = Ordering(
+    "AuditEvent.COMMITTED_DESC", (SortKey.column(AuditLog.seq, KeyKind.INTEGER, descending=True),)
+)
 
 
 class HistoryLoader(DataLoader[HistoryKey, HistoryPage]):
@@ -262,18 +266,22 @@ class HistoryLoader(DataLoader[HistoryKey, HistoryPage]):
         after: int | None,
     ) -> tuple[dict[uuid.UUID, list[AuditLog]], dict[uuid.UUID, int]]:
         per_record = AuditLog.record_id
-        newest_first = AuditLog.seq.desc()
         # Events up to and including the cursor are skipped inside the window rather than
         # filtered out, so the same statement also counts each record's whole history.
         skipped = (
-            func.count().filter(AuditLog.seq >= after).over(partition_by=per_record)
+            func.count()
+            .filter(at_or_beyond(HISTORY_ORDERING, (after,), forward=False))
+            .over(partition_by=per_record)
             if after is not None
             else literal(0)
+        )
+        numbered = func.row_number().over(
+            partition_by=per_record, order_by=HISTORY_ORDERING.order_by()
         )
         ranked = (
             select(
                 AuditLog,
-                func.row_number().over(partition_by=per_record, order_by=newest_first).label("n"),
+                numbered.label("n"),
                 func.count().over(partition_by=per_record).label("total"),
                 skipped.label("skipped"),
             )
@@ -348,19 +356,12 @@ def create_loaders(db: RequestSession, viewer: Viewer | None) -> Loaders:
         media=ByIdLoader(db, Media, media_seen),
         login_session=ByIdLoader(db, LoginSession, visible_login_sessions(viewer)),
         user_sessions=FirstChildrenLoader(
-            db,
-            LoginSession,
-            parent_key="user_id",
-            order_by=("created_at", "id"),
-            descending=True,
-            visible=visible_login_sessions(viewer),
+            db, LoginSession, parent_key="user_id", visible=visible_login_sessions(viewer)
         ),
         venue_bookings=FirstChildrenLoader(
-            db, Booking, parent_key="venue_id", order_by=("starts_at", "id"), visible=bookings_seen
+            db, Booking, parent_key="venue_id", visible=bookings_seen
         ),
-        venue_media=FirstChildrenLoader(
-            db, Media, parent_key="venue_id", order_by=("created_at", "id"), visible=media_seen
-        ),
+        venue_media=FirstChildrenLoader(db, Media, parent_key="venue_id", visible=media_seen),
         venue_bookings_count=ChildCountLoader(
             db, Booking, parent_key="venue_id", visible=bookings_seen
         ),

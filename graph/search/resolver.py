@@ -18,13 +18,12 @@ from sqlalchemy import (
     REAL,
     ColumnElement,
     String,
+    Uuid,
     and_,
-    bindparam,
     case,
+    column,
     literal,
-    or_,
     select,
-    tuple_,
     union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute
@@ -32,7 +31,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 import models
 from graph.core.connection import PageInfo, page_info_over
 from graph.core.context import Context
-from graph.core.cursors import KeyKind, decode_keyset_cursor, encode_keyset_cursor
+from graph.core.cursors import KeyKind
 from graph.core.errors import BadUserInputError
 from graph.core.geo import (
     Near,
@@ -45,8 +44,16 @@ from graph.core.geo import (
     validated_near,
     within_condition,
 )
-from graph.core.pagination import Ordering, Page, SortKey
-from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
+from graph.core.paging import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Ordering,
+    Page,
+    SortKey,
+    Window,
+    beyond,
+    page_window,
+)
 from graph.core.permissions import visible_media
 from graph.entities.media.type import Media
 from graph.entities.venue.type import Venue
@@ -231,8 +238,16 @@ def wants_highlight(info: strawberry.Info[Context]) -> bool:
 
 # The root `search`: one ranked list across venues and media.
 
-_RESULT_ORDERING = "SearchResult.RELEVANCE"
-_RESULT_KEYS = (KeyKind.FLOAT, KeyKind.TEXT, KeyKind.UUID)
+# Best match first, ties by kind and id. Its keys name the columns of the union the statement
+# pages (`on` binds them to it); its name is part of every cursor.
+RESULT_ORDERING = Ordering(
+    "SearchResult.RELEVANCE",
+    (
+        SortKey(column("rank", REAL), KeyKind.FLOAT, descending=True),
+        SortKey(column("kind", String), KeyKind.TEXT),
+        SortKey(column("id", Uuid()), KeyKind.UUID),
+    ),
+)
 
 
 async def search(
@@ -250,7 +265,7 @@ async def search(
         ),
     ],
     first: Annotated[
-        int, strawberry.argument(description="How many results, 0 to 100.")
+        int, strawberry.argument(description=f"How many results, 0 to {MAX_PAGE_SIZE}.")
     ] = DEFAULT_PAGE_SIZE,
     after: Annotated[
         str | None,
@@ -266,44 +281,33 @@ async def search(
 ) -> SearchResultConnection:
     """Venues and media matching `query`, best match first, in one statement."""
     text = parsed_search(query, field="query")
-    size = checked_page_size(first)
-    position = (
-        decode_keyset_cursor(
-            after,
-            ordering=_RESULT_ORDERING,
-            kinds=_RESULT_KEYS,
-            nullable=(False, False, False),
-            field="after",
-        )
-        if after is not None
-        else None
-    )
+    window = page_window(RESULT_ORDERING, first=first, after=after)
     place = validated_near(near, field="near") if near is not None else None
     rows = await info.context.db.execute(
         _results_statement(
             text,
             viewer_media=visible_media(info.context.viewer),
             near=place,
-            after=position,
-            size=size,
+            window=window,
             highlight=wants_highlight(info),
         )
     )
     found = list(rows)
-    edges = [_result_edge(row) for row in found[:size]]
+    edges = [_result_edge(row) for row in found[: window.size]]
     return SearchResultConnection(
         edges=edges,
-        page_info=page_info_over(edges, has_next_page=len(found) > size, has_previous_page=False),
+        page_info=page_info_over(
+            edges, has_next_page=len(found) > window.size, has_previous_page=False
+        ),
     )
 
 
-def _results_statement(  # noqa: PLR0913 - one statement's inputs
+def _results_statement(
     text: SearchText,
     *,
     viewer_media: ColumnElement[bool],
     near: Near | None,
-    after: tuple[Any, ...] | None,
-    size: int,
+    window: Window,
     highlight: bool,
 ) -> Any:  # noqa: ANN401 - an ORM select of a union and two outer joins
     venue_scope: list[ColumnElement[bool]] = [models.Venue.deleted_at.is_(None)]
@@ -342,27 +346,17 @@ def _results_statement(  # noqa: PLR0913 - one statement's inputs
                 else_=distance_meters(models.Media.location, near.latitude, near.longitude),
             ).label("distance")
         )
+    ordering = RESULT_ORDERING.on(results.c.rank, results.c.kind, results.c.id)
     statement = (
         select(*columns, models.Venue, models.Media)
         .select_from(results)
         .outerjoin(models.Venue, and_(is_venue, models.Venue.id == results.c.id))
         .outerjoin(models.Media, and_(results.c.kind == "Media", models.Media.id == results.c.id))
-        .order_by(results.c.rank.desc(), results.c.kind, results.c.id)
-        .limit(size + 1)
+        .order_by(*ordering.order_by())
+        .limit(window.size + 1)
     )
-    if after is not None:
-        rank, kind, row_id = after
-        bound_rank = bindparam(None, rank, type_=REAL)
-        statement = statement.where(
-            or_(
-                results.c.rank < bound_rank,
-                and_(
-                    results.c.rank == bound_rank,
-                    tuple_(results.c.kind, results.c.id)
-                    > tuple_(bindparam(None, kind, type_=String), bindparam(None, row_id)),
-                ),
-            )
-        )
+    if window.after is not None:
+        statement = statement.where(beyond(ordering, window.after, forward=True))
     return statement
 
 
@@ -372,7 +366,7 @@ def _result_edge(row: Any) -> SearchResultEdge:  # noqa: ANN401 - a result row
     )
     values = found_values(row._asdict())
     return SearchResultEdge(
-        cursor=encode_keyset_cursor(_RESULT_ORDERING, _RESULT_KEYS, (row.rank, row.kind, row.id)),
+        cursor=RESULT_ORDERING.cursor((row.rank, row.kind, row.id)),
         node=node,
         **values,
     )

@@ -14,16 +14,14 @@ import strawberry
 import models
 from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
-from graph.core.cursors import KeyKind, decode_keyset_cursor, encode_keyset_cursor
 from graph.core.errors import BadUserInputError, ForbiddenError
 from graph.core.global_id import decode_timestamped_id
-from graph.core.loaders import HistoryKey
-from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
+from graph.core.loaders import HISTORY_ORDERING, HistoryKey
+from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
 from graph.core.permissions import may_read_audit_events, may_read_history
 from graph.entities.audit.type import AuditEvent
 
 # A history cursor holds the `seq` of the event a page ended on (a bigint).
-CURSOR_ORDERING = "AuditEvent.COMMITTED_DESC"
 _MAX_SEQ = 2**63 - 1
 
 AuditedRow = models.User | models.Venue | models.Booking | models.Media
@@ -46,14 +44,12 @@ async def _live_venue_owner(context: Context, venue_id: uuid.UUID) -> uuid.UUID 
 
 def encode_history_cursor(event: models.AuditLog) -> str:
     """The cursor of an event in a history list."""
-    return encode_keyset_cursor(CURSOR_ORDERING, (KeyKind.INTEGER,), (event.seq,))
+    return HISTORY_ORDERING.cursor_of(event)
 
 
 def decode_history_cursor(cursor: str, *, field: str) -> int:
     """The `seq` an `encode_history_cursor` cursor holds; `BAD_USER_INPUT` otherwise."""
-    (seq,) = decode_keyset_cursor(
-        cursor, ordering=CURSOR_ORDERING, kinds=(KeyKind.INTEGER,), nullable=(False,), field=field
-    )
+    (seq,) = HISTORY_ORDERING.decode(cursor, field=field)
     if not 0 <= seq <= _MAX_SEQ:
         message = f"`{field}` is not a valid cursor for this list."
         raise BadUserInputError(message, field=field)
@@ -64,7 +60,7 @@ async def history(
     root: Audited,
     info: strawberry.Info[Context],
     first: Annotated[
-        int, strawberry.argument(description="How many events, 0 to 100.")
+        int, strawberry.argument(description=f"How many events, 0 to {MAX_PAGE_SIZE}.")
     ] = DEFAULT_PAGE_SIZE,
     after: Annotated[
         str | None,

@@ -9,7 +9,7 @@ import models
 from graph.core.cursors import KeyKind
 from graph.core.enums import BookingStatus
 from graph.core.global_id import decode_typed_id
-from graph.core.pagination import Ordering, SortedColumn, column_orderings
+from graph.core.paging import Ordering, SortedColumn, column_orderings
 from graph.core.ranges import DateTimeRangeInput, within_times
 
 

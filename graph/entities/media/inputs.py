@@ -11,7 +11,7 @@ from graph.core.cursors import KeyKind
 from graph.core.enums import ResourceType
 from graph.core.errors import BadUserInputError
 from graph.core.global_id import decode_typed_id
-from graph.core.pagination import Ordering, SortedColumn, column_orderings
+from graph.core.paging import Ordering, SortedColumn, column_orderings
 from graph.core.ranges import DateTimeRangeInput, within_times
 
 _EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")

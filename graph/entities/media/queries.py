@@ -7,7 +7,7 @@ import strawberry
 import models
 from graph.core.context import Context
 from graph.core.list_page import searched_list_page
-from graph.core.pagination import After, Before, First, IncludeDeleted, Last
+from graph.core.paging import After, Before, First, IncludeDeleted, Last
 from graph.core.permissions import visible_media
 from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaFilter, MediaOrder, media_conditions
 from graph.entities.media.type import Media

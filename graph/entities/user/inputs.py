@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement
 import models
 from graph.core.cursors import KeyKind
 from graph.core.enums import UserRole
-from graph.core.pagination import Ordering, SortedColumn, column_orderings
+from graph.core.paging import Ordering, SortedColumn, column_orderings
 from models.email_address import email_key
 
 

@@ -8,7 +8,7 @@ import models
 from graph.core.connection import Connection
 from graph.core.context import Context
 from graph.core.list_page import list_page
-from graph.core.pagination import After, Before, First, IncludeDeleted, Last
+from graph.core.paging import After, Before, First, IncludeDeleted, Last
 from graph.entities.user.inputs import USER_ORDERINGS, UserFilter, UserOrder, user_conditions
 from graph.entities.user.type import User
 

@@ -10,7 +10,6 @@ from strawberry.scalars import JSON
 import models
 from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
-from graph.core.cursors import decode_newest_first_cursor, encode_newest_first_cursor
 from graph.core.enums import UserRole
 from graph.core.errors import ForbiddenError
 from graph.core.global_id import encode_global_id
@@ -20,6 +19,7 @@ from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.viewer import Viewer
 from graph.entities.audit.history import history_field
+from graph.entities.session.inputs import SESSIONS_NEWEST_FIRST
 
 if TYPE_CHECKING:
     from graph.entities.session.type import Session
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 SessionType = Annotated["Session", strawberry.lazy("graph.entities.session.type")]
 VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
-DEFAULT_SESSIONS_PAGE_SIZE = DEFAULT_PAGE_SIZE
-DEFAULT_NEARBY_PAGE_SIZE = DEFAULT_PAGE_SIZE
 
 
 @strawberry.type(description="A person with an account.")
@@ -115,7 +113,7 @@ class User(Node):
         info: strawberry.Info[Context],
         first: Annotated[
             int, strawberry.argument(description="How many sessions, 0 to 100.")
-        ] = DEFAULT_SESSIONS_PAGE_SIZE,
+        ] = DEFAULT_PAGE_SIZE,
         after: Annotated[
             str | None,
             strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
@@ -129,13 +127,13 @@ class User(Node):
             message = "Only the user themselves and admins may see a user's sessions."
             raise ForbiddenError(message)
         page_size = checked_page_size(first)
-        cursor = decode_newest_first_cursor(after, field="after") if after is not None else None
+        cursor = SESSIONS_NEWEST_FIRST.decode(after, field="after") if after is not None else None
         page = await info.context.loaders.user_sessions.load(
-            PageKey(self.row.id, page_size, cursor)
+            PageKey(self.row.id, SESSIONS_NEWEST_FIRST, page_size, cursor)
         )
         edges = [
             Edge(
-                cursor=encode_newest_first_cursor(row.created_at, row.id),
+                cursor=SESSIONS_NEWEST_FIRST.cursor_of(row),
                 node=Session.from_model(row),
             )
             for row in page.rows
@@ -175,7 +173,7 @@ class User(Node):
         ],
         first: Annotated[
             int, strawberry.argument(description="How many venues, 0 to 100.")
-        ] = DEFAULT_NEARBY_PAGE_SIZE,
+        ] = DEFAULT_PAGE_SIZE,
         after: Annotated[
             str | None,
             strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),

@@ -11,7 +11,7 @@ import models
 from graph.core.cursors import KeyKind
 from graph.core.errors import BadUserInputError
 from graph.core.global_id import decode_typed_id
-from graph.core.pagination import Ordering, SortedColumn, column_orderings
+from graph.core.paging import Ordering, SortedColumn, column_orderings
 from graph.core.ranges import DecimalRangeInput, within_amounts
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")

@@ -23,7 +23,7 @@ from graph.core.geo import (
     nearest_first,
     nearest_first_horizon,
 )
-from graph.core.pagination import Ordering, SortKey, counter, fetch_page, page_window
+from graph.core.paging import Ordering, SortKey, counter, fetch_page, page_window
 from graph.entities.venue.type import Venue
 
 HOME_FIELD = "preferences.home"

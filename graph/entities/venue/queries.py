@@ -7,7 +7,7 @@ import strawberry
 import models
 from graph.core.context import Context
 from graph.core.list_page import searched_list_page
-from graph.core.pagination import After, Before, First, IncludeDeleted, Last
+from graph.core.paging import After, Before, First, IncludeDeleted, Last
 from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueFilter, VenueOrder, venue_conditions
 from graph.entities.venue.type import Venue
 from graph.search.connections import VenueListConnection, VenueListEdge

@@ -17,8 +17,7 @@ from graph.core.geo import GeoJSON, geojson_point
 from graph.core.global_id import encode_global_id
 from graph.core.loaders import ChildCountLoader, FirstChildrenLoader, PageKey
 from graph.core.node import Node
-from graph.core.pagination import Ordering
-from graph.core.paging import checked_page_size
+from graph.core.paging import DEFAULT_CHILD_PAGE_SIZE, Ordering, checked_page_size
 from graph.entities.audit.history import history_field
 from graph.entities.booking.inputs import BOOKING_ORDERINGS, BookingOrder
 from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaOrder
@@ -45,7 +44,7 @@ async def _first_children(  # noqa: PLR0913 - the two loaders, the parent and th
     node: Callable[[Any], NodeT],
 ) -> Connection[NodeT]:
     """The first `first` children of a venue through the request's loaders, as a connection."""
-    page = await pages.load(PageKey(venue_id, checked_page_size(first)))
+    page = await pages.load(PageKey(venue_id, ordering, checked_page_size(first)))
     edges = [Edge(cursor=ordering.cursor_of(row), node=node(row)) for row in page.rows]
     return page_of(
         edges, has_next_page=page.has_next_page, total_count=lambda: counts.load(venue_id)
@@ -112,7 +111,9 @@ class Venue(Node):
     async def bookings(
         self,
         info: strawberry.Info[Context],
-        first: Annotated[int, strawberry.argument(description="How many bookings, 0 to 100.")] = 10,
+        first: Annotated[
+            int, strawberry.argument(description="How many bookings, 0 to 100.")
+        ] = DEFAULT_CHILD_PAGE_SIZE,
     ) -> Connection[BookingType]:
         """Page through the venue's live bookings."""
         from graph.entities.booking.type import Booking  # noqa: PLC0415 - the types reference each other
@@ -131,7 +132,9 @@ class Venue(Node):
     async def media(
         self,
         info: strawberry.Info[Context],
-        first: Annotated[int, strawberry.argument(description="How many items, 0 to 100.")] = 10,
+        first: Annotated[
+            int, strawberry.argument(description="How many items, 0 to 100.")
+        ] = DEFAULT_CHILD_PAGE_SIZE,
     ) -> Connection[MediaType]:
         """Page through the venue's live media."""
         from graph.entities.media.type import Media  # noqa: PLC0415 - the types reference each other

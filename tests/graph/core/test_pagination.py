@@ -1,4 +1,4 @@
-"""Keyset pagination (`graph/core/pagination.py`) through the root lists: Relay arguments, cursors,
+"""Keyset pagination (`graph/core/paging.py`) through the root lists: Relay arguments, cursors,
 page flags in both directions, rows inserted between pages, nullable and computed sort keys."""
 
 import base64
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 import models
 from graph.core.cursors import KeyKind
-from graph.core.pagination import Ordering, Page, SortKey, fetch_page, page_window
+from graph.core.paging import Ordering, Page, SortKey, fetch_page, page_window
 from graph.core.request_session import RequestSession
 from tests.factories import make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from graph.core.cursors import KeyKind, encode_keyset_cursor
+from graph.core.cursors import KeyKind, encode_cursor
 from graph.core.global_id import encode_global_id
-from graph.entities.audit.history import CURSOR_ORDERING
+from graph.core.loaders import HISTORY_ORDERING
 from graph.http.app import create_app
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_user, make_venue
@@ -250,9 +250,9 @@ async def test_history_pages_follow_the_commit_order(engine, committed, client):
     [
         "not base64!",
         encode_global_id("Booking", uuid.uuid4()),
-        encode_keyset_cursor(CURSOR_ORDERING, (KeyKind.INTEGER,), (-1,)),
-        encode_keyset_cursor(CURSOR_ORDERING, (KeyKind.INTEGER,), (2**63,)),  # past bigint
-        encode_keyset_cursor(CURSOR_ORDERING, (KeyKind.TEXT,), ("1" * 5000,)),
+        encode_cursor(HISTORY_ORDERING.name, (KeyKind.INTEGER,), (-1,)),
+        encode_cursor(HISTORY_ORDERING.name, (KeyKind.INTEGER,), (2**63,)),  # past bigint
+        encode_cursor(HISTORY_ORDERING.name, (KeyKind.TEXT,), ("1" * 5000,)),
     ],
 )
 async def test_a_bad_history_cursor_is_bad_user_input(committed, client, cursor):
