@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-GRAPH = Path(__file__).resolve().parent.parent.parent / "graph"
+GRAPH = Path(__file__).resolve().parents[3] / "graph"
 CURSORS = "core/cursors.py"
 PAGING = "core/paging.py"
 # Global IDs are base64 too, by the Relay convention: their own module, their own format.
