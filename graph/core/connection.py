@@ -97,3 +97,24 @@ def page_of(
         ),
         count_total=total_count,
     )
+
+
+@strawberry.type(description="A page of a list that can count itself.")
+class CountedPage:
+    """`pageInfo` and `totalCount`, shared by the list connections below."""
+
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+    count_total: strawberry.Private[TotalCount | None] = None
+
+    @strawberry.field(
+        description=(
+            "How many items the whole list holds (every page, same arguments). Costs a count "
+            "query: select it only when you show it."
+        )
+    )
+    async def total_count(self) -> int:
+        """Count the list, only because the client asked for it."""
+        if self.count_total is None:
+            message = "this connection was built without a count"
+            raise TotalCountUnavailableError(message)
+        return await self.count_total()

@@ -5,11 +5,12 @@ import strawberry
 from graph.core.connection import Connection
 from graph.entities.booking.queries import bookings
 from graph.entities.booking.type import Booking
+from graph.entities.media.connection import MediaListConnection
 from graph.entities.media.queries import media
 from graph.entities.user.queries import users
 from graph.entities.user.type import User
+from graph.entities.venue.connection import VenueListConnection
 from graph.entities.venue.queries import venues
-from graph.search.connections import MediaListConnection, VenueListConnection
 
 
 @strawberry.type

@@ -1,1 +1,1 @@
-"""Full-text search: the root `search` across venues and media, ranked connections, highlights."""
+"""The root `search`: one ranked list across venues and media, for a global search box."""

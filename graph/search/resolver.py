@@ -1,19 +1,12 @@
-"""Search and place in the root lists (`search`, `near`, `within`), and the root `search`.
+"""The root `search`: one ranked list across venues and media, for a global search box.
 
-A list's search is part of its one statement: the full-text (or typo-fallback) condition and
-the place conditions join its filters, and the rank, `ts_headline` (only when an edge's
-`highlight` is selected) and distance come back as extra columns of the same rows. The
-`RELEVANCE` and `DISTANCE` orders are keyset orderings on those expressions, ending with the
-primary key, so cursors neither repeat nor skip rows however many ranks or distances tie.
+Both kinds are scored on one scale in one statement (a union of the two tables' matches), paged
+by keyset on rank, kind and id; highlights are computed only when selected.
 """
 
-import dataclasses
-import uuid
-from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import strawberry
-from shapely.geometry import Polygon
 from sqlalchemy import (
     REAL,
     ColumnElement,
@@ -26,217 +19,27 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import InstrumentedAttribute
 
 import models
-from graph.core.connection import PageInfo, page_info_over
+from graph.core.connection import page_info_over
 from graph.core.context import Context
 from graph.core.cursors import KeyKind
-from graph.core.errors import BadUserInputError
-from graph.core.geo import (
-    Near,
-    NearInput,
-    WithinInput,
-    distance_meters,
-    near_condition,
-    nearest_first,
-    validated_area,
-    validated_near,
-    within_condition,
-)
+from graph.core.geo import Near, NearInput, distance_meters, near_condition, validated_near
 from graph.core.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     Ordering,
-    Page,
     SortKey,
     Window,
     beyond,
     page_window,
 )
 from graph.core.permissions import visible_media
+from graph.core.search import found_values, parsed_search, wants_highlight
 from graph.entities.media.type import Media
 from graph.entities.venue.type import Venue
-from graph.search.connections import (
-    SearchMatch,
-    SearchResultConnection,
-    SearchResultEdge,
-    selects_edge_field,
-)
-from models.search import (
-    MEDIA,
-    VENUES,
-    Searchable,
-    SearchText,
-    UnsearchableTextError,
-    found_any,
-    headline,
-    marked_html,
-    parse_search,
-    search_match,
-    text_hits,
-)
-
-RELEVANCE = "RELEVANCE"
-DISTANCE = "DISTANCE"
-
-SearchArgument = Annotated[
-    str | None,
-    strawberry.argument(
-        description=(
-            "Only items whose text matches these words: accents and word endings ignored, "
-            '`"quoted phrases"`, `or` and `-excluded` words understood, the last word also '
-            "matched as a prefix (type-ahead). When nothing matches, items whose name or title "
-            "is spelt like the words come back instead, marked `SIMILAR_NAME`. Empty text is "
-            "refused."
-        )
-    ),
-]
-NearArgument = Annotated[
-    NearInput | None,
-    strawberry.argument(
-        description="Only items within `radiusMeters` of a point; edges then carry the distance."
-    ),
-]
-WithinArgument = Annotated[
-    WithinInput | None,
-    strawberry.argument(description="Only items inside a bounding box or a polygon."),
-]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Criteria:
-    """Validated `search`, `near` and `within` arguments (each None when not given)."""
-
-    search: SearchText | None = None
-    near: Near | None = None
-    area: Polygon | None = None
-
-
-def parsed_search(text: str, *, field: str) -> SearchText:
-    """The search text, or `BAD_USER_INPUT` naming `field` when it holds nothing to search."""
-    try:
-        return parse_search(text)
-    except UnsearchableTextError as error:
-        message = f"`{field}` cannot be searched: {error}."
-        raise BadUserInputError(message, field=field) from None
-
-
-def search_criteria(
-    search: str | None, near: NearInput | None, within: WithinInput | None
-) -> Criteria:
-    """Check a list's `search`, `near` and `within`; `BAD_USER_INPUT` naming the bad one."""
-    return Criteria(
-        search=parsed_search(search, field="search") if search is not None else None,
-        near=validated_near(near, field="near") if near is not None else None,
-        area=validated_area(within, field="within") if within is not None else None,
-    )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SearchableList:
-    """A root list that takes `search`, `near` and `within`: its table's pieces."""
-
-    entity: str
-    target: Searchable
-    location: InstrumentedAttribute[Any]
-    id: InstrumentedAttribute[uuid.UUID]
-
-
-VENUE_LIST = SearchableList("Venue", VENUES, models.Venue.location, models.Venue.id)
-MEDIA_LIST = SearchableList("Media", MEDIA, models.Media.location, models.Media.id)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ListQuery:
-    """The SQL a list's search and place arguments add: conditions, orderings, edge values."""
-
-    listed: SearchableList
-    conditions: list[ColumnElement[bool]]
-    extras: dict[str, ColumnElement[Any]]
-    rank: ColumnElement[float] | None
-    nearness: ColumnElement[float] | None
-
-    def ordering(self, order: str) -> Ordering:
-        """The `RELEVANCE` or `DISTANCE` ordering; `BAD_USER_INPUT` on `orderBy` if not given."""
-        tie_break = SortKey.column(self.listed.id, KeyKind.UUID)
-        if order == RELEVANCE:
-            if self.rank is None:
-                message = "`orderBy: RELEVANCE` needs `search`."
-                raise BadUserInputError(message, field="orderBy")
-            key = SortKey(self.rank, KeyKind.FLOAT, descending=True)
-        else:
-            if self.nearness is None:
-                message = "`orderBy: DISTANCE` needs `near`."
-                raise BadUserInputError(message, field="orderBy")
-            key = SortKey(self.nearness, KeyKind.FLOAT)
-        return Ordering(f"{self.listed.entity}.{order}", (key, tie_break))
-
-
-def list_query(
-    listed: SearchableList,
-    criteria: Criteria,
-    conditions: Sequence[ColumnElement[bool]],
-    *,
-    highlight: bool,
-) -> ListQuery:
-    """Combine a list's filter `conditions` with its search and place criteria.
-
-    The typo fallback applies when the full-text query finds nothing among the rows the
-    filters and place conditions leave; `highlight` adds `ts_headline` (only if selected).
-    """
-    scope = list(conditions)
-    extras: dict[str, ColumnElement[Any]] = {}
-    nearness = None
-    if criteria.near is not None:
-        near = criteria.near
-        scope.append(near_condition(listed.location, near))
-        extras["distance"] = distance_meters(listed.location, near.latitude, near.longitude)
-        nearness = nearest_first(listed.location, near.latitude, near.longitude)
-    if criteria.area is not None:
-        scope.append(within_condition(listed.location, criteria.area))
-    rank = None
-    if criteria.search is not None:
-        search = criteria.search
-        hits = text_hits(listed.target, search, *scope, name="text_hits")
-        match = search_match(listed.target, search, hits=hits, found=found_any(hits))
-        scope.append(match.condition)
-        rank = match.rank
-        extras["rank"] = match.rank
-        extras["by_text"] = match.matched_by_text
-        if highlight:
-            extras["highlight"] = headline(listed.target, search)
-    return ListQuery(listed, scope, extras, rank, nearness)
-
-
-def found_values(extras: Mapping[str, Any]) -> dict[str, Any]:
-    """An edge's `rank`, `highlight`, `matchedBy` and `distanceMeters` from a row's extras."""
-    by_text = extras.get("by_text")
-    return {
-        "rank": extras.get("rank"),
-        "highlight": marked_html(extras.get("highlight")),
-        "matched_by": None
-        if by_text is None
-        else SearchMatch.FULL_TEXT
-        if by_text
-        else SearchMatch.SIMILAR_NAME,
-        "distance_meters": extras.get("distance"),
-    }
-
-
-def page_info(page: Page[Any]) -> PageInfo:
-    """The `pageInfo` of a fetched page."""
-    return page_info_over(
-        page.rows, has_next_page=page.has_next_page, has_previous_page=page.has_previous_page
-    )
-
-
-def wants_highlight(info: strawberry.Info[Context]) -> bool:
-    """Whether the list's selection reads `edges { highlight }`."""
-    return selects_edge_field(info.selected_fields[0].selections, "highlight")
-
-
-# The root `search`: one ranked list across venues and media.
+from graph.search.connections import SearchResultConnection, SearchResultEdge
+from models.search import MEDIA, VENUES, SearchText, found_any, headline, search_match, text_hits
 
 # Best match first, ties by kind and id. Its keys name the columns of the union the statement
 # pages (`on` binds them to it); its name is part of every cursor.

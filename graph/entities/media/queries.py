@@ -6,13 +6,21 @@ import strawberry
 
 import models
 from graph.core.context import Context
-from graph.core.list_page import searched_list_page
 from graph.core.paging import After, Before, First, IncludeDeleted, Last
 from graph.core.permissions import visible_media
+from graph.core.search import (
+    NearArgument,
+    SearchableList,
+    SearchArgument,
+    WithinArgument,
+    searched_list_page,
+)
+from graph.entities.media.connection import MediaListConnection, MediaListEdge
 from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaFilter, MediaOrder, media_conditions
 from graph.entities.media.type import Media
-from graph.search.connections import MediaListConnection, MediaListEdge
-from graph.search.resolver import MEDIA_LIST, NearArgument, SearchArgument, WithinArgument
+from models.search import MEDIA
+
+MEDIA_LIST = SearchableList("Media", MEDIA, models.Media.location, models.Media.id)
 
 
 async def media(  # noqa: PLR0913 - Relay arguments plus filter, search, place, order, includeDeleted

@@ -6,12 +6,20 @@ import strawberry
 
 import models
 from graph.core.context import Context
-from graph.core.list_page import searched_list_page
 from graph.core.paging import After, Before, First, IncludeDeleted, Last
+from graph.core.search import (
+    NearArgument,
+    SearchableList,
+    SearchArgument,
+    WithinArgument,
+    searched_list_page,
+)
+from graph.entities.venue.connection import VenueListConnection, VenueListEdge
 from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueFilter, VenueOrder, venue_conditions
 from graph.entities.venue.type import Venue
-from graph.search.connections import VenueListConnection, VenueListEdge
-from graph.search.resolver import VENUE_LIST, NearArgument, SearchArgument, WithinArgument
+from models.search import VENUES
+
+VENUE_LIST = SearchableList("Venue", VENUES, models.Venue.location, models.Venue.id)
 
 
 async def venues(  # noqa: PLR0913 - Relay arguments plus filter, search, place, order, includeDeleted

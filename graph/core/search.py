@@ -1,0 +1,316 @@
+"""Search and place in the root lists (`search`, `near`, `within`), written once for every list.
+
+A list's search is part of its one statement: the full-text (or typo-fallback) condition and
+the place conditions join its filters, and the rank, `ts_headline` (only when an edge's
+`highlight` is selected) and distance come back as extra columns of the same rows. The
+`RELEVANCE` and `DISTANCE` orders are keyset orderings on those expressions, ending with the
+primary key, so cursors neither repeat nor skip rows however many ranks or distances tie.
+"""
+
+import dataclasses
+import enum
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from shapely.geometry import Polygon
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute
+from strawberry.types.nodes import SelectedField, Selection
+
+from graph.core.connection import PageInfo, page_info_over
+from graph.core.context import Context
+from graph.core.cursors import KeyKind
+from graph.core.errors import BadUserInputError
+from graph.core.geo import (
+    Near,
+    NearInput,
+    WithinInput,
+    distance_meters,
+    near_condition,
+    nearest_first,
+    validated_area,
+    validated_near,
+    within_condition,
+)
+from graph.core.list_page import deleted_rows_options
+from graph.core.paging import Ordering, Page, SortKey, counter, fetch_page, page_window
+from models.search import (
+    Searchable,
+    SearchText,
+    UnsearchableTextError,
+    found_any,
+    headline,
+    marked_html,
+    parse_search,
+    search_match,
+    text_hits,
+)
+
+RowT = TypeVar("RowT")
+OrderT = TypeVar("OrderT", bound=Enum)
+ConnectionT = TypeVar("ConnectionT")
+
+RELEVANCE = "RELEVANCE"
+DISTANCE = "DISTANCE"
+
+SearchArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description=(
+            "Only items whose text matches these words: accents and word endings ignored, "
+            '`"quoted phrases"`, `or` and `-excluded` words understood, the last word also '
+            "matched as a prefix (type-ahead). When nothing matches, items whose name or title "
+            "is spelt like the words come back instead, marked `SIMILAR_NAME`. Empty text is "
+            "refused."
+        )
+    ),
+]
+NearArgument = Annotated[
+    NearInput | None,
+    strawberry.argument(
+        description="Only items within `radiusMeters` of a point; edges then carry the distance."
+    ),
+]
+WithinArgument = Annotated[
+    WithinInput | None,
+    strawberry.argument(description="Only items inside a bounding box or a polygon."),
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Criteria:
+    """Validated `search`, `near` and `within` arguments (each None when not given)."""
+
+    search: SearchText | None = None
+    near: Near | None = None
+    area: Polygon | None = None
+
+
+def parsed_search(text: str, *, field: str) -> SearchText:
+    """The search text, or `BAD_USER_INPUT` naming `field` when it holds nothing to search."""
+    try:
+        return parse_search(text)
+    except UnsearchableTextError as error:
+        message = f"`{field}` cannot be searched: {error}."
+        raise BadUserInputError(message, field=field) from None
+
+
+def search_criteria(
+    search: str | None, near: NearInput | None, within: WithinInput | None
+) -> Criteria:
+    """Check a list's `search`, `near` and `within`; `BAD_USER_INPUT` naming the bad one."""
+    return Criteria(
+        search=parsed_search(search, field="search") if search is not None else None,
+        near=validated_near(near, field="near") if near is not None else None,
+        area=validated_area(within, field="within") if within is not None else None,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchableList:
+    """A root list that takes `search`, `near` and `within`: its table's pieces."""
+
+    entity: str
+    target: Searchable
+    location: InstrumentedAttribute[Any]
+    id: InstrumentedAttribute[uuid.UUID]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListQuery:
+    """The SQL a list's search and place arguments add: conditions, orderings, edge values."""
+
+    listed: SearchableList
+    conditions: list[ColumnElement[bool]]
+    extras: dict[str, ColumnElement[Any]]
+    rank: ColumnElement[float] | None
+    nearness: ColumnElement[float] | None
+
+    def ordering(self, order: str) -> Ordering:
+        """The `RELEVANCE` or `DISTANCE` ordering; `BAD_USER_INPUT` on `orderBy` if not given."""
+        tie_break = SortKey.column(self.listed.id, KeyKind.UUID)
+        if order == RELEVANCE:
+            if self.rank is None:
+                message = "`orderBy: RELEVANCE` needs `search`."
+                raise BadUserInputError(message, field="orderBy")
+            key = SortKey(self.rank, KeyKind.FLOAT, descending=True)
+        else:
+            if self.nearness is None:
+                message = "`orderBy: DISTANCE` needs `near`."
+                raise BadUserInputError(message, field="orderBy")
+            key = SortKey(self.nearness, KeyKind.FLOAT)
+        return Ordering(f"{self.listed.entity}.{order}", (key, tie_break))
+
+
+def list_query(
+    listed: SearchableList,
+    criteria: Criteria,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    highlight: bool,
+) -> ListQuery:
+    """Combine a list's filter `conditions` with its search and place criteria.
+
+    The typo fallback applies when the full-text query finds nothing among the rows the
+    filters and place conditions leave; `highlight` adds `ts_headline` (only if selected).
+    """
+    scope = list(conditions)
+    extras: dict[str, ColumnElement[Any]] = {}
+    nearness = None
+    if criteria.near is not None:
+        near = criteria.near
+        scope.append(near_condition(listed.location, near))
+        extras["distance"] = distance_meters(listed.location, near.latitude, near.longitude)
+        nearness = nearest_first(listed.location, near.latitude, near.longitude)
+    if criteria.area is not None:
+        scope.append(within_condition(listed.location, criteria.area))
+    rank = None
+    if criteria.search is not None:
+        search = criteria.search
+        hits = text_hits(listed.target, search, *scope, name="text_hits")
+        match = search_match(listed.target, search, hits=hits, found=found_any(hits))
+        scope.append(match.condition)
+        rank = match.rank
+        extras["rank"] = match.rank
+        extras["by_text"] = match.matched_by_text
+        if highlight:
+            extras["highlight"] = headline(listed.target, search)
+    return ListQuery(listed, scope, extras, rank, nearness)
+
+
+def found_values(extras: Mapping[str, Any]) -> dict[str, Any]:
+    """An edge's `rank`, `highlight`, `matchedBy` and `distanceMeters` from a row's extras."""
+    by_text = extras.get("by_text")
+    return {
+        "rank": extras.get("rank"),
+        "highlight": marked_html(extras.get("highlight")),
+        "matched_by": None
+        if by_text is None
+        else SearchMatch.FULL_TEXT
+        if by_text
+        else SearchMatch.SIMILAR_NAME,
+        "distance_meters": extras.get("distance"),
+    }
+
+
+def page_info(page: Page[Any]) -> PageInfo:
+    """The `pageInfo` of a fetched page."""
+    return page_info_over(
+        page.rows, has_next_page=page.has_next_page, has_previous_page=page.has_previous_page
+    )
+
+
+def wants_highlight(info: strawberry.Info[Context]) -> bool:
+    """Whether the list's selection reads `edges { highlight }`."""
+    return selects_edge_field(info.selected_fields[0].selections, "highlight")
+
+
+@strawberry.enum(description="How a search result matched the words searched for.")
+class SearchMatch(enum.Enum):
+    """The two ways a search finds items."""
+
+    FULL_TEXT = strawberry.enum_value(
+        "FULL_TEXT",
+        description="Its text contains the words (stemmed, accents ignored, prefix of the last).",
+    )
+    SIMILAR_NAME = strawberry.enum_value(
+        "SIMILAR_NAME",
+        description=(
+            "Nothing contained the words, and its name or title is spelt like them (a typo "
+            "fallback): show it as a suggestion."
+        ),
+    )
+
+
+RANK_DESCRIPTION = (
+    "How well the item matches `search`, from 0 to 1 (higher is better); comparable only "
+    "within one result list. Null without `search`."
+)
+HIGHLIGHT_DESCRIPTION = (
+    "An excerpt of the item's text with the matched words in `<mark>...</mark>`, as HTML "
+    "(the text itself is escaped, so it is safe to render); unmarked for `SIMILAR_NAME` "
+    "matches. Null without `search`. Computed only when selected."
+)
+MATCHED_BY_DESCRIPTION = "How the item matched `search`; null without `search`."
+DISTANCE_DESCRIPTION = "Metres from the `near` point (on the WGS 84 spheroid); null without `near`."
+
+
+@strawberry.type(description="How an item of a list matched a search, and how far it is.")
+class Found:
+    """Fields every search or place result shares."""
+
+    rank: float | None = strawberry.field(description=RANK_DESCRIPTION)
+    highlight: str | None = strawberry.field(description=HIGHLIGHT_DESCRIPTION)
+    matched_by: SearchMatch | None = strawberry.field(description=MATCHED_BY_DESCRIPTION)
+    distance_meters: float | None = strawberry.field(description=DISTANCE_DESCRIPTION)
+
+
+def selects_edge_field(selections: Iterable[Selection], name: str) -> bool:
+    """Whether a connection's selection asks for `edges { <name> }` (through fragments too)."""
+    return any(_selects(edge.selections, name) for edge in _fields(selections, "edges"))
+
+
+def _selects(selections: Iterable[Selection], name: str) -> bool:
+    return any(True for _ in _fields(selections, name))
+
+
+def _fields(selections: Iterable[Selection], name: str) -> Iterator[SelectedField]:
+    for selection in selections:
+        if not isinstance(selection, SelectedField):  # a fragment: look inside it
+            yield from _fields(selection.selections, name)
+        elif selection.name == name:
+            yield selection
+
+
+async def searched_list_page(  # noqa: PLR0913 - a list's Relay, search and order arguments
+    info: strawberry.Info[Context],
+    listed: SearchableList,
+    model: type[RowT],
+    *,
+    search: str | None,
+    near: NearInput | None,
+    within: WithinInput | None,
+    conditions: Callable[[], Sequence[ColumnElement[bool]]],
+    order: OrderT | None,
+    default_order: OrderT,
+    orderings: Mapping[OrderT, Ordering],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    include_deleted: bool | None,
+    node: Callable[[RowT], Any],
+    edge: Callable[..., Any],
+    connection: Callable[..., ConnectionT],
+) -> ConnectionT:
+    """One page of a list that takes `search`, `near` and `within`, as `connection`.
+
+    `conditions` (the list's filter and access rule) is called once the other arguments are
+    checked, so a request with several bad arguments hears of them in the same order as before.
+
+    With `search` and no `order`, the best match comes first; otherwise `default_order`.
+    `RELEVANCE` and `DISTANCE` orderings come from the search, the others from `orderings`.
+    """
+    deleted_rows = deleted_rows_options(info.context, include_deleted)
+    criteria = search_criteria(search, near, within)
+    query = list_query(listed, criteria, conditions(), highlight=wants_highlight(info))
+    if order is None:
+        order = type(default_order)(RELEVANCE) if criteria.search is not None else default_order
+    ordering = (
+        query.ordering(order.value) if order.value in {RELEVANCE, DISTANCE} else orderings[order]
+    )
+    window = page_window(ordering, first=first, after=after, last=last, before=before)
+    statement = select(model).where(*query.conditions).execution_options(**deleted_rows)
+
+    page = await fetch_page(
+        info.context.db, statement, ordering=ordering, window=window, extras=query.extras
+    )
+    edges = [
+        edge(cursor=row.cursor, node=node(row.row), **found_values(row.extras)) for row in page.rows
+    ]
+    return connection(
+        edges=edges, page_info=page_info(page), count_total=counter(info.context.db, statement)
+    )
