@@ -1,0 +1,179 @@
+"""A root list declared once: what it lists, who may list it, how it filters and sorts.
+
+The four root lists (`venues`, `media`, `bookings`, `users`) take the same Relay arguments,
+`filter`, `orderBy` and `includeDeleted`, and the searchable ones `search`, `near` and `within`
+too. Their resolvers were four copies of one signature and one call; each entity now declares a
+`RootList` and takes its resolver from it, so the arguments, their order and their descriptions
+cannot drift between lists.
+"""
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import ColumnElement
+
+from graph.core.context import Context
+from graph.core.list_page import list_page
+from graph.core.paging import After, Before, First, IncludeDeleted, Last, Ordering
+from graph.core.search import (
+    NearArgument,
+    SearchableList,
+    SearchArgument,
+    WithinArgument,
+    searched_list_page,
+)
+
+RowT = TypeVar("RowT")
+FilterT = TypeVar("FilterT")
+OrderT = TypeVar("OrderT", bound=Enum)
+
+
+def anyone(context: Context) -> None:
+    """Every viewer may read the list (its conditions still say which rows)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Searchable:
+    """What a list that takes `search`, `near` and `within` adds: its table and edge types."""
+
+    listed: SearchableList
+    edge: Callable[..., Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RootList(Generic[RowT, FilterT, OrderT]):
+    """One root list's declaration; `resolver()` is the field's resolver.
+
+    `authorize` runs first (it raises `UNAUTHENTICATED` or `FORBIDDEN`); `conditions` turn the
+    viewer and the `filter` argument into SQL conditions (the access rule included) and are
+    built once the other arguments are checked, keeping the order in which errors are reported.
+    """
+
+    model: type[RowT]
+    node: Callable[[RowT], Any]
+    connection: Any  # the field's GraphQL type: `Connection[Booking]`, `VenueListConnection`
+    filter: type[FilterT]
+    filter_description: str
+    conditions: Callable[[Context, FilterT | None], Sequence[ColumnElement[bool]]]
+    order: type[OrderT]
+    order_description: str
+    default_order: OrderT
+    orderings: Mapping[OrderT, Ordering]
+    authorize: Callable[[Context], object] = anyone
+    searchable: Searchable | None = None
+    summary: str
+
+    def resolver(self) -> Callable[..., Awaitable[Any]]:
+        """An async resolver whose signature declares the list's arguments to Strawberry."""
+
+        async def resolve(info: strawberry.Info[Context], **arguments: Any) -> Any:  # noqa: ANN401 - the declared connection type
+            return await self._page(info, **arguments)
+
+        parameters = [
+            inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *(
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+                for name, (_, default) in self._arguments().items()
+            ),
+        ]
+        annotations: dict[str, Any] = {
+            "info": strawberry.Info[Context],
+            **{name: annotation for name, (annotation, _) in self._arguments().items()},
+            "return": self.connection,
+        }
+        resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [parameter.replace(annotation=annotations[parameter.name]) for parameter in parameters],
+            return_annotation=self.connection,
+        )
+        resolve.__annotations__ = annotations
+        resolve.__doc__ = self.summary
+        return resolve
+
+    def _arguments(self) -> dict[str, tuple[object, object]]:
+        """Each argument's Python name, annotation and default, in the schema's order."""
+        arguments: dict[str, tuple[object, object]] = {
+            "first": (First, None),
+            "after": (After, None),
+            "last": (Last, None),
+            "before": (Before, None),
+            "filter_": (
+                Annotated[
+                    self.filter | None,
+                    strawberry.argument(name="filter", description=self.filter_description),
+                ],
+                None,
+            ),
+        }
+        if self.searchable is not None:
+            arguments |= {
+                "search": (SearchArgument, None),
+                "near": (NearArgument, None),
+                "within": (WithinArgument, None),
+            }
+        return arguments | {
+            "order_by": (
+                Annotated[
+                    self.order | None, strawberry.argument(description=self.order_description)
+                ],
+                None,
+            ),
+            "include_deleted": (IncludeDeleted, False),
+        }
+
+    async def _page(  # noqa: PLR0913 - the list's arguments, as the resolver receives them
+        self,
+        info: strawberry.Info[Context],
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+        filter_: FilterT | None,
+        order_by: OrderT | None,
+        include_deleted: bool | None,
+        **search: Any,  # noqa: ANN401 - `search`, `near`, `within` of a searchable list
+    ) -> Any:  # noqa: ANN401 - the declared connection type
+        self.authorize(info.context)
+
+        def conditions() -> Sequence[ColumnElement[bool]]:
+            return self.conditions(info.context, filter_)
+
+        if self.searchable is None:
+            return await list_page(
+                info,
+                self.model,
+                conditions=conditions,
+                order=order_by,
+                default_order=self.default_order,
+                orderings=self.orderings,
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+                include_deleted=include_deleted,
+                node=self.node,
+            )
+        return await searched_list_page(
+            info,
+            self.searchable.listed,
+            self.model,
+            search=search["search"],
+            near=search["near"],
+            within=search["within"],
+            conditions=conditions,
+            order=order_by,
+            default_order=self.default_order,
+            orderings=self.orderings,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            include_deleted=include_deleted,
+            node=self.node,
+            edge=self.searchable.edge,
+            connection=self.connection,
+        )
