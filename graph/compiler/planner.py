@@ -1,7 +1,8 @@
 """Compile a validated query into one SQL statement that returns the whole `data` object as JSON.
 
-`compile_operation` walks the operation's selections against an explicit map of the supported
-types and fields (below): columns become JSON text, many-to-one fields correlated scalar
+`compile_operation` walks the operation's selections against the compiler's catalog of types
+and fields, derived from the types' own declarations (`graph.compiler.catalog`): columns
+become JSON text, many-to-one fields correlated scalar
 subqueries, child lists (`Venue.bookings`, `Venue.media`) and the root `venues` a page
 subquery aggregated with `string_agg`. The viewer's visibility rules are the general path's own
 (`graph.core.permissions`), built for a stand-in viewer whose id is a sentinel that `Plan.bind`
@@ -15,7 +16,7 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphql import (
@@ -40,7 +41,6 @@ from sqlalchemy import (
     FromClause,
     Integer,
     Select,
-    TableClause,
     Text,
     bindparam,
     case,
@@ -53,13 +53,13 @@ from sqlalchemy.dialects.postgresql import UUID, aggregate_order_by
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.types import DateTime
 
-import models
 from graph.compiler import json_sql as js
+from graph.compiler.catalog import EMAIL_FIELD, CompiledType, catalog
 from graph.core.errors import BadUserInputError
 from graph.core.global_id import decode_typed_id
 from graph.core.pagination import page_window
 from graph.core.paging import checked_page_size
-from graph.core.permissions import email_visible, visible_bookings, visible_media
+from graph.core.permissions import email_visible
 from graph.core.viewer import Viewer
 from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueOrder
 
@@ -80,120 +80,6 @@ def viewer_kind(viewer: Viewer | None) -> str:
     return str(viewer.role)
 
 
-# --- what each supported field renders ---------------------------------------------------------
-
-Render = Callable[[FromClause], ColumnElement[str]]
-
-
-def _text(column: str, *, nullable: bool = False) -> Render:
-    def render(scope: FromClause) -> ColumnElement[str]:
-        value = js.json_string(scope.c[column])
-        return js.or_null(value) if nullable else value
-
-    return render
-
-
-def _int(column: str) -> Render:
-    return lambda scope: js.or_null(js.json_number(scope.c[column]))
-
-
-def _datetime(column: str) -> Render:
-    return lambda scope: js.or_null(js.json_datetime(scope.c[column]))
-
-
-def _decimal(column: str) -> Render:
-    return lambda scope: js.json_decimal(scope.c[column])
-
-
-def _enum(column: str, *, upper: bool) -> Render:
-    return lambda scope: js.json_enum(scope.c[column], upper=upper)
-
-
-def _id(type_name: str) -> Render:
-    return lambda scope: js.global_id(type_name, scope.c.id)
-
-
-SCALARS: dict[str, dict[str, Render]] = {
-    "Venue": {
-        "id": _id("Venue"),
-        "name": _text("name"),
-        "description": _text("description"),
-        "address": _text("address"),
-        "city": _text("city"),
-        "country": _text("country"),
-        "latitude": lambda s: js.json_float(js.point_latitude(s.c.location)),
-        "longitude": lambda s: js.json_float(js.point_longitude(s.c.location)),
-        "hourlyRate": _decimal("hourly_rate"),
-        "currency": _text("currency"),
-        "createdAt": _datetime("created_at"),
-        "deletedAt": _datetime("deleted_at"),
-    },
-    "Booking": {
-        "id": _id("Booking"),
-        "startsAt": _datetime("starts_at"),
-        "endsAt": _datetime("ends_at"),
-        "status": _enum("status", upper=True),
-        "amount": _decimal("amount"),
-        "currency": _text("currency"),
-        "notes": _text("notes", nullable=True),
-        "createdAt": _datetime("created_at"),
-        "deletedAt": _datetime("deleted_at"),
-    },
-    "User": {
-        "id": _id("User"),
-        "displayName": _text("display_name"),
-        "role": _enum("role", upper=True),
-        "createdAt": _datetime("created_at"),
-        "deletedAt": _datetime("deleted_at"),
-    },
-    "Media": {
-        "id": _id("Media"),
-        "title": _text("title"),
-        "resourceType": _enum("resource_type", upper=False),
-        "storageKey": _text("storage_key"),
-        "extension": _text("extension"),
-        "width": _int("width"),
-        "height": _int("height"),
-        "dominantColor": _text("dominant_color", nullable=True),
-        "altText": _text("alt_text", nullable=True),
-        "caption": _text("caption", nullable=True),
-        "capturedAt": _datetime("captured_at"),
-        "createdAt": _datetime("created_at"),
-        "deletedAt": _datetime("deleted_at"),
-    },
-}
-TABLES: dict[str, TableClause] = {
-    "Venue": models.Venue.__table__,  # type: ignore[dict-item]
-    "Booking": models.Booking.__table__,  # type: ignore[dict-item]
-    "User": models.User.__table__,  # type: ignore[dict-item]
-    "Media": models.Media.__table__,  # type: ignore[dict-item]
-}
-# Many-to-one fields: (parent type, field) -> (target type, foreign key column).
-TO_ONE: dict[tuple[str, str], tuple[str, str]] = {
-    ("Venue", "owner"): ("User", "owner_id"),
-    ("Booking", "user"): ("User", "user_id"),
-    ("Booking", "venue"): ("Venue", "venue_id"),
-}
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ChildList:
-    """A paged one-to-many field: its table, foreign key, order and cursor ordering's name."""
-
-    type_name: str
-    parent_key: str
-    sort_column: str
-    ordering: str
-
-
-CHILD_LISTS: dict[tuple[str, str], ChildList] = {
-    ("Venue", "bookings"): ChildList("Booking", "venue_id", "starts_at", "Booking.STARTS_AT_ASC"),
-    ("Venue", "media"): ChildList("Media", "venue_id", "created_at", "Media.CREATED_AT_ASC"),
-}
-_VISIBLE: dict[str, Callable[[Viewer | None], ColumnElement[bool]]] = {
-    "Booking": visible_bookings,
-    "Media": visible_media,
-}
 # Edge fields of the root `venues` list that are null without `search` and `near`.
 _FOUND_FIELDS = frozenset({"rank", "highlight", "matchedBy", "distanceMeters"})
 
@@ -254,6 +140,7 @@ class _Compiler:
     fragments: dict[str, FragmentDefinitionNode]
     viewer: Viewer | None
     sentinel: uuid.UUID
+    types: Mapping[str, CompiledType]
     slots: list[ArgumentSlot] = dataclasses.field(default_factory=list)
 
     def parameter(self, type_: Any) -> BindParameter[Any]:  # noqa: ANN401 - a SQLAlchemy type
@@ -325,24 +212,25 @@ class _Compiler:
         visibility subqueries also name, so no further child list may open there.
         """
         type_name = graphql_type.name
-        scalars = SCALARS[type_name]
+        compiled = self.types[type_name]
+        scalars = compiled.scalars
         parts: list[ColumnElement[Any]] = []
         for index, (key, field_nodes) in enumerate(self._merged(graphql_type, nodes)):
             parts.append(js.const(("{" if index == 0 else ",") + f'"{key}":'))
             name = field_nodes[0].name.value
-            if field_nodes[0].arguments and (type_name, name) not in CHILD_LISTS:
+            if field_nodes[0].arguments and name not in compiled.children:
                 raise UnsupportedError
             if name == "__typename":
                 parts.append(js.const(f'"{type_name}"'))
             elif name in scalars:
                 self._no_selection(field_nodes)
                 parts.append(scalars[name](scope))
-            elif type_name == "User" and name == "email":
+            elif (type_name, name) == EMAIL_FIELD:
                 self._no_selection(field_nodes)
                 parts.append(self._email(scope, visible=email_visible))
-            elif (type_name, name) in TO_ONE:
+            elif name in compiled.to_one:
                 parts.append(self._to_one(graphql_type, name, field_nodes, scope, nested=nested))
-            elif (type_name, name) in CHILD_LISTS:
+            elif name in compiled.children:
                 if nested:
                     # The visibility subqueries name the raw child tables: keep them un-nested.
                     raise UnsupportedError
@@ -395,8 +283,10 @@ class _Compiler:
         *,
         nested: bool,
     ) -> ColumnElement[str]:
-        target_name, foreign_key = TO_ONE[parent.name, name]
-        target = TABLES[target_name].alias()
+        foreign_key = self.types[parent.name].to_one[name]
+        target_type = self._field_type(parent, name)
+        target_name = target_type.name
+        target = self.types[target_name].table.alias()
         if target_name == "User":
             # A booking's guest shows their email (see `Booking.user`); the viewer's id is the
             # sentinel parameter, so the plan serves every viewer of the same role.
@@ -408,13 +298,11 @@ class _Compiler:
             )
         else:
             visible = False
-        body = self.object_json(
-            self._field_type(parent, name), nodes, target, email_visible=visible, nested=nested
-        )
+        body = self.object_json(target_type, nodes, target, email_visible=visible, nested=nested)
         statement = (
             select(body)
             .select_from(target)
-            .where(target.c.id == scope.c[foreign_key], target.c.deleted_at.is_(None))
+            .where(target.c.id == scope.c[foreign_key], *self._live(target_name, target))
             .correlate(scope)
         )
         return js.or_null(statement.scalar_subquery())
@@ -426,8 +314,9 @@ class _Compiler:
         nodes: Sequence[FieldNode],
         scope: FromClause,
     ) -> ColumnElement[str]:
-        spec = CHILD_LISTS[parent.name, name]
-        table = TABLES[spec.type_name]
+        spec = self.types[parent.name].children[name]
+        child = self.types[spec.type_name]
+        table = child.table
         size, size_plus_one = self.parameter(Integer), self.parameter(Integer)
 
         def binder(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -437,8 +326,8 @@ class _Compiler:
         self.slots.append(ArgumentSlot(parent.fields[name], nodes[0], binder))
         live_children = (
             table.c[spec.parent_key] == scope.c.id,
-            table.c.deleted_at.is_(None),
-            _VISIBLE[spec.type_name](self._stand_in()),
+            *self._live(spec.type_name, table),
+            *([child.visible(self._stand_in())] if child.visible is not None else []),
         )
         connection = self._field_type(parent, name)
         order = (table.c[spec.sort_column], table.c.id)
@@ -449,7 +338,7 @@ class _Compiler:
             where=live_children,
             order=order,
             size_plus_one=size_plus_one,
-            cursor=lambda: js.keyset_cursor(spec.ordering, *order),
+            cursor=lambda: js.keyset_cursor(spec.ordering.name, *order),
             nested=True,
         ).correlate(scope)
         count = (
@@ -467,6 +356,10 @@ class _Compiler:
             has_previous=None,
             total=count,
         )
+
+    def _live(self, type_name: str, scope: FromClause) -> list[ColumnElement[bool]]:
+        """Rows not soft-deleted, for types whose rows are."""
+        return [scope.c.deleted_at.is_(None)] if self.types[type_name].soft_deleted else []
 
     def _stand_in(self) -> Viewer | None:
         if self.viewer is None:
@@ -645,7 +538,7 @@ class _Compiler:
             return {venue_id.key: decode_typed_id(arguments["id"], "Venue", field="id")}
 
         self.slots.append(ArgumentSlot(query_type.fields["venue"], nodes[0], binder))
-        venue = TABLES["Venue"].alias()
+        venue = self.types["Venue"].table.alias()
         body = self.object_json(
             self._field_type(query_type, "venue"),
             nodes,
@@ -656,7 +549,7 @@ class _Compiler:
         statement = (
             select(body)
             .select_from(venue)
-            .where(venue.c.id == venue_id, venue.c.deleted_at.is_(None))
+            .where(venue.c.id == venue_id, *self._live("Venue", venue))
         )
         return js.or_null(statement.scalar_subquery())
 
@@ -682,7 +575,7 @@ class _Compiler:
             }
 
         self.slots.append(ArgumentSlot(query_type.fields["venues"], nodes[0], binder))
-        venues = TABLES["Venue"].alias()
+        venues = self.types["Venue"].table.alias()
         order = (venues.c.created_at, venues.c.id)
         position = tuple_(*order)
         cursor_after = tuple_(after_created, after_id)
@@ -691,26 +584,26 @@ class _Compiler:
             connection,
             nodes,
             venues,
-            where=(venues.c.deleted_at.is_(None), position > cursor_after),
+            where=(*self._live("Venue", venues), position > cursor_after),
             order=order,
             size_plus_one=size_plus_one,
             cursor=lambda: js.keyset_cursor(_VENUE_ORDERING.name, *order),
             nested=False,
         )
-        before = TABLES["Venue"].alias()
+        before = self.types["Venue"].table.alias()
         rows_before = (
             select(before.c.id)
             .where(
-                before.c.deleted_at.is_(None),
+                *self._live("Venue", before),
                 tuple_(before.c.created_at, before.c.id) <= cursor_after,
             )
             .exists()
         )
-        live = TABLES["Venue"].alias()
+        live = self.types["Venue"].table.alias()
         total = (
             select(func.count())
             .select_from(live)
-            .where(live.c.deleted_at.is_(None))
+            .where(*self._live("Venue", live))
             .scalar_subquery()
         )
         return self._connection(
@@ -758,7 +651,7 @@ def compile_operation(
     if query_type is None or not operation.selection_set.selections:
         return None
     sentinel = uuid.uuid4()
-    compiler = _Compiler(schema, fragments, viewer, sentinel)
+    compiler = _Compiler(schema, fragments, viewer, sentinel, catalog(schema))
     try:
         statement = compiler.root(query_type, operation)
     except (UnsupportedError, KeyError):
