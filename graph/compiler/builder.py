@@ -383,6 +383,9 @@ class Builder:
             if name == "__typename":
                 fields.append(Typename(key, connection.name))
             elif name == "edges":
+                if any(isinstance(field, EdgesField) for field in fields):
+                    # One merged edge serves every `edges` key; two keys may select apart.
+                    raise UnsupportedError
                 fields.append(EdgesField(key))
             elif name == "totalCount":
                 fields.append(TotalCountField(key))
