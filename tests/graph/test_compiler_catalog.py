@@ -15,6 +15,8 @@ import models
 from graph.compiler.catalog import EMAIL_FIELD, GENERAL_PATH_ONLY, catalog, undeclared_fields
 from graph.core.node import Node
 from graph.core.read_model import column_field, read_model
+from graph.entities.booking.inputs import BOOKING_ORDERINGS, BookingOrder
+from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaOrder
 from graph.schema.root import schema
 
 GRAPHQL_SCHEMA = schema._schema  # noqa: SLF001 - graphql-core's schema, as the compiler gets it
@@ -45,7 +47,8 @@ def test_the_compiled_map_is_the_declared_one():
         "bookings": "Booking",
         "media": "Media",
     }
-    assert venue.children["bookings"].ordering.name == "Booking.STARTS_AT_ASC"
+    assert venue.children["bookings"].ordering is BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC]
+    assert venue.children["media"].ordering is MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC]
     assert types["Booking"].to_one == {"user": "user_id", "venue": "venue_id"}
     assert types["Booking"].visible is not None
     assert types["Venue"].visible is None
