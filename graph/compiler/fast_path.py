@@ -25,7 +25,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from graph.compiler.json_sql import ascii_json
-from graph.compiler.planner import Plan, compile_operation, viewer_kind
+from graph.compiler.transpile import Plan, compile_operation, viewer_kind
 from graph.core.context import Context
 from graph.schema.query_limits import limits_of, parse_cached
 

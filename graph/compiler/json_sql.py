@@ -11,7 +11,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from geoalchemy2 import Geometry
 from sqlalchemy import ColumnElement, Float, Text, case, cast, func
 
 from graph.core.cursors import (
@@ -78,16 +77,6 @@ def json_float(expression: ColumnElement[Any]) -> ColumnElement[str]:
     """A float8 as Python's `repr`: PostgreSQL's shortest text, with `.0` on whole numbers."""
     text = cast(cast(expression, Float), Text)
     return case((text.regexp_match("^-?[0-9]+$"), text.concat(const(".0"))), else_=text)
-
-
-def point_latitude(location: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The latitude (Y) of a geography point, as the general path reads it."""
-    return func.ST_Y(cast(location, Geometry))
-
-
-def point_longitude(location: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The longitude (X) of a geography point."""
-    return func.ST_X(cast(location, Geometry))
 
 
 def global_id(type_name: str, row_id: ColumnElement[Any]) -> ColumnElement[str]:

@@ -18,7 +18,7 @@ from typing import Any, NewType, NoReturn
 
 import shapely
 import strawberry
-from geoalchemy2 import Geography, WKBElement, WKTElement
+from geoalchemy2 import Geography, Geometry, WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point, Polygon
 from shapely.validation import explain_validity
@@ -413,6 +413,16 @@ def geojson_point(element: WKBElement) -> GeoJSON:
     return GeoJSON({"type": "Point", "coordinates": [point.x, point.y]})
 
 
+def point_latitude(location: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The latitude (Y) of a geography point in SQL, as `geojson_point` reads it."""
+    return func.ST_Y(cast(location, Geometry))
+
+
+def point_longitude(location: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The longitude (X) of a geography point in SQL."""
+    return func.ST_X(cast(location, Geometry))
+
+
 def geojson_of(geometry: Point | Polygon) -> GeoJSON:
     """A Shapely geometry as a GeoJSON geometry object."""
     mapping = shapely.geometry.mapping(geometry)
@@ -448,6 +458,8 @@ __all__ = [
     "nearest_first",
     "nearest_first_horizon",
     "point_geography",
+    "point_latitude",
+    "point_longitude",
     "polygon_from_geojson",
     "validated_area",
     "validated_near",

@@ -9,46 +9,54 @@ import strawberry
 import models
 from graph.core.context import Context
 from graph.core.enums import BookingStatus
-from graph.core.global_id import encode_global_id
 from graph.core.node import Node
+from graph.core.permissions import visible_bookings
+from graph.core.read_model import ToOne, column_field, read_model, read_values
 from graph.entities.audit.history import history_field
 from graph.entities.user.type import User
 from graph.entities.venue.type import Venue
 
 
+@read_model(
+    models.Booking,
+    to_one={"user": ToOne(models.Booking.user_id), "venue": ToOne(models.Booking.venue_id)},
+    visible=visible_bookings,
+)
 @strawberry.type(description="A user holding a venue for a span of time.")
 class Booking(Node):
     """One booking of one venue."""
 
     row: strawberry.Private[models.Booking]
-    starts_at: dt.datetime = strawberry.field(description="Start of the booking (inclusive).")
-    ends_at: dt.datetime = strawberry.field(description="End of the booking (exclusive).")
-    status: BookingStatus = strawberry.field(description="Where the booking is in its life.")
-    amount: Decimal = strawberry.field(description="Price of the booking, in `currency`.")
-    currency: str = strawberry.field(description="ISO 4217 currency code.")
-    notes: str | None = strawberry.field(description="The guest's notes for the host.")
-    created_at: dt.datetime = strawberry.field(description="When the booking was made.")
-    deleted_at: dt.datetime | None = strawberry.field(
-        description="When the booking was deleted; null while live (admins list deleted ones)."
+    starts_at: dt.datetime = column_field(
+        models.Booking.starts_at, description="Start of the booking (inclusive)."
+    )
+    ends_at: dt.datetime = column_field(
+        models.Booking.ends_at, description="End of the booking (exclusive)."
+    )
+    status: BookingStatus = column_field(
+        models.Booking.status, description="Where the booking is in its life."
+    )
+    amount: Decimal = column_field(
+        models.Booking.amount, description="Price of the booking, in `currency`."
+    )
+    currency: str = column_field(models.Booking.currency, description="ISO 4217 currency code.")
+    notes: str | None = column_field(
+        models.Booking.notes, description="The guest's notes for the host."
+    )
+    created_at: dt.datetime = column_field(
+        models.Booking.created_at, description="When the booking was made."
+    )
+    deleted_at: dt.datetime | None = column_field(
+        models.Booking.deleted_at,
+        description="When the booking was deleted; null while live (admins list deleted ones).",
     )
 
     history = history_field("the guest, the venue's host")
 
     @classmethod
     def from_model(cls, row: models.Booking) -> Self:
-        """Map a `bookings` row."""
-        return cls(
-            row=row,
-            id=strawberry.ID(encode_global_id("Booking", row.id)),
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            status=BookingStatus(row.status),
-            amount=row.amount,
-            currency=row.currency,
-            notes=row.notes,
-            created_at=row.created_at,
-            deleted_at=row.deleted_at,
-        )
+        """Map a `bookings` row, as its fields declare."""
+        return cls(row=row, **read_values(cls, row))
 
     @strawberry.field(description="Who made the booking.")
     async def user(self, info: strawberry.Info[Context]) -> User | None:

@@ -12,11 +12,11 @@ from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
 from graph.core.enums import UserRole
 from graph.core.errors import ForbiddenError
-from graph.core.global_id import encode_global_id
 from graph.core.loaders import PageKey
 from graph.core.node import Node
 from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.core.permissions import email_visible, is_self_or_admin
+from graph.core.read_model import column_field, read_model, read_values
 from graph.core.viewer import Viewer
 from graph.entities.audit.history import history_field
 from graph.entities.session.inputs import SESSIONS_NEWEST_FIRST
@@ -29,6 +29,7 @@ SessionType = Annotated["Session", strawberry.lazy("graph.entities.session.type"
 VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
 
 
+@read_model(models.User)
 @strawberry.type(description="A person with an account.")
 class User(Node):
     """A user, as other users see them."""
@@ -38,11 +39,16 @@ class User(Node):
     reached_through_visible_booking: strawberry.Private[bool]
     # Set in the payloads of `signUp` and `logIn`: the request just proved to be this user.
     proven_self: strawberry.Private[bool]
-    display_name: str = strawberry.field(description="Name shown to other users.")
-    role: UserRole = strawberry.field(description="What the user may do.")
-    created_at: dt.datetime = strawberry.field(description="When the account was created.")
-    deleted_at: dt.datetime | None = strawberry.field(
-        description="When the account was deleted; null while live (admins list deleted ones)."
+    display_name: str = column_field(
+        models.User.display_name, description="Name shown to other users."
+    )
+    role: UserRole = column_field(models.User.role, description="What the user may do.")
+    created_at: dt.datetime = column_field(
+        models.User.created_at, description="When the account was created."
+    )
+    deleted_at: dt.datetime | None = column_field(
+        models.User.deleted_at,
+        description="When the account was deleted; null while live (admins list deleted ones).",
     )
 
     history = history_field("the user themselves")
@@ -60,11 +66,7 @@ class User(Node):
             row=row,
             reached_through_visible_booking=through_visible_booking,
             proven_self=proven_self,
-            id=strawberry.ID(encode_global_id("User", row.id)),
-            display_name=row.display_name,
-            role=UserRole(row.role),
-            created_at=row.created_at,
-            deleted_at=row.deleted_at,
+            **read_values(cls, row),
         )
 
     def _is_self(self, viewer: Viewer) -> bool:

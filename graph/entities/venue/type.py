@@ -13,11 +13,18 @@ from strawberry.scalars import JSON
 import models
 from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
-from graph.core.geo import GeoJSON, geojson_point
-from graph.core.global_id import encode_global_id
+from graph.core.geo import GeoJSON, geojson_point, point_latitude, point_longitude
 from graph.core.loaders import ChildCountLoader, FirstChildrenLoader, PageKey
 from graph.core.node import Node
 from graph.core.paging import DEFAULT_CHILD_PAGE_SIZE, Ordering, checked_page_size
+from graph.core.read_model import (
+    Children,
+    ToOne,
+    column_field,
+    computed_field,
+    read_model,
+    read_values,
+)
 from graph.entities.audit.history import history_field
 from graph.entities.booking.inputs import BOOKING_ORDERINGS, BookingOrder
 from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaOrder
@@ -51,55 +58,79 @@ async def _first_children(  # noqa: PLR0913 - the two loaders, the parent and th
     )
 
 
+def _latitude(row: models.Venue) -> float:
+    return float(to_shape(row.location).y)
+
+
+def _longitude(row: models.Venue) -> float:
+    return float(to_shape(row.location).x)
+
+
+@read_model(
+    models.Venue,
+    to_one={"owner": ToOne(models.Venue.owner_id)},
+    children={
+        # Cursors of the root lists' default orders: continue there by `venueId`.
+        "bookings": Children(
+            models.Booking.venue_id, BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC]
+        ),
+        "media": Children(models.Media.venue_id, MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC]),
+    },
+)
 @strawberry.type(description="A place a host offers by the hour.")
 class Venue(Node):
     """A bookable venue."""
 
     row: strawberry.Private[models.Venue]
-    name: str = strawberry.field(description="The venue's name.")
-    description: str = strawberry.field(description="What the venue is like, in the host's words.")
-    address: str = strawberry.field(description="Street address.")
-    city: str = strawberry.field(description="City.")
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code, e.g. `FR`.")
-    latitude: float = strawberry.field(description="Latitude in degrees (WGS 84).")
-    longitude: float = strawberry.field(description="Longitude in degrees (WGS 84).")
-    location: GeoJSON = strawberry.field(
+    name: str = column_field(models.Venue.name, description="The venue's name.")
+    description: str = column_field(
+        models.Venue.description, description="What the venue is like, in the host's words."
+    )
+    address: str = column_field(models.Venue.address, description="Street address.")
+    city: str = column_field(models.Venue.city, description="City.")
+    country: str = column_field(
+        models.Venue.country, description="ISO 3166-1 alpha-2 country code, e.g. `FR`."
+    )
+    latitude: float = computed_field(
+        value=_latitude,
+        sql=lambda venues: point_latitude(venues.c.location),
+        description="Latitude in degrees (WGS 84).",
+    )
+    longitude: float = computed_field(
+        value=_longitude,
+        sql=lambda venues: point_longitude(venues.c.location),
+        description="Longitude in degrees (WGS 84).",
+    )
+    location: GeoJSON = column_field(
+        models.Venue.location,
+        convert=geojson_point,
         description='Where the venue is, as a GeoJSON Point: `{"type": "Point", "coordinates":'
-        " [longitude, latitude]}` (WGS 84)."
+        " [longitude, latitude]}` (WGS 84).",
     )
-    amenities: JSON = strawberry.field(
-        description='Amenities: an object whose keys are amenity names, e.g. `{"wifi": true}`.'
+    amenities: JSON = column_field(
+        models.Venue.amenities,
+        description='Amenities: an object whose keys are amenity names, e.g. `{"wifi": true}`.',
     )
-    hourly_rate: Decimal = strawberry.field(description="Price of one hour, in `currency`.")
-    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. `EUR`.")
-    created_at: dt.datetime = strawberry.field(description="When the venue was listed.")
-    deleted_at: dt.datetime | None = strawberry.field(
-        description="When the venue was deleted; null while live (admins list deleted ones)."
+    hourly_rate: Decimal = column_field(
+        models.Venue.hourly_rate, description="Price of one hour, in `currency`."
+    )
+    currency: str = column_field(
+        models.Venue.currency, description="ISO 4217 currency code, e.g. `EUR`."
+    )
+    created_at: dt.datetime = column_field(
+        models.Venue.created_at, description="When the venue was listed."
+    )
+    deleted_at: dt.datetime | None = column_field(
+        models.Venue.deleted_at,
+        description="When the venue was deleted; null while live (admins list deleted ones).",
     )
 
     history = history_field("the venue's owner")
 
     @classmethod
     def from_model(cls, row: models.Venue) -> Self:
-        """Map a `venues` row."""
-        point = to_shape(row.location)
-        return cls(
-            row=row,
-            id=strawberry.ID(encode_global_id("Venue", row.id)),
-            name=row.name,
-            description=row.description,
-            address=row.address,
-            city=row.city,
-            country=row.country,
-            latitude=point.y,
-            longitude=point.x,
-            location=geojson_point(row.location),
-            amenities=JSON(row.amenities),
-            hourly_rate=row.hourly_rate,
-            currency=row.currency,
-            created_at=row.created_at,
-            deleted_at=row.deleted_at,
-        )
+        """Map a `venues` row, as its fields declare."""
+        return cls(row=row, **read_values(cls, row))
 
     @strawberry.field(description="The host who owns the venue.")
     async def owner(self, info: strawberry.Info[Context]) -> User | None:

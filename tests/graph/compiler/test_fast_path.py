@@ -241,6 +241,8 @@ UNSUPPORTED = {
     "last": "{ venues(last: 2) { edges { node { id } } } }",
     "unmapped field": "{ venues { edges { node { amenities } } } }",
     "unmapped root": "{ viewer { id } }",
+    # Each key selects its own edge fields; the compiled page has one edge for all.
+    "edges under two keys": "{ venues(first: 2) { a: edges { cursor } b: edges { node { id } } } }",
     "directive": "{ venues { edges { node { id @include(if: true) } } } }",
     "nested child list": (
         "{ venues { edges { node { bookings { edges { node { venue { media { edges "

@@ -1,0 +1,510 @@
+"""Planning: a validated query's operation as typed nodes, or `UnsupportedError`.
+
+As pg_graphql's `builder.rs`, this reads the GraphQL document against the schema and the
+compiler's catalog (`graph.compiler.catalog`) and says what is selected: which fields of which
+compiled type, which relations and connections, and where each field's arguments are read.
+It writes no SQL (`graph.compiler.transpile` does). Anything outside what the compiler maps
+raises `UnsupportedError`, and the general path answers. Arguments are read per request: a
+node keeps the field and its AST, and `Arguments.read` turns graphql-core's coerced values into
+the plan's own (a page size, a row id), refusing what the general path would refuse.
+"""
+
+import dataclasses
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+)
+
+from graph.compiler.catalog import EMAIL_FIELD, CompiledType, catalog
+from graph.core.global_id import decode_typed_id
+from graph.core.paging import Ordering, checked_page_size, page_window
+from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueOrder
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+# `after` absent: a position before every row (no venue was listed in year 1 with the nil id).
+_START = (dt.datetime(1, 1, 1, tzinfo=dt.UTC), uuid.UUID(int=0))
+# The order of the root `venues` list without `orderBy`, the only one compiled.
+VENUE_LIST_ORDERING: Ordering = VENUE_ORDERINGS[VenueOrder.CREATED_AT_ASC]
+# Edge fields of the root `venues` list that are null without `search` and `near`.
+_FOUND_FIELDS = frozenset({"rank", "highlight", "matchedBy", "distanceMeters"})
+
+
+class UnsupportedError(Exception):
+    """The operation uses something the compiler does not map: the general path runs it."""
+
+
+# --- the plan's nodes --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Arguments:
+    """One field's arguments, read per request into the plan's named values."""
+
+    field: GraphQLField
+    node: FieldNode
+    # graphql-core's coerced arguments -> named values; raises what the general path reports.
+    read: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Typename:
+    """`__typename`: the name of the type it is selected on."""
+
+    key: str
+    type_name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScalarField:
+    """A declared scalar field of a compiled type (rendered by the catalog's `scalars`)."""
+
+    key: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EmailField:
+    """`User.email`, whose visibility depends on how the user was reached."""
+
+    key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToOneField:
+    """A many-to-one field: the object its foreign key points at, or null."""
+
+    key: str
+    name: str
+    target: "ObjectSelection"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChildField:
+    """A child connection of its parent (`Venue.bookings`), paged by `first`."""
+
+    key: str
+    name: str
+    connection: "ConnectionSelection"
+    arguments: Arguments
+
+
+ObjectField = Typename | ScalarField | EmailField | ToOneField | ChildField
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ObjectSelection:
+    """The fields selected on one object of a compiled type, by response key in order.
+
+    `nested`: read inside a child list's scope, where no further child list may open.
+    """
+
+    type_name: str
+    fields: tuple[ObjectField, ...]
+    nested: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CursorField:
+    """An edge's `cursor`."""
+
+    key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NodeField:
+    """An edge's `node`."""
+
+    key: str
+    node: ObjectSelection
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NullField:
+    """An edge field that is null on this list (a search rank without `search`)."""
+
+    key: str
+
+
+EdgeField = Typename | CursorField | NodeField | NullField
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EdgesField:
+    """A connection's `edges` (every `edges` selection of the connection, merged)."""
+
+    key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TotalCountField:
+    """A connection's `totalCount`."""
+
+    key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PageInfoField:
+    """A connection's `pageInfo`: its fields as (response key, field name)."""
+
+    key: str
+    fields: tuple[tuple[str, str], ...]
+
+
+ConnectionField = Typename | EdgesField | TotalCountField | PageInfoField
+PAGE_INFO_FIELDS = frozenset(
+    {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"}
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectionSelection:
+    """What a connection field selects: its own fields and one merged edge."""
+
+    type_name: str
+    fields: tuple[ConnectionField, ...]
+    edge: tuple[EdgeField, ...]
+    # `startCursor` or `endCursor` selected: each row's cursor is computed.
+    wants_page_cursors: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VenueRoot:
+    """`venue(id:)`: one live venue, or null."""
+
+    key: str
+    arguments: Arguments
+    venue: ObjectSelection
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VenueListRoot:
+    """`venues(first:, after:)` in its default order."""
+
+    key: str
+    arguments: Arguments
+    connection: ConnectionSelection
+
+
+RootField = Typename | VenueRoot | VenueListRoot
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OperationPlan:
+    """The typed plan of one query operation: its root fields in response order."""
+
+    fields: tuple[RootField, ...]
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+def _child_page(arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"size": checked_page_size(arguments["first"])}
+
+
+def _venue_id(arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"id": decode_typed_id(arguments["id"], "Venue", field="id")}
+
+
+def _venue_page(arguments: dict[str, Any]) -> dict[str, Any]:
+    window = page_window(
+        VENUE_LIST_ORDERING, first=arguments.get("first"), after=arguments.get("after")
+    )
+    created, row_id = window.after if window.after is not None else _START
+    return {"size": window.size, "after_created": created, "after_id": row_id}
+
+
+@dataclasses.dataclass
+class Builder:
+    """Turns one operation's selections into an `OperationPlan`."""
+
+    schema: GraphQLSchema
+    fragments: dict[str, FragmentDefinitionNode]
+    types: Mapping[str, CompiledType]
+
+    def collect(
+        self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None
+    ) -> list[tuple[str, list[FieldNode]]]:
+        """Fields by response key in first-seen order, as graphql-core's `collect_fields`."""
+        if selection_set is None:
+            raise UnsupportedError
+        fields: dict[str, list[FieldNode]] = {}
+        self._collect(parent, selection_set, fields, set())
+        return list(fields.items())
+
+    def _collect(
+        self,
+        parent: GraphQLObjectType,
+        selection_set: SelectionSetNode,
+        fields: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise UnsupportedError
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                fields.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if selection.type_condition is not None:
+                    self._check_condition(parent, selection.type_condition.name.value)
+                self._collect(parent, selection.selection_set, fields, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in visited:
+                    continue
+                visited.add(name)
+                fragment = self.fragments.get(name)
+                if fragment is None or fragment.directives or fragment.variable_definitions:
+                    raise UnsupportedError
+                self._check_condition(parent, fragment.type_condition.name.value)
+                self._collect(parent, fragment.selection_set, fields, visited)
+            else:
+                raise UnsupportedError
+
+    def _check_condition(self, parent: GraphQLObjectType, condition: str) -> None:
+        condition_type = self.schema.get_type(condition)
+        if condition_type is None or not (
+            condition_type is parent
+            or (
+                hasattr(condition_type, "fields")
+                and self.schema.is_sub_type(condition_type, parent)  # type: ignore[arg-type]
+            )
+        ):
+            raise UnsupportedError
+
+    def _merged(
+        self, graphql_type: GraphQLObjectType, nodes: Sequence[FieldNode]
+    ) -> list[tuple[str, list[FieldNode]]]:
+        merged: dict[str, list[FieldNode]] = {}
+        for node in nodes:
+            for key, field_nodes in self.collect(graphql_type, node.selection_set):
+                if not _NAME.match(key):
+                    raise UnsupportedError
+                merged.setdefault(key, []).extend(field_nodes)
+        return list(merged.items())
+
+    @staticmethod
+    def _no_selection(nodes: Sequence[FieldNode]) -> None:
+        if any(node.selection_set is not None for node in nodes):
+            raise UnsupportedError
+
+    @staticmethod
+    def _field_type(parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
+        named = get_named_type(parent.fields[name].type)
+        if not isinstance(named, GraphQLObjectType):
+            raise UnsupportedError
+        return named
+
+    def _subfields(
+        self, parent: GraphQLObjectType, nodes: Sequence[FieldNode], name: str
+    ) -> list[FieldNode]:
+        found: list[FieldNode] = []
+        for node in nodes:
+            for _, field_nodes in self.collect(parent, node.selection_set):
+                found += [field for field in field_nodes if field.name.value == name]
+        return found
+
+    def object_selection(
+        self, graphql_type: GraphQLObjectType, nodes: Sequence[FieldNode], *, nested: bool
+    ) -> ObjectSelection:
+        """One object of a compiled type, selected by `nodes`' merged selections."""
+        type_name = graphql_type.name
+        compiled = self.types.get(type_name)
+        if compiled is None:
+            raise UnsupportedError
+        fields: list[ObjectField] = []
+        for key, field_nodes in self._merged(graphql_type, nodes):
+            name = field_nodes[0].name.value
+            if field_nodes[0].arguments and name not in compiled.children:
+                raise UnsupportedError
+            if name == "__typename":
+                fields.append(Typename(key, type_name))
+            elif name in compiled.scalars:
+                self._no_selection(field_nodes)
+                fields.append(ScalarField(key, name))
+            elif (type_name, name) == EMAIL_FIELD:
+                self._no_selection(field_nodes)
+                fields.append(EmailField(key))
+            else:
+                fields.append(self._relation(graphql_type, key, field_nodes, nested=nested))
+        if not fields:
+            raise UnsupportedError
+        return ObjectSelection(type_name, tuple(fields), nested)
+
+    def _relation(
+        self,
+        parent: GraphQLObjectType,
+        key: str,
+        nodes: Sequence[FieldNode],
+        *,
+        nested: bool,
+    ) -> ToOneField | ChildField:
+        """A many-to-one field or a child connection of a compiled type."""
+        compiled = self.types[parent.name]
+        name = nodes[0].name.value
+        if name in compiled.to_one:
+            target = self.object_selection(self._field_type(parent, name), nodes, nested=nested)
+            return ToOneField(key, name, target)
+        if name not in compiled.children or nested:
+            # Nested: the visibility subqueries name the raw child tables, so they stay un-nested.
+            raise UnsupportedError
+        arguments = Arguments(parent.fields[name], nodes[0], _child_page)
+        connection = self.connection_selection(self._field_type(parent, name), nodes, nested=True)
+        return ChildField(key, name, connection, arguments)
+
+    def connection_selection(
+        self, connection: GraphQLObjectType, nodes: Sequence[FieldNode], *, nested: bool
+    ) -> ConnectionSelection:
+        """A connection's fields, its merged edge and whether rows need their cursors."""
+        edge = self._edge(connection, nodes, nested=nested)
+        fields: list[ConnectionField] = []
+        for key, field_nodes in self._merged(connection, nodes):
+            name = field_nodes[0].name.value
+            if field_nodes[0].arguments:
+                raise UnsupportedError
+            if name == "__typename":
+                fields.append(Typename(key, connection.name))
+            elif name == "edges":
+                if any(isinstance(field, EdgesField) for field in fields):
+                    # One merged edge serves every `edges` key; two keys may select apart.
+                    raise UnsupportedError
+                fields.append(EdgesField(key))
+            elif name == "totalCount":
+                fields.append(TotalCountField(key))
+            elif name == "pageInfo":
+                fields.append(PageInfoField(key, self._page_info(connection, field_nodes)))
+            else:
+                raise UnsupportedError
+        if not fields:
+            raise UnsupportedError
+        return ConnectionSelection(
+            connection.name,
+            tuple(fields),
+            edge,
+            self._wants_page_cursors(connection, nodes),
+        )
+
+    def _page_info(
+        self, connection: GraphQLObjectType, nodes: Sequence[FieldNode]
+    ) -> tuple[tuple[str, str], ...]:
+        page_info = self._field_type(connection, "pageInfo")
+        fields: list[tuple[str, str]] = []
+        for key, info_nodes in self._merged(page_info, nodes):
+            name = info_nodes[0].name.value
+            if name not in PAGE_INFO_FIELDS or info_nodes[0].arguments:
+                raise UnsupportedError
+            fields.append((key, name))
+        return tuple(fields)
+
+    def _edge(
+        self, connection: GraphQLObjectType, nodes: Sequence[FieldNode], *, nested: bool
+    ) -> tuple[EdgeField, ...]:
+        edge_type = self._field_type(connection, "edges")
+        node_type = self._field_type(edge_type, "node")
+        fields: list[EdgeField] = []
+        for key, field_nodes in self._merged(
+            edge_type, self._subfields(connection, nodes, "edges")
+        ):
+            name = field_nodes[0].name.value
+            if field_nodes[0].arguments:
+                raise UnsupportedError
+            if name == "__typename":
+                fields.append(Typename(key, edge_type.name))
+            elif name == "cursor":
+                fields.append(CursorField(key))
+            elif name == "node":
+                fields.append(
+                    NodeField(key, self.object_selection(node_type, field_nodes, nested=nested))
+                )
+            elif name in _FOUND_FIELDS and edge_type.name == "VenueListEdge":
+                self._no_selection(field_nodes)
+                fields.append(NullField(key))
+            else:
+                raise UnsupportedError
+        return tuple(fields)
+
+    def _wants_page_cursors(
+        self, connection: GraphQLObjectType, nodes: Sequence[FieldNode]
+    ) -> bool:
+        page_info = self._field_type(connection, "pageInfo")
+        return any(
+            field.name.value in {"startCursor", "endCursor"}
+            for info in self._subfields(connection, nodes, "pageInfo")
+            for _, fields in self.collect(page_info, info.selection_set)
+            for field in fields
+        )
+
+    def operation(
+        self, query_type: GraphQLObjectType, operation: OperationDefinitionNode
+    ) -> OperationPlan:
+        """The plan of `operation`'s root fields."""
+        fields: list[RootField] = []
+        for key, nodes in self.collect(query_type, operation.selection_set):
+            if not _NAME.match(key):
+                raise UnsupportedError
+            name = nodes[0].name.value
+            if name == "__typename":
+                fields.append(Typename(key, query_type.name))
+            elif name == "venue":
+                arguments = Arguments(query_type.fields["venue"], nodes[0], _venue_id)
+                venue = self.object_selection(
+                    self._field_type(query_type, "venue"), nodes, nested=False
+                )
+                fields.append(VenueRoot(key, arguments, venue))
+            elif name == "venues":
+                if any(
+                    arg.name.value not in {"first", "after"} for arg in nodes[0].arguments or ()
+                ):
+                    raise UnsupportedError
+                arguments = Arguments(query_type.fields["venues"], nodes[0], _venue_page)
+                connection = self.connection_selection(
+                    self._field_type(query_type, "venues"), nodes, nested=False
+                )
+                fields.append(VenueListRoot(key, arguments, connection))
+            else:
+                raise UnsupportedError
+        return OperationPlan(tuple(fields))
+
+
+def plan_operation(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> tuple[OperationDefinitionNode, OperationPlan] | None:
+    """The operation `operation_name` of `document` and its plan; None if unsupported."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    if operation_name is None:
+        chosen = operations if len(operations) == 1 else []
+    else:
+        chosen = [op for op in operations if op.name and op.name.value == operation_name]
+    if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY or chosen[0].directives:
+        return None
+    operation = chosen[0]
+    query_type = schema.query_type
+    # graphql-core parses `{}` (an empty selection set) and validation lets it through; the
+    # general path answers `{"data": {}}`, which a plan with no fields cannot spell.
+    if query_type is None or not operation.selection_set.selections:
+        return None
+    try:
+        plan = Builder(schema, fragments, catalog(schema)).operation(query_type, operation)
+    except (UnsupportedError, KeyError):
+        return None
+    return operation, plan

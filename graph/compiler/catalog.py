@@ -1,0 +1,248 @@
+"""The compiler's map of types and fields, derived from the types' read-model declarations.
+
+Every GraphQL object type declared with `graph.core.read_model.read_model` is compiled: its
+table is its model's, its scalar fields are rendered from their `column_field` and
+`computed_field` declarations (the JSON rendering chosen by the field's Python type), its
+many-to-one fields and child connections are the declared ones. Nothing here names a column or
+a field: a field clients can read reaches the compiler by its declaration alone, or is named in
+`GENERAL_PATH_ONLY` with the reason (tests/graph/test_compiler_catalog.py checks each scalar
+field of a compiled type is one or the other).
+"""
+
+import dataclasses
+import datetime as dt
+import enum
+import functools
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
+from sqlalchemy import ColumnClause, ColumnElement, FromClause, TableClause
+from strawberry.types.base import StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition
+from strawberry.types.field import StrawberryField
+
+from graph.compiler import json_sql as js
+from graph.core.cursors import KeyKind
+from graph.core.paging import Ordering
+from graph.core.read_model import (
+    ColumnRead,
+    ComputedRead,
+    FieldRead,
+    ReadModel,
+    declared_read,
+    read_model_of,
+)
+from graph.core.viewer import Viewer
+
+# graphql-core's back-reference from a schema element to the Strawberry definition it came from.
+_DEFINITION = "strawberry-definition"
+
+# Scalar fields of compiled types that the compiler leaves to the general path, and why. A
+# document selecting one is answered there.
+GENERAL_PATH_ONLY: Mapping[tuple[str, str], str] = {
+    ("Venue", "location"): "a GeoJSON object: no SQL rendering of it",
+    ("Venue", "amenities"): "a JSON object: no SQL rendering of it",
+    ("Media", "location"): "a GeoJSON object: no SQL rendering of it",
+    ("Media", "latitude"): "read from the GeoJSON location; no SQL declared",
+    ("Media", "longitude"): "read from the GeoJSON location; no SQL declared",
+    ("Media", "tags"): "a list: no SQL rendering of it",
+    ("Media", "durationSeconds"): "a nullable decimal: no SQL rendering of it",
+    ("Media", "fileSize"): "never compiled; compiling it changes which documents are compiled",
+    ("User", "preferences"): "a resolver with its own rule and loader",
+}
+
+# The one field the compiler renders by a rule of its own: who may see a user's email depends
+# on how the user was reached (see `graph.core.permissions.email_visible`).
+EMAIL_FIELD = ("User", "email")
+
+Render = Callable[[FromClause], ColumnElement[str]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChildList:
+    """A paged one-to-many field: the child type, its foreign key and its cursor ordering."""
+
+    type_name: str
+    parent_key: str
+    ordering: Ordering
+    sort_column: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CompiledType:
+    """What the compiler reads for one GraphQL type."""
+
+    name: str
+    table: TableClause
+    scalars: Mapping[str, Render]
+    # Many-to-one fields: GraphQL field -> foreign key column (the target is the field's type).
+    to_one: Mapping[str, str]
+    children: Mapping[str, ChildList]
+    visible: Callable[[Viewer | None], ColumnElement[bool]] | None
+    soft_deleted: bool
+
+
+def _scoped(read: FieldRead) -> Callable[[FromClause], ColumnElement[Any]] | None:
+    if isinstance(read, ColumnRead):
+        return read.expression
+    if isinstance(read, ComputedRead) and read.sql is not None:
+        return read.sql
+    return None
+
+
+def _enum_upper(definition: StrawberryEnumDefinition) -> bool | None:
+    """Whether stored values are the GraphQL names in lower case (None: neither way)."""
+    members: list[enum.Enum] = list(definition.wrapped_cls)
+    if all(member.name == member.value for member in members):
+        return False
+    if all(member.name == str(member.value).upper() for member in members):
+        return True
+    return None
+
+
+# Python types rendered by one function, wrapped to JSON `null` when the field is nullable.
+_PLAIN: Mapping[object, Callable[[ColumnElement[Any]], ColumnElement[str]]] = {
+    str: js.json_string,
+    int: js.json_number,
+    float: js.json_float,
+}
+
+
+def render_of(field_type: object, read: FieldRead) -> Render | None:  # noqa: PLR0911 - one per type
+    """How the compiler renders a declared field as JSON text; None if it cannot."""
+    value = _scoped(read)
+    if value is None:
+        return None
+    nullable = isinstance(field_type, StrawberryOptional)
+    inner = field_type.of_type if isinstance(field_type, StrawberryOptional) else field_type
+    plain = _PLAIN.get(inner)
+    if plain is not None:
+        if nullable:
+            return lambda scope: js.or_null(plain(value(scope)))
+        return lambda scope: plain(value(scope))
+    if inner is dt.datetime:
+        # `json_datetime` keeps NULL: a non-null column is wrapped all the same.
+        return lambda scope: js.or_null(js.json_datetime(value(scope)))
+    if nullable:
+        # `json_decimal` and `json_enum` concatenate, which would turn NULL into `""`.
+        return None
+    if inner is Decimal:
+        return lambda scope: js.json_decimal(value(scope))
+    if isinstance(inner, StrawberryEnumDefinition):
+        upper = _enum_upper(inner)
+        if upper is not None:
+            return lambda scope: js.json_enum(value(scope), upper=upper)
+    return None
+
+
+def _column_name(expression: ColumnElement[Any]) -> str:
+    if not isinstance(expression, ColumnClause):
+        message = f"not a column: {expression}"
+        raise TypeError(message)
+    return str(expression.name)
+
+
+def _child_list(type_name: str, foreign_key: str, ordering: Ordering) -> ChildList:
+    """A child list, if its ordering is one the compiled cursor can spell."""
+    sort, tie = ordering.keys if len(ordering.keys) == 2 else (None, None)  # noqa: PLR2004 - key and id
+    if (
+        sort is None
+        or tie is None
+        or sort.kind is not KeyKind.DATETIME
+        or tie.kind is not KeyKind.UUID
+        or sort.descending
+        or tie.descending
+        or sort.nullable
+    ):
+        message = f"ordering {ordering.name}: the compiler pages by one ascending datetime and id"
+        raise ValueError(message)
+    return ChildList(type_name, foreign_key, ordering, _column_name(sort.expression))
+
+
+def _object_type(parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
+    named = get_named_type(parent.fields[name].type)
+    if not isinstance(named, GraphQLObjectType):
+        message = f"{parent.name}.{name} is not an object"
+        raise TypeError(message)
+    return named
+
+
+def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> CompiledType:
+    type_name = graphql_type.name
+    scalars: dict[str, Render] = {"id": lambda scope: js.global_id(type_name, scope.c.id)}
+    to_one: dict[str, str] = {}
+    children: dict[str, ChildList] = {}
+    for name, field in graphql_type.fields.items():
+        definition = field.extensions.get(_DEFINITION)
+        if not isinstance(definition, StrawberryField):
+            continue
+        read = declared_read(definition)
+        if read is not None and (type_name, name) not in GENERAL_PATH_ONLY:
+            render = render_of(definition.type, read)
+            if render is not None:
+                scalars[name] = render
+        python_name = definition.python_name
+        if python_name in declared.to_one:
+            to_one[name] = _column_name(declared.to_one[python_name].foreign_key.expression)
+        if python_name in declared.children:
+            child = declared.children[python_name]
+            node = _object_type(_object_type(_object_type(graphql_type, name), "edges"), "node")
+            children[name] = _child_list(
+                node.name, _column_name(child.foreign_key.expression), child.ordering
+            )
+    return CompiledType(
+        name=type_name,
+        table=declared.model.__table__,  # type: ignore[arg-type]
+        scalars=scalars,
+        to_one=to_one,
+        children=children,
+        visible=declared.visible,
+        soft_deleted=declared.soft_deleted,
+    )
+
+
+@functools.cache
+def catalog(schema: GraphQLSchema) -> Mapping[str, CompiledType]:
+    """Every compiled type of `schema` by GraphQL name, read from the types' declarations."""
+    compiled: dict[str, CompiledType] = {}
+    for graphql_type in schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        definition = graphql_type.extensions.get(_DEFINITION)
+        origin = getattr(definition, "origin", None)
+        declared = read_model_of(origin) if isinstance(origin, type) else None
+        if declared is not None:
+            compiled[graphql_type.name] = _compiled_type(graphql_type, declared)
+    return compiled
+
+
+def undeclared_fields(schema: GraphQLSchema) -> list[str]:
+    """Scalar fields of compiled types the compiler cannot read and was not told to leave."""
+    found = []
+    for type_name, compiled in catalog(schema).items():
+        graphql_type = schema.type_map[type_name]
+        assert isinstance(graphql_type, GraphQLObjectType)  # noqa: S101 - catalog's own types
+        for name, field in graphql_type.fields.items():
+            key = (type_name, name)
+            if (
+                is_leaf_type(get_named_type(field.type))
+                and name not in compiled.scalars
+                and key != EMAIL_FIELD
+                and key not in GENERAL_PATH_ONLY
+            ):
+                found.append(f"{type_name}.{name}")
+    return found
+
+
+__all__ = [
+    "EMAIL_FIELD",
+    "GENERAL_PATH_ONLY",
+    "ChildList",
+    "CompiledType",
+    "Render",
+    "catalog",
+    "render_of",
+    "undeclared_fields",
+]
