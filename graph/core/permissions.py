@@ -9,10 +9,13 @@ Read rules (roles member, host, admin):
 - bookings: their guest, the host of their venue, admins;
 - media: public when it shows a live venue and belongs to no booking; otherwise its owner,
   the guest of its booking, the venue's host and admins;
-- login sessions: their user and admins;
+- login sessions: their user and admins (who may also revoke them);
+- booking statistics: as the bookings they count;
 - a user's public profile (display name, role) is visible wherever the user is reachable;
   their email only to themselves, admins, and through a booking the viewer may see;
-  their preferences and login sessions only to themselves and admins;
+  their preferences and login sessions only to themselves and admins; a `signUp` or `logIn`
+  payload's user is the request's own, though its viewer is not them yet;
+- venues near a user's home: that user only;
 - an audit event's actor (email, IP address, client): the actor themselves and admins;
 - an audit event by its own ID: admins;
 - an object's history: whoever may change it (a user's: the user), and a booking's guest.
@@ -32,7 +35,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from graph.core.errors import ForbiddenError, UnauthenticatedError
 from graph.core.viewer import Viewer
-from models import Booking, LoginSession, Media, User, Venue
+from models import EVERY_BOOKING, Booking, LoginSession, Media, StatsScope, User, Venue
 
 _T = TypeVar("_T")
 
@@ -97,12 +100,30 @@ def visible_login_sessions(viewer: Viewer | None) -> ColumnElement[bool]:
     return LoginSession.user_id == viewer.user_id
 
 
-def is_self_or_admin(viewer: Viewer | None, is_self: Callable[[Viewer], _T]) -> bool | _T:
+def revocable_sessions_of(viewer: Viewer) -> uuid.UUID | None:
+    """Whose login sessions `viewer` may revoke: their own id, or None (anyone's) for admins."""
+    return None if viewer.is_admin else viewer.user_id
+
+
+def booking_stats_scope(viewer: Viewer) -> StatsScope:
+    """The bookings `viewer`'s statistics count: as `visible_bookings`, in the stats' own terms."""
+    if viewer.is_admin:
+        return EVERY_BOOKING
+    return StatsScope(user_id=viewer.user_id, with_hosted_venues=viewer.is_host)
+
+
+def is_self_or_admin(
+    viewer: Viewer | None, is_self: Callable[[Viewer], _T], *, proven_self: bool = False
+) -> bool | _T:
     """Whether `viewer` is an admin or the user `is_self` tests for (a bool or SQL condition).
 
     `is_self` is a callable so the resolvers pass a comparison of ids and the compiler a
     condition on its bound viewer id, and both share the admin and signed-out cases.
+    `proven_self`: the request just signed in as the user (`signUp`, `logIn`), so it is them
+    though its viewer, read before, is not.
     """
+    if proven_self:
+        return True
     if viewer is None:
         return False
     if viewer.is_admin:
@@ -111,12 +132,24 @@ def is_self_or_admin(viewer: Viewer | None, is_self: Callable[[Viewer], _T]) -> 
 
 
 def email_visible(
-    viewer: Viewer | None, is_self: Callable[[Viewer], _T], *, through_visible_booking: bool
+    viewer: Viewer | None,
+    is_self: Callable[[Viewer], _T],
+    *,
+    through_visible_booking: bool,
+    proven_self: bool = False,
 ) -> bool | _T:
     """Whether `viewer` may see a user's email: as `is_self_or_admin`, or as a booking's guest."""
     if through_visible_booking:
         return True
-    return is_self_or_admin(viewer, is_self)
+    return is_self_or_admin(viewer, is_self, proven_self=proven_self)
+
+
+def may_see_nearby_venues(viewer: Viewer, user: User) -> bool:
+    """Whether `viewer` may list the venues near `user`'s home: only `user` themselves.
+
+    Not even admins: the home is a private place, and the field is the viewer's own.
+    """
+    return viewer.user_id == user.id
 
 
 def may_read_audit_events(viewer: Viewer | None) -> bool:

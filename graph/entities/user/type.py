@@ -73,7 +73,7 @@ class User(Node):
         return viewer.user_id == self.row.id
 
     def _is_self_or_admin(self, info: strawberry.Info[Context]) -> bool:
-        return self.proven_self or is_self_or_admin(info.context.viewer, self._is_self)
+        return is_self_or_admin(info.context.viewer, self._is_self, proven_self=self.proven_self)
 
     @strawberry.field(
         description=(
@@ -83,10 +83,11 @@ class User(Node):
     )
     def email(self, info: strawberry.Info[Context]) -> str | None:
         """The email, if the viewer may see it."""
-        visible = self.proven_self or email_visible(
+        visible = email_visible(
             info.context.viewer,
             self._is_self,
             through_visible_booking=self.reached_through_visible_booking,
+            proven_self=self.proven_self,
         )
         if visible:
             return self.row.email

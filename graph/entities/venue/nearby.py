@@ -24,6 +24,7 @@ from graph.core.geo import (
     nearest_first_horizon,
 )
 from graph.core.pagination import Ordering, SortKey, counter, fetch_page, page_window
+from graph.core.permissions import may_see_nearby_venues
 from graph.entities.venue.type import Venue
 
 HOME_FIELD = "preferences.home"
@@ -68,7 +69,7 @@ async def nearby_venues(
     the page is sorted by `(distance, id)` within it (see `nearest_first_horizon`).
     """
     viewer = context.require_viewer()
-    if viewer.user_id != user.id:
+    if not may_see_nearby_venues(viewer, user):
         message = "`nearbyVenues` is only available on your own user (`viewer`)."
         raise ForbiddenError(message)
     radius = checked_radius(radius_meters, field="radiusMeters")
