@@ -52,3 +52,16 @@ async def bookings(  # noqa: PLR0913 - Relay arguments plus filter, order and in
         include_deleted=include_deleted,
         node=Booking.from_model,
     )
+
+
+@strawberry.type
+class BookingListQueries:
+    """The bookings list."""
+
+    bookings: Connection[Booking] = strawberry.field(
+        resolver=bookings,
+        description=(
+            "Bookings the viewer may see, one page at a time: members their own, hosts also "
+            "their venues', admins all. Requires signing in."
+        ),
+    )

@@ -6,12 +6,12 @@ import strawberry
 
 import models
 from graph.core.context import Context
-from graph.core.list_page import searched_list_page
 from graph.core.pagination import After, Before, First, IncludeDeleted, Last
 from graph.core.permissions import visible_media
 from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaFilter, MediaOrder, media_conditions
 from graph.entities.media.type import Media
 from graph.search.connections import MediaListConnection, MediaListEdge
+from graph.search.list_page import searched_list_page
 from graph.search.resolver import MEDIA_LIST, NearArgument, SearchArgument, WithinArgument
 
 
@@ -60,4 +60,17 @@ async def media(  # noqa: PLR0913 - Relay arguments plus filter, search, place, 
         node=Media.from_model,
         edge=MediaListEdge,
         connection=MediaListConnection,
+    )
+
+
+@strawberry.type
+class MediaListQueries:
+    """The media list."""
+
+    media: MediaListConnection = strawberry.field(
+        resolver=media,
+        description=(
+            "Photos and videos the viewer may see, one page at a time: public venue media for "
+            "everyone, plus their own (and, for hosts, their venues')."
+        ),
     )

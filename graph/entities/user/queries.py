@@ -46,3 +46,12 @@ async def users(  # noqa: PLR0913 - Relay arguments plus filter, order and inclu
         include_deleted=include_deleted,
         node=User.from_model,
     )
+
+
+@strawberry.type
+class UserListQueries:
+    """The users list."""
+
+    users: Connection[User] = strawberry.field(
+        resolver=users, description="User accounts, one page at a time. Admins only."
+    )

@@ -1,4 +1,4 @@
-"""The root `venues` list: venues filtered, searched, placed, sorted and paged by keyset."""
+"""The root `venue` and `venues`: one venue by ID, and venues filtered, searched, placed, sorted."""
 
 from typing import Annotated
 
@@ -6,11 +6,12 @@ import strawberry
 
 import models
 from graph.core.context import Context
-from graph.core.list_page import searched_list_page
+from graph.core.global_id import decode_typed_id
 from graph.core.pagination import After, Before, First, IncludeDeleted, Last
 from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueFilter, VenueOrder, venue_conditions
 from graph.entities.venue.type import Venue
 from graph.search.connections import VenueListConnection, VenueListEdge
+from graph.search.list_page import searched_list_page
 from graph.search.resolver import VENUE_LIST, NearArgument, SearchArgument, WithinArgument
 
 
@@ -60,4 +61,34 @@ async def venues(  # noqa: PLR0913 - Relay arguments plus filter, search, place,
         node=Venue.from_model,
         edge=VenueListEdge,
         connection=VenueListConnection,
+    )
+
+
+@strawberry.type
+class VenueQueries:
+    """One venue by ID (a mixin of its own: it comes first among the root fields)."""
+
+    @strawberry.field(
+        description="One venue by its ID; null when it does not exist or was deleted."
+    )
+    async def venue(
+        self,
+        info: strawberry.Info[Context],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The venue's global ID.")],  # noqa: A002 - `id` is the GraphQL contract
+    ) -> Venue | None:
+        """Load a venue through the request's venue loader."""
+        row = await info.context.loaders.venue.load(decode_typed_id(id, "Venue", field="id"))
+        return Venue.from_model(row) if row else None
+
+
+@strawberry.type
+class VenueListQueries:
+    """The venues list."""
+
+    venues: VenueListConnection = strawberry.field(
+        resolver=venues,
+        description=(
+            "Venues, filtered, searched, placed and sorted, one page at a time (oldest listing "
+            "first, or best match first with `search`)."
+        ),
     )
