@@ -7,14 +7,20 @@ lists (`Venue.media`, histories, sessions) keep the plain generic edges.
 
 import enum
 from collections.abc import Iterable, Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from graph.core.connection import PageInfo, TotalCount, TotalCountUnavailableError
-from graph.entities.media.type import Media
-from graph.entities.venue.type import Venue
+
+if TYPE_CHECKING:
+    from graph.entities.media.type import Media
+    from graph.entities.venue.type import Venue
+
+# The entities' lists use these connections, so their types are referenced lazily.
+VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
+MediaType = Annotated["Media", strawberry.lazy("graph.entities.media.type")]
 
 
 @strawberry.enum(description="How a search result matched the words searched for.")
@@ -62,7 +68,7 @@ class VenueListEdge(Found):
     """A venue, its cursor, and its search and place details."""
 
     cursor: str = strawberry.field(description="Pass as `after` to continue after this item.")
-    node: Venue = strawberry.field(description="The venue.")
+    node: VenueType = strawberry.field(description="The venue.")
 
 
 @strawberry.type(description="One photo or video of the `media` list, with how it matched.")
@@ -70,7 +76,7 @@ class MediaListEdge(Found):
     """A media item, its cursor, and its search and place details."""
 
     cursor: str = strawberry.field(description="Pass as `after` to continue after this item.")
-    node: Media = strawberry.field(description="The photo or video.")
+    node: MediaType = strawberry.field(description="The photo or video.")
 
 
 @strawberry.type(description="A page of a list that can count itself.")
@@ -109,7 +115,7 @@ class MediaListConnection(CountedPage):
 
 
 SearchResult = Annotated[
-    Venue | Media,
+    VenueType | MediaType,
     strawberry.union(
         "SearchResult", description="Something the global search box finds: a venue or a media."
     ),

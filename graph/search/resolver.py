@@ -10,7 +10,7 @@ primary key, so cursors neither repeat nor skip rows however many ranks or dista
 import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from shapely.geometry import Polygon
@@ -45,11 +45,10 @@ from graph.core.geo import (
     validated_near,
     within_condition,
 )
+from graph.core.node_lookup import to_node
 from graph.core.pagination import Ordering, Page, SortKey
 from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.core.permissions import visible_media
-from graph.entities.media.type import Media
-from graph.entities.venue.type import Venue
 from graph.search.connections import (
     SearchMatch,
     SearchResultConnection,
@@ -69,6 +68,10 @@ from models.search import (
     search_match,
     text_hits,
 )
+
+if TYPE_CHECKING:
+    from graph.entities.media.type import Media
+    from graph.entities.venue.type import Venue
 
 RELEVANCE = "RELEVANCE"
 DISTANCE = "DISTANCE"
@@ -367,9 +370,7 @@ def _results_statement(  # noqa: PLR0913 - one statement's inputs
 
 
 def _result_edge(row: Any) -> SearchResultEdge:  # noqa: ANN401 - a result row
-    node: Venue | Media = (
-        Venue.from_model(row.Venue) if row.kind == "Venue" else Media.from_model(row.Media)
-    )
+    node = cast("Venue | Media", to_node(row.Venue if row.kind == "Venue" else row.Media))
     values = found_values(row._asdict())
     return SearchResultEdge(
         cursor=encode_keyset_cursor(_RESULT_ORDERING, _RESULT_KEYS, (row.rank, row.kind, row.id)),

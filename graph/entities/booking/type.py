@@ -2,7 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Self
+from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
 
@@ -11,9 +11,15 @@ from graph.core.context import Context
 from graph.core.enums import BookingStatus
 from graph.core.global_id import encode_global_id
 from graph.core.node import Node
+from graph.core.node_lookup import to_node
 from graph.entities.audit.history import history_field
 from graph.entities.user.type import User
-from graph.entities.venue.type import Venue
+
+if TYPE_CHECKING:
+    from graph.entities.venue.type import Venue
+
+# The venue's lists name bookings, so the venue is referenced lazily.
+VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
 
 
 @strawberry.type(description="A user holding a venue for a span of time.")
@@ -57,7 +63,7 @@ class Booking(Node):
         return User.from_model(row, through_visible_booking=True) if row else None
 
     @strawberry.field(description="The venue booked.")
-    async def venue(self, info: strawberry.Info[Context]) -> Venue | None:
+    async def venue(self, info: strawberry.Info[Context]) -> VenueType | None:
         """Load the venue through the request's venue loader."""
         row = await info.context.loaders.venue.load(self.row.venue_id)
-        return Venue.from_model(row) if row else None
+        return cast("Venue", to_node(row)) if row else None

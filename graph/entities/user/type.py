@@ -1,7 +1,7 @@
 """The `User` GraphQL type."""
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
 from sqlalchemy import func, select
@@ -16,10 +16,12 @@ from graph.core.errors import ForbiddenError
 from graph.core.global_id import encode_global_id
 from graph.core.loaders import PageKey
 from graph.core.node import Node
+from graph.core.node_lookup import to_node
 from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.viewer import Viewer
 from graph.entities.audit.history import history_field
+from graph.entities.user.nearby import nearby_venues
 
 if TYPE_CHECKING:
     from graph.entities.session.type import Session
@@ -123,8 +125,6 @@ class User(Node):
         ] = None,
     ) -> Connection[SessionType]:
         """Page through the user's sessions, batched with other users' in one statement."""
-        from graph.entities.session.type import Session  # noqa: PLC0415 - the types reference each other
-
         viewer = info.context.require_viewer()
         if not is_self_or_admin(viewer, self._is_self):
             message = "Only the user themselves and admins may see a user's sessions."
@@ -137,7 +137,7 @@ class User(Node):
         edges = [
             Edge(
                 cursor=encode_newest_first_cursor(row.created_at, row.id),
-                node=Session.from_model(row),
+                node=cast("Session", to_node(row)),
             )
             for row in page.rows
         ]
@@ -182,9 +182,7 @@ class User(Node):
             strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
         ] = None,
     ) -> Connection[VenueType]:
-        """The viewer's nearby venues (see `graph.entities.venue.nearby`)."""
-        from graph.entities.venue.nearby import nearby_venues  # noqa: PLC0415 - it imports Venue
-
+        """The viewer's nearby venues (see `graph.entities.user.nearby`)."""
         return await nearby_venues(
             info.context,
             user=self.row,
