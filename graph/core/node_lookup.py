@@ -80,8 +80,16 @@ def register_node_loader(
     _register(type_name, _NodeType(decode=decode, load=load))
 
 
+def registered_type_names() -> frozenset[str]:
+    """The types whose global IDs `node(id:)` loads: every entity imported so far registered."""
+    return frozenset(_BY_TYPE_NAME)
+
+
 def to_node(row: object) -> Node:
-    """The GraphQL object of `row`, mapped as its registered type maps it."""
+    """The GraphQL object of `row`, mapped as its registered type maps it.
+
+    Typed `Node`: a caller that names the type lazily (to import no other entity) casts it.
+    """
     try:
         mapping = _TO_NODE[type(row)]
     except KeyError:
