@@ -24,7 +24,7 @@ Change rules:
 - listing a new venue: hosts and admins;
 - a venue: its owner and admins;
 - a media item: its owner, the host of its venue and admins;
-- a booking: the host of its venue and admins; its guest too for transitions open to guests.
+- a booking: the host of its venue and admins; its guest too to cancel it.
 """
 
 import uuid
@@ -35,7 +35,16 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from graph.core.errors import ForbiddenError, UnauthenticatedError
 from graph.core.viewer import Viewer
-from models import EVERY_BOOKING, Booking, LoginSession, Media, StatsScope, User, Venue
+from models import (
+    EVERY_BOOKING,
+    Booking,
+    BookingStatus,
+    LoginSession,
+    Media,
+    StatsScope,
+    User,
+    Venue,
+)
 
 _T = TypeVar("_T")
 
@@ -172,13 +181,18 @@ def may_change_media(viewer: Viewer, media: Media, venue_owner_id: uuid.UUID | N
     return viewer.is_admin or viewer.user_id in (media.owner_id, venue_owner_id)
 
 
+def guest_may_move_booking_to(status: BookingStatus) -> bool:
+    """Whether a booking's guest may move it to `status`: they may cancel; hosts decide the rest."""
+    return status is BookingStatus.CANCELLED
+
+
 async def may_change_booking(
-    viewer: Viewer, booking: Booking, *, guest_may: bool, venue_owner: VenueOwner
+    viewer: Viewer, booking: Booking, *, to: BookingStatus, venue_owner: VenueOwner
 ) -> bool:
-    """Whether `viewer` may take a transition on `booking` (its guest only if `guest_may`)."""
+    """Whether `viewer` may move `booking` to status `to`."""
     return (
         viewer.is_admin
-        or (guest_may and booking.user_id == viewer.user_id)
+        or (guest_may_move_booking_to(to) and booking.user_id == viewer.user_id)
         or await venue_owner(booking.venue_id) == viewer.user_id
     )
 
