@@ -9,7 +9,7 @@ Read rules (roles member, host, admin):
 - bookings: their guest, the host of their venue, admins;
 - media: public when it shows a live venue and belongs to no booking; otherwise its owner,
   the guest of its booking, the venue's host and admins;
-- login sessions: their user and admins (who may also revoke them);
+- login sessions: their user and admins;
 - booking statistics: as the bookings they count;
 - a user's public profile (display name, role) is visible wherever the user is reachable;
   their email only to themselves, admins, and through a booking the viewer may see;
@@ -24,7 +24,8 @@ Change rules:
 - listing a new venue: hosts and admins;
 - a venue: its owner and admins;
 - a media item: its owner, the host of its venue and admins;
-- a booking: the host of its venue and admins; its guest too to cancel it.
+- a booking: the host of its venue and admins; its guest too to cancel it;
+- a login session (revoking it): its user and admins.
 """
 
 import uuid
