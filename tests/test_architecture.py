@@ -6,6 +6,9 @@ dodged by moving an import into a function. They guard the layout of issue 11.
 """
 
 import ast
+import graphlib
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,21 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("graph", "models")
 HTTP = "graph.http"
 
-# Imports of graph/ inside functions of graph/: today, only the ones by which graph/types reaches
-# the types and resolvers that reference it back, the cycle between graph/types and
-# graph/resolvers (issue 11). Frozen: this list may only shrink. A new entry is a new cycle
-# dodged; break it by moving code (for a type, `strawberry.lazy`), not by adding it here.
-# Each entry: (importing module, function, imported module).
-CYCLE_BREAKING_IMPORTS = frozenset(
-    {
-        ("graph.entities.audit.type", "AuditEvent.actor", "graph.entities.user.type"),
-        ("graph.entities.session.type", "Session.user", "graph.entities.user.type"),
-        ("graph.entities.user.type", "User.sessions", "graph.entities.session.type"),
-        ("graph.entities.user.type", "User.nearby_venues", "graph.entities.venue.nearby"),
-        ("graph.entities.venue.type", "Venue.bookings", "graph.entities.booking.type"),
-        ("graph.entities.venue.type", "Venue.media", "graph.entities.media.type"),
-    }
+# The packages whose imports may not form a cycle; `graph.entities` stands for one per entity.
+LAYERS = (
+    "graph.http",
+    "graph.schema",
+    "graph.compiler",
+    "graph.core",
+    "graph.search",
+    "graph.reports",
+    "models",
 )
+ENTITIES = "graph.entities"
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,7 @@ class Import:
     module: str
     line: int
     function: str | None  # the enclosing function (`Class.method`), None at module level
+    type_checking: bool  # under `if TYPE_CHECKING:`, so never run
     source: str  # `import x` -> x; `from x import y` -> x
     names: tuple[str, ...]  # source, and source.y for each y (`from graph import http`)
     statement: str
@@ -67,13 +67,22 @@ class _Collector(ast.NodeVisitor):
         self.package = module.split(".") if is_package else module.split(".")[:-1]
         self.scope: list[str] = []
         self.depth = 0  # functions around the current node
+        self.type_checking = False
         self.imports: list[Import] = []
 
     def _add(self, node: ast.Import | ast.ImportFrom, source: str, names: list[str]) -> None:
         function = ".".join(self.scope) if self.depth else None
         statement = ast.unparse(node)
         self.imports.append(
-            Import(self.module, node.lineno, function, source, (source, *names), statement)
+            Import(
+                self.module,
+                node.lineno,
+                function,
+                self.type_checking,
+                source,
+                (source, *names),
+                statement,
+            )
         )
 
     def visit_Import(self, node: ast.Import) -> None:
@@ -93,6 +102,18 @@ class _Collector(ast.NodeVisitor):
         self.generic_visit(node)
         self.depth -= function
         self.scope.pop()
+
+    def visit_If(self, node: ast.If) -> None:
+        test = ast.unparse(node.test)
+        if test not in {"TYPE_CHECKING", "typing.TYPE_CHECKING"} or self.type_checking:
+            self.generic_visit(node)
+            return
+        self.type_checking = True
+        for statement in node.body:
+            self.visit(statement)
+        self.type_checking = False
+        for statement in node.orelse:
+            self.visit(statement)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self._enter(node, node.name, function=False)
@@ -121,24 +142,68 @@ def _in(module: str, package: str) -> bool:
     return module == package or module.startswith(f"{package}.")
 
 
-def _fail(reason: str, offending: list[Import] | list[tuple[str, str, str]]) -> None:
+def _fail(reason: str, offending: Sequence[object]) -> None:
     pytest.fail(reason + "".join(f"\n  {entry}" for entry in offending), pytrace=False)
 
 
-def _cycle_breaking_imports() -> dict[tuple[str, str, str], Import]:
-    """Imports of graph/ inside functions of graph/, keyed as CYCLE_BREAKING_IMPORTS is."""
-    return {
-        (i.module, i.function, i.source): i
-        for i in IMPORTS
-        if i.function is not None and _in(i.module, "graph") and i.loads("graph")
-    }
+def _package_of(module: str) -> str | None:
+    """The package of the import graph `module` belongs to; None for modules outside them."""
+    for layer in LAYERS:
+        if _in(module, layer):
+            return layer
+    if module.startswith(f"{ENTITIES}."):
+        return ".".join(module.split(".")[:3])
+    return None
+
+
+def _exists(module: str) -> bool:
+    path = ROOT.joinpath(*module.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _imported_module(statement: Import, name: str) -> str:
+    """The module `name` (the source, or `source.y`) loads: `source.y` only if it is a module."""
+    return name if name == statement.source or _exists(name) else statement.source
+
+
+def _package_edges() -> dict[tuple[str, str], list[Import]]:
+    """Package -> package, with the statements that make each edge, from the imports that run.
+
+    Imports at module level only: those inside functions run later (and are forbidden in
+    graph/ anyway), those under `if TYPE_CHECKING:` never.
+    """
+    edges: dict[tuple[str, str], list[Import]] = {}
+    for statement in IMPORTS:
+        if statement.function is not None or statement.type_checking:
+            continue
+        importer = _package_of(statement.module)
+        for name in statement.names:
+            imported = _package_of(_imported_module(statement, name))
+            if importer and imported and importer != imported:
+                found = edges.setdefault((importer, imported), [])
+                if statement not in found:
+                    found.append(statement)
+    return edges
+
+
+def _cycle(edges: Iterable[tuple[str, str]]) -> list[str] | None:
+    """A cycle of packages, each importing the next and the last the first again; None if none."""
+    dependencies: dict[str, set[str]] = {}
+    for importer, imported in edges:
+        dependencies.setdefault(importer, set()).add(imported)
+    try:
+        graphlib.TopologicalSorter(dependencies).prepare()
+    except graphlib.CycleError as error:
+        # graphlib lists each package before one that depends on it: the importers come after.
+        return list(reversed(error.args[1]))
+    return None
 
 
 def test_the_walk_sees_every_package_and_imports_inside_functions():
     # Guards the rules below: a walk that missed a package or function bodies would pass them.
     modules = {i.module for i in IMPORTS}
     assert {"graph.http.app", "graph.schema.root", "models.venue"} <= modules
-    assert any(i.function == "User.nearby_venues" for i in IMPORTS)
+    assert any(i.function == "_seed" and i.module == "graph.cli" for i in IMPORTS)
 
 
 def test_models_do_not_import_graph():
@@ -152,31 +217,91 @@ def test_models_do_not_import_graph():
 
 
 def test_only_the_http_layer_imports_graph_http():
-    offending = [i for i in IMPORTS if not _in(i.module, HTTP) and i.loads(HTTP)]
+    offending = [
+        i for i in IMPORTS if not _in(i.module, HTTP) and i.module != "graph.cli" and i.loads(HTTP)
+    ]
     if offending:
         _fail(
-            "graph/http/ sits on top: the schema, resolvers and models must not import it;"
+            "graph/http/ sits on top (only graph/cli.py, which serves it, is above): the"
+            " schema, resolvers and models must not import it;"
             " move what they need out of graph/http/:",
             offending,
         )
 
 
-def test_no_new_import_inside_a_function_dodges_a_cycle():
-    found = _cycle_breaking_imports()
-    new = [found[key] for key in sorted(found.keys() - CYCLE_BREAKING_IMPORTS)]
-    if new:
+def test_the_package_graph_sees_type_checking_blocks_and_every_entity():
+    # Guards the cycle test: a graph without the entities, or with the imports under
+    # TYPE_CHECKING, would pass or fail it for the wrong reason.
+    assert any(i.type_checking for i in IMPORTS)
+    packages = {p for edge in _package_edges() for p in edge}
+    entities = {p.name for p in (ROOT / "graph" / "entities").iterdir() if p.is_dir()} - {
+        "__pycache__"
+    }
+    assert {f"{ENTITIES}.{e}" for e in entities} <= packages
+    assert {"graph.schema", "graph.core", "models"} <= packages
+
+
+def test_the_cycle_search_finds_a_cycle_and_its_direction():
+    # Guards the test below: a search that never found a cycle would always pass it.
+    assert _cycle([("a", "b"), ("b", "c")]) is None
+    cycle = _cycle([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])
+    assert cycle is not None
+    assert {tuple(cycle[i : i + 2]) for i in range(3)} <= {("a", "b"), ("b", "c"), ("c", "a")}
+
+
+def test_no_import_cycle_between_packages():
+    edges = _package_edges()
+    cycle = _cycle(edges)
+    if cycle:
+        lines = [" -> ".join(cycle)]
+        for importer, imported in itertools.pairwise(cycle):
+            lines.extend(f"    {statement}" for statement in edges[importer, imported])
         _fail(
-            "an import of graph/ inside a function dodges an import cycle (issue 11); break"
-            " the cycle by moving code (for a type, `strawberry.lazy`) instead:",
-            new,
+            "packages import each other in a cycle (issue 11); break it by moving code, by"
+            " `strawberry.lazy` for a type, or by `graph.core.node_lookup.to_node` for a row:",
+            lines,
         )
 
 
-def test_the_cycle_breaking_allow_list_names_only_imports_that_exist():
-    gone = sorted(CYCLE_BREAKING_IMPORTS - _cycle_breaking_imports().keys())
-    if gone:
+def test_no_import_inside_a_function_of_graph_loads_graph():
+    offending = [
+        i for i in IMPORTS if i.function is not None and _in(i.module, "graph") and i.loads("graph")
+    ]
+    if offending:
         _fail(
-            "these imports are gone: remove them from CYCLE_BREAKING_IMPORTS, so the list"
-            " only shrinks:",
-            gone,
+            "an import of graph/ inside a function hides a dependency (and dodges the cycle"
+            " test); import at module level, and break a cycle by moving code instead:",
+            offending,
+        )
+
+
+def test_core_imports_no_other_graph_package():
+    offending = [
+        i
+        for i in IMPORTS
+        if _in(i.module, "graph.core")
+        and any(
+            _in(name, "graph") and not _in(name, "graph.core") and name != "graph"
+            for name in i.names
+        )
+    ]
+    if offending:
+        _fail(
+            "graph/core/ is what every entity builds on: it imports models/ and itself only;"
+            " an entity registers itself with core (as `register_node_type`), core never"
+            " reaches for it:",
+            offending,
+        )
+
+
+def test_entities_import_no_schema_http_or_compiler():
+    above = ("graph.schema", "graph.http", "graph.compiler")
+    offending = [
+        i for i in IMPORTS if _in(i.module, ENTITIES) and any(i.loads(package) for package in above)
+    ]
+    if offending:
+        _fail(
+            "graph/entities/ sit below the schema assembly, the HTTP layer and the compiler,"
+            " which import them, never the other way:",
+            offending,
         )

@@ -1,9 +1,7 @@
 """The flow every root list shares: check the arguments, build the statement, fetch one page.
 
-Lists that also take `search`, `near` and `within` add to it in graph/core/search.py.
-
-Each list keeps its own resolver, since GraphQL needs its explicit arguments and its own
-connection type; what it does with them is written once here.
+Lists that also take `search`, `near` and `within` add to it in graph/core/search.py; each
+list is declared once, with its arguments, in graph/core/root_list.py.
 """
 
 from collections.abc import Callable, Mapping, Sequence

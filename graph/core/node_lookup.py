@@ -1,45 +1,117 @@
-"""Resolving opaque global IDs to objects, for `node(id:)` and `nodes(ids:)`."""
+"""Global IDs to objects and rows to GraphQL objects, through types each entity registers.
+
+Each entity package registers its `Node` type when it is imported (the schema assembly imports
+them all), with how to load it by ID and how to map its row. So `node(id:)`, `nodes(ids:)` and
+any type that reaches another entity's rows (`Venue.owner`, `Session.user`, the search results)
+find the mapping here, and core imports no entity: the dependency runs one way.
+"""
 
 import asyncio
-from collections.abc import Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from graph.core.context import Context
 from graph.core.errors import BadUserInputError
-from graph.core.global_id import decode_global_id, decode_timestamped_id, global_id_type_name
+from graph.core.global_id import decode_global_id, global_id_type_name
 from graph.core.node import Node
 from graph.core.paging import MAX_PAGE_SIZE
-from graph.entities.audit.history import load_audit_event
-from graph.entities.booking.type import Booking
-from graph.entities.media.type import Media
-from graph.entities.session.type import Session
-from graph.entities.user.type import User
-from graph.entities.venue.type import Venue
+
+RowT = TypeVar("RowT")
+KeyT = TypeVar("KeyT")
 
 
-async def load_node(  # noqa: PLR0911 - one return per Node type
-    context: Context, global_id: str, *, field: str
-) -> Node | None:
+@dataclass(frozen=True)
+class _NodeType:
+    """How to read one type's global IDs and load what they name."""
+
+    decode: Callable[[str, str], object]  # (global ID, field) -> key; BAD_USER_INPUT if invalid
+    load: Callable[[Context, Any], Awaitable[Node | None]]  # key -> object, None if gone
+
+
+_BY_TYPE_NAME: dict[str, _NodeType] = {}
+_TO_NODE: dict[type, Callable[[Any], Node]] = {}
+
+
+def _row_id(global_id: str, field: str) -> uuid.UUID:
+    return decode_global_id(global_id, field=field)[1]
+
+
+def _register(type_name: str, node_type: _NodeType) -> None:
+    if type_name in _BY_TYPE_NAME:
+        message = f"The Node type {type_name} is registered twice."
+        raise RuntimeError(message)
+    _BY_TYPE_NAME[type_name] = node_type
+
+
+def register_node_type(
+    type_name: str,
+    *,
+    model: type[RowT],
+    load: Callable[[Context, uuid.UUID], Awaitable[RowT | None]],
+    to_node: Callable[[RowT], Node],
+) -> None:
+    """Make `type_name`'s global IDs loadable and its `model` rows mappable with `to_node`.
+
+    `load` goes through the request's loaders, so the IDs of one type in `nodes(ids:)` batch
+    into one statement.
+    """
+
+    async def load_node(context: Context, row_id: uuid.UUID) -> Node | None:
+        row = await load(context, row_id)
+        return to_node(row) if row is not None else None
+
+    _register(type_name, _NodeType(decode=_row_id, load=load_node))
+    _TO_NODE[model] = to_node
+
+
+def register_node_loader(
+    type_name: str,
+    *,
+    decode: Callable[[str, str], KeyT],
+    load: Callable[[Context, KeyT], Awaitable[Node | None]],
+) -> None:
+    """Make `type_name`'s global IDs loadable, for a type whose IDs or rows need more.
+
+    `decode` reads the key from a global ID (an `AuditEvent`'s holds a time as well) and
+    `load` applies the type's own access rule.
+    """
+    _register(type_name, _NodeType(decode=decode, load=load))
+
+
+def registered_type_names() -> frozenset[str]:
+    """The types whose global IDs `node(id:)` loads: every entity imported so far registered."""
+    return frozenset(_BY_TYPE_NAME)
+
+
+def to_node(row: object) -> Node:
+    """The GraphQL object of `row`, mapped as its registered type maps it.
+
+    Typed `Node`: a caller that names the type lazily (to import no other entity) casts it.
+    """
+    try:
+        mapping = _TO_NODE[type(row)]
+    except KeyError:
+        message = f"No Node type is registered for {type(row).__name__} rows."
+        raise LookupError(message) from None
+    return mapping(row)
+
+
+def _decoded(global_id: str, *, field: str) -> tuple[_NodeType | None, object]:
+    """The registered type a global ID names (None if none) and its key; checks the ID."""
+    node_type = _BY_TYPE_NAME.get(global_id_type_name(global_id, field=field))
+    if node_type is None:
+        return None, _row_id(global_id, field)  # invalid IDs fail whatever their type
+    return node_type, node_type.decode(global_id, field)
+
+
+async def load_node(context: Context, global_id: str, *, field: str) -> Node | None:
     """Load the live object a global ID names, through the request's loaders; None if gone."""
-    if global_id_type_name(global_id, field=field) == "AuditEvent":
-        return await load_audit_event(context, global_id, field=field)
-    type_name, row_id = decode_global_id(global_id, field=field)
-    loaders = context.loaders
-    if type_name == "Venue":
-        venue = await loaders.venue.load(row_id)
-        return Venue.from_model(venue) if venue else None
-    if type_name == "Booking":
-        booking = await loaders.booking.load(row_id)
-        return Booking.from_model(booking) if booking else None
-    if type_name == "User":
-        user = await loaders.user.load(row_id)
-        return User.from_model(user) if user else None
-    if type_name == "Media":
-        media = await loaders.media.load(row_id)
-        return Media.from_model(media) if media else None
-    if type_name == "Session":
-        login = await loaders.login_session.load(row_id)
-        return Session.from_model(login) if login else None
-    return None
+    node_type, key = _decoded(global_id, field=field)
+    if node_type is None:
+        return None
+    return await node_type.load(context, key)
 
 
 async def load_nodes(
@@ -51,9 +123,6 @@ async def load_nodes(
         raise BadUserInputError(message, field=field)
     # Decode everything first so one bad ID fails the field before any statement runs.
     for global_id in global_ids:
-        if global_id_type_name(global_id, field=field) == "AuditEvent":
-            decode_timestamped_id(global_id, "AuditEvent", field=field)
-        else:
-            decode_global_id(global_id, field=field)
+        _decoded(global_id, field=field)
     # Started together, the loads of each type batch into one statement.
     return list(await asyncio.gather(*(load_node(context, i, field=field) for i in global_ids)))

@@ -10,9 +10,12 @@ Read rules (roles member, host, admin):
 - media: public when it shows a live venue and belongs to no booking; otherwise its owner,
   the guest of its booking, the venue's host and admins;
 - login sessions: their user and admins;
+- booking statistics: as the bookings they count;
 - a user's public profile (display name, role) is visible wherever the user is reachable;
   their email only to themselves, admins, and through a booking the viewer may see;
-  their preferences and login sessions only to themselves and admins;
+  their preferences and login sessions only to themselves and admins; a `signUp` or `logIn`
+  payload's user is the request's own, though its viewer is not them yet;
+- venues near a user's home: that user only;
 - an audit event's actor (email, IP address, client): the actor themselves and admins;
 - an audit event by its own ID: admins;
 - an object's history: whoever may change it (a user's: the user), and a booking's guest.
@@ -21,7 +24,8 @@ Change rules:
 - listing a new venue: hosts and admins;
 - a venue: its owner and admins;
 - a media item: its owner, the host of its venue and admins;
-- a booking: the host of its venue and admins; its guest too for transitions open to guests.
+- a booking: the host of its venue and admins; its guest too to cancel it;
+- a login session (revoking it): its user and admins.
 """
 
 import uuid
@@ -32,7 +36,16 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from graph.core.errors import ForbiddenError, UnauthenticatedError
 from graph.core.viewer import Viewer
-from models import Booking, LoginSession, Media, User, Venue
+from models import (
+    EVERY_BOOKING,
+    Booking,
+    BookingStatus,
+    LoginSession,
+    Media,
+    StatsScope,
+    User,
+    Venue,
+)
 
 _T = TypeVar("_T")
 
@@ -97,12 +110,30 @@ def visible_login_sessions(viewer: Viewer | None) -> ColumnElement[bool]:
     return LoginSession.user_id == viewer.user_id
 
 
-def is_self_or_admin(viewer: Viewer | None, is_self: Callable[[Viewer], _T]) -> bool | _T:
+def revocable_sessions_of(viewer: Viewer) -> uuid.UUID | None:
+    """Whose login sessions `viewer` may revoke: their own id, or None (anyone's) for admins."""
+    return None if viewer.is_admin else viewer.user_id
+
+
+def booking_stats_scope(viewer: Viewer) -> StatsScope:
+    """The bookings `viewer`'s statistics count: as `visible_bookings`, in the stats' own terms."""
+    if viewer.is_admin:
+        return EVERY_BOOKING
+    return StatsScope(user_id=viewer.user_id, with_hosted_venues=viewer.is_host)
+
+
+def is_self_or_admin(
+    viewer: Viewer | None, is_self: Callable[[Viewer], _T], *, proven_self: bool = False
+) -> bool | _T:
     """Whether `viewer` is an admin or the user `is_self` tests for (a bool or SQL condition).
 
     `is_self` is a callable so the resolvers pass a comparison of ids and the compiler a
     condition on its bound viewer id, and both share the admin and signed-out cases.
+    `proven_self`: the request just signed in as the user (`signUp`, `logIn`), so it is them
+    though its viewer, read before, is not.
     """
+    if proven_self:
+        return True
     if viewer is None:
         return False
     if viewer.is_admin:
@@ -111,12 +142,24 @@ def is_self_or_admin(viewer: Viewer | None, is_self: Callable[[Viewer], _T]) -> 
 
 
 def email_visible(
-    viewer: Viewer | None, is_self: Callable[[Viewer], _T], *, through_visible_booking: bool
+    viewer: Viewer | None,
+    is_self: Callable[[Viewer], _T],
+    *,
+    through_visible_booking: bool,
+    proven_self: bool = False,
 ) -> bool | _T:
     """Whether `viewer` may see a user's email: as `is_self_or_admin`, or as a booking's guest."""
     if through_visible_booking:
         return True
-    return is_self_or_admin(viewer, is_self)
+    return is_self_or_admin(viewer, is_self, proven_self=proven_self)
+
+
+def may_see_nearby_venues(viewer: Viewer, user: User) -> bool:
+    """Whether `viewer` may list the venues near `user`'s home: only `user` themselves.
+
+    Not even admins: the home is a private place, and the field is the viewer's own.
+    """
+    return viewer.user_id == user.id
 
 
 def may_read_audit_events(viewer: Viewer | None) -> bool:
@@ -139,13 +182,18 @@ def may_change_media(viewer: Viewer, media: Media, venue_owner_id: uuid.UUID | N
     return viewer.is_admin or viewer.user_id in (media.owner_id, venue_owner_id)
 
 
+def guest_may_move_booking_to(status: BookingStatus) -> bool:
+    """Whether a booking's guest may move it to `status`: they may cancel; hosts decide the rest."""
+    return status is BookingStatus.CANCELLED
+
+
 async def may_change_booking(
-    viewer: Viewer, booking: Booking, *, guest_may: bool, venue_owner: VenueOwner
+    viewer: Viewer, booking: Booking, *, to: BookingStatus, venue_owner: VenueOwner
 ) -> bool:
-    """Whether `viewer` may take a transition on `booking` (its guest only if `guest_may`)."""
+    """Whether `viewer` may move `booking` to status `to`."""
     return (
         viewer.is_admin
-        or (guest_may and booking.user_id == viewer.user_id)
+        or (guest_may_move_booking_to(to) and booking.user_id == viewer.user_id)
         or await venue_owner(booking.venue_id) == viewer.user_id
     )
 

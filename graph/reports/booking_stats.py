@@ -14,6 +14,7 @@ from graph.core.context import Context
 from graph.core.enums import BookingStatus
 from graph.core.errors import BadUserInputError
 from graph.core.global_id import encode_global_id
+from graph.core.permissions import booking_stats_scope
 from graph.core.ranges import aware
 
 # Five calendar years hold at most two leap days.
@@ -66,13 +67,6 @@ def _key(grouping: StatsGrouping, raw: str) -> str:
     return raw
 
 
-def _scope(context: Context) -> models.StatsScope:
-    viewer = context.require_viewer()
-    if viewer.is_admin:
-        return models.EVERY_BOOKING
-    return models.StatsScope(user_id=viewer.user_id, with_hosted_venues=viewer.is_host)
-
-
 @strawberry.type
 class StatsQueries:
     """Aggregates."""
@@ -100,7 +94,7 @@ class StatsQueries:
         ],
     ) -> list[BookingStatsBucket]:
         """Aggregate in one raw-SQL statement, scoped to the viewer."""
-        scope = _scope(info.context)
+        scope = booking_stats_scope(info.context.require_viewer())
         starts_from = aware(from_, field="from")
         starts_before = aware(to, field="to")
         if starts_before <= starts_from:

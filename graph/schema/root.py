@@ -10,16 +10,21 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graph.core.geo import GEOJSON_SCALAR, GeoJSON
+from graph.core.node_queries import NodeQueries
 from graph.core.scalars import DATETIME_SCALAR, DECIMAL_SCALAR
 from graph.entities.booking.mutations import BookingMutations
+from graph.entities.booking.queries import BookingListQueries
 from graph.entities.booking.type import Booking
 from graph.entities.media.mutations import MediaMutations
+from graph.entities.media.queries import MediaListQueries
 from graph.entities.media.type import Media
 from graph.entities.session.type import Session
 from graph.entities.user.account import AccountMutations
+from graph.entities.user.queries import UserListQueries
 from graph.entities.user.type import User
 from graph.entities.user.viewer import ViewerQueries
 from graph.entities.venue.mutations import VenueMutations
+from graph.entities.venue.queries import VenueListQueries, VenueQueries
 from graph.entities.venue.type import Venue
 from graph.reports.booking_stats import StatsQueries
 from graph.reports.health_queries import HealthQueries
@@ -27,17 +32,30 @@ from graph.schema import graphql_core_fixes
 from graph.schema.deadline import RequestDeadline
 from graph.schema.error_codes import MaskUnexpectedErrors, ValidationCodes, assign_code
 from graph.schema.input_hygiene import InputHygiene
-from graph.schema.lists import ListQueries
 from graph.schema.metrics import OperationMetrics, count_errors
-from graph.schema.node_queries import NodeQueries
 from graph.schema.operation_selection import SingleOperation
 from graph.schema.query_limits import PARSED_DOCUMENTS_CACHED, QueryLimiter
 from graph.search.queries import SearchQueries
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries, ViewerQueries, ListQueries, SearchQueries, StatsQueries, HealthQueries):
-    """The root query: each area's fields, inherited."""
+class Query(
+    VenueQueries,
+    NodeQueries,
+    ViewerQueries,
+    VenueListQueries,
+    BookingListQueries,
+    MediaListQueries,
+    UserListQueries,
+    SearchQueries,
+    StatsQueries,
+    HealthQueries,
+):
+    """The root query: each area's fields, inherited.
+
+    Strawberry lists inherited fields base by base, in this order, so the bases keep the
+    root fields' order of `schema.graphql` (hence `venue` apart from `venues`).
+    """
 
 
 @strawberry.type(description="Everything a client can change.")

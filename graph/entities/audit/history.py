@@ -5,6 +5,7 @@ A signed-in viewer it refuses gets `FORBIDDEN` on the field, and a signed-out re
 `UNAUTHENTICATED`: an error, not an empty list, so "no changes yet" is never a lie.
 """
 
+import datetime as dt
 import functools
 import uuid
 from typing import Annotated, Any, Protocol
@@ -15,7 +16,6 @@ import models
 from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
 from graph.core.errors import BadUserInputError, ForbiddenError
-from graph.core.global_id import decode_timestamped_id
 from graph.core.loaders import HISTORY_ORDERING, HistoryKey
 from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
 from graph.core.permissions import may_read_audit_events, may_read_history
@@ -116,9 +116,10 @@ def history_field(readers: str) -> Any:  # noqa: ANN401 - a strawberry field, ty
     )
 
 
-async def load_audit_event(context: Context, global_id: str, *, field: str) -> AuditEvent | None:
-    """The audit event a global ID names, for admins; null for anyone else or when it is gone."""
-    key = decode_timestamped_id(global_id, "AuditEvent", field=field)
+async def load_audit_event(
+    context: Context, key: tuple[uuid.UUID, dt.datetime]
+) -> AuditEvent | None:
+    """The audit event keyed `(id, created_at)`, for admins; null for anyone else or when gone."""
     if not may_read_audit_events(context.viewer):
         return None
     row = await context.loaders.audit_event.load(key)

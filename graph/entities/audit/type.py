@@ -2,7 +2,7 @@
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +11,7 @@ import models
 from graph.core.context import Context
 from graph.core.global_id import encode_global_id, encode_timestamped_id
 from graph.core.node import Node
+from graph.core.node_lookup import to_node
 from graph.core.permissions import is_self_or_admin
 from graph.core.viewer import Viewer
 
@@ -124,9 +125,7 @@ class AuditEvent(Node):
     )
     async def actor(self, info: strawberry.Info[Context]) -> UserType | None:
         """Load the actor through the request's user loader."""
-        from graph.entities.user.type import User  # noqa: PLC0415 - User's `history` lists AuditEvents
-
         if self.row.user_id is None:
             return None
         row = await info.context.loaders.user.load(self.row.user_id)
-        return User.from_model(row) if row else None
+        return cast("User", to_node(row)) if row else None

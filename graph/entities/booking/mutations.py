@@ -30,7 +30,7 @@ from graph.core.errors import (
     violated_constraint,
 )
 from graph.core.global_id import decode_typed_id
-from graph.core.permissions import may_change_booking
+from graph.core.permissions import guest_may_move_booking_to, may_change_booking
 from graph.core.validation import checked_text
 from graph.entities.booking.type import Booking
 from models import booking as booking_data
@@ -154,25 +154,21 @@ def _checked_notes(notes: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class _Transition:
-    """One edge set of the state machine and who may take it."""
+    """One edge set of the state machine (who may take it: `may_change_booking`)."""
 
     verb: str
     to: models.BookingStatus
     allowed_from: tuple[models.BookingStatus, ...]
-    guest_may: bool
 
 
-CONFIRM = _Transition(
-    "confirm", models.BookingStatus.CONFIRMED, (models.BookingStatus.PENDING,), guest_may=False
-)
+CONFIRM = _Transition("confirm", models.BookingStatus.CONFIRMED, (models.BookingStatus.PENDING,))
 CANCEL = _Transition(
     "cancel",
     models.BookingStatus.CANCELLED,
     (models.BookingStatus.PENDING, models.BookingStatus.CONFIRMED),
-    guest_may=True,
 )
 COMPLETE = _Transition(
-    "complete", models.BookingStatus.COMPLETED, (models.BookingStatus.CONFIRMED,), guest_may=False
+    "complete", models.BookingStatus.COMPLETED, (models.BookingStatus.CONFIRMED,)
 )
 
 
@@ -204,11 +200,11 @@ async def _apply(
     allowed = await may_change_booking(
         viewer,
         booking,
-        guest_may=transition.guest_may,
+        to=transition.to,
         venue_owner=lambda venue_id: _venue_owner(info, venue_id),
     )
     if not allowed:
-        who = "its guest, " if transition.guest_may else ""
+        who = "its guest, " if guest_may_move_booking_to(transition.to) else ""
         message = f"Only {who}the venue's host or an admin may {transition.verb} this booking."
         raise ForbiddenError(message)
     try:

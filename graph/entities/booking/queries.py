@@ -1,5 +1,7 @@
 """The root `bookings` list: the bookings the viewer may see, filtered, sorted and paged."""
 
+import strawberry
+
 import models
 from graph.core.connection import Connection
 from graph.core.context import Context
@@ -31,3 +33,16 @@ BOOKINGS_LIST = RootList(
     summary="Page through the bookings the viewer may see; anonymous requests are refused.",
 )
 bookings = BOOKINGS_LIST.resolver()
+
+
+@strawberry.type
+class BookingListQueries:
+    """The bookings list."""
+
+    bookings: Connection[Booking] = strawberry.field(
+        resolver=bookings,
+        description=(
+            "Bookings the viewer may see, one page at a time: members their own, hosts also "
+            "their venues', admins all. Requires signing in."
+        ),
+    )

@@ -2,7 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Self
+from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
 
@@ -10,11 +10,17 @@ import models
 from graph.core.context import Context
 from graph.core.enums import BookingStatus
 from graph.core.node import Node
+from graph.core.node_lookup import to_node
 from graph.core.permissions import visible_bookings
 from graph.core.read_model import ToOne, column_field, read_model, read_values
 from graph.entities.audit.history import history_field
 from graph.entities.user.type import User
-from graph.entities.venue.type import Venue
+
+if TYPE_CHECKING:
+    from graph.entities.venue.type import Venue
+
+# The venue's lists name bookings, so the venue is referenced lazily.
+VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
 
 
 @read_model(
@@ -65,7 +71,7 @@ class Booking(Node):
         return User.from_model(row, through_visible_booking=True) if row else None
 
     @strawberry.field(description="The venue booked.")
-    async def venue(self, info: strawberry.Info[Context]) -> Venue | None:
+    async def venue(self, info: strawberry.Info[Context]) -> VenueType | None:
         """Load the venue through the request's venue loader."""
         row = await info.context.loaders.venue.load(self.row.venue_id)
-        return Venue.from_model(row) if row else None
+        return cast("Venue", to_node(row)) if row else None

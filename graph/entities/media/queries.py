@@ -1,5 +1,7 @@
 """The root `media` list: the media the viewer may see, filtered, searched, placed and paged."""
 
+import strawberry
+
 import models
 from graph.core.permissions import visible_media
 from graph.core.root_list import RootList, Searchable
@@ -30,3 +32,16 @@ MEDIA_ROOT_LIST = RootList(
     "media). `near` and `within` leave out media without a location.",
 )
 media = MEDIA_ROOT_LIST.resolver()
+
+
+@strawberry.type
+class MediaListQueries:
+    """The media list."""
+
+    media: MediaListConnection = strawberry.field(
+        resolver=media,
+        description=(
+            "Photos and videos the viewer may see, one page at a time: public venue media for "
+            "everyone, plus their own (and, for hosts, their venues')."
+        ),
+    )

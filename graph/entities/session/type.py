@@ -1,7 +1,7 @@
 """The `Session` GraphQL type: one login of a user on one device."""
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
 
@@ -9,6 +9,7 @@ import models
 from graph.core.context import Context
 from graph.core.global_id import encode_global_id
 from graph.core.node import Node
+from graph.core.node_lookup import to_node
 
 if TYPE_CHECKING:
     from graph.entities.user.type import User
@@ -68,7 +69,5 @@ class Session(Node):
     @strawberry.field(description="Whose session this is.")
     async def user(self, info: strawberry.Info[Context]) -> UserType | None:
         """Load the session's user through the request's user loader."""
-        from graph.entities.user.type import User  # noqa: PLC0415 - the types reference each other
-
         row = await info.context.loaders.user.load(self.row.user_id)
-        return User.from_model(row) if row else None
+        return cast("User", to_node(row)) if row else None

@@ -18,6 +18,7 @@ from graph.core.errors import (
     UnauthenticatedError,
 )
 from graph.core.global_id import decode_typed_id
+from graph.core.permissions import revocable_sessions_of
 from graph.entities.session.type import Session
 from graph.entities.user.type import User
 from models import LoginSession, account, auth, login_throttle
@@ -360,7 +361,7 @@ class AccountMutations:
             partial(
                 auth.revoke_session,
                 session_id=session_id,
-                user_id=None if viewer.is_admin else viewer.user_id,
+                user_id=revocable_sessions_of(viewer),
             ),
         )
         if login is None:

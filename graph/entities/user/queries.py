@@ -1,5 +1,7 @@
 """The root `users` list, for admins: accounts filtered, sorted and paged."""
 
+import strawberry
+
 import models
 from graph.core.connection import Connection
 from graph.core.context import Context
@@ -22,3 +24,12 @@ USERS_LIST = RootList(
     summary="Page through user accounts; admins only (`FORBIDDEN` for others).",
 )
 users = USERS_LIST.resolver()
+
+
+@strawberry.type
+class UserListQueries:
+    """The users list."""
+
+    users: Connection[User] = strawberry.field(
+        resolver=users, description="User accounts, one page at a time. Admins only."
+    )

@@ -1,7 +1,7 @@
 """The `User` GraphQL type."""
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
 from sqlalchemy import func, select
@@ -14,12 +14,14 @@ from graph.core.enums import UserRole
 from graph.core.errors import ForbiddenError
 from graph.core.loaders import PageKey
 from graph.core.node import Node
+from graph.core.node_lookup import to_node
 from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
 from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.read_model import column_field, read_model, read_values
 from graph.core.viewer import Viewer
 from graph.entities.audit.history import history_field
 from graph.entities.session.inputs import SESSIONS_NEWEST_FIRST
+from graph.entities.user.nearby import nearby_venues
 
 if TYPE_CHECKING:
     from graph.entities.session.type import Session
@@ -73,7 +75,7 @@ class User(Node):
         return viewer.user_id == self.row.id
 
     def _is_self_or_admin(self, info: strawberry.Info[Context]) -> bool:
-        return self.proven_self or is_self_or_admin(info.context.viewer, self._is_self)
+        return is_self_or_admin(info.context.viewer, self._is_self, proven_self=self.proven_self)
 
     @strawberry.field(
         description=(
@@ -83,10 +85,11 @@ class User(Node):
     )
     def email(self, info: strawberry.Info[Context]) -> str | None:
         """The email, if the viewer may see it."""
-        visible = self.proven_self or email_visible(
+        visible = email_visible(
             info.context.viewer,
             self._is_self,
             through_visible_booking=self.reached_through_visible_booking,
+            proven_self=self.proven_self,
         )
         if visible:
             return self.row.email
@@ -122,8 +125,6 @@ class User(Node):
         ] = None,
     ) -> Connection[SessionType]:
         """Page through the user's sessions, batched with other users' in one statement."""
-        from graph.entities.session.type import Session  # noqa: PLC0415 - the types reference each other
-
         viewer = info.context.require_viewer()
         if not is_self_or_admin(viewer, self._is_self):
             message = "Only the user themselves and admins may see a user's sessions."
@@ -136,7 +137,7 @@ class User(Node):
         edges = [
             Edge(
                 cursor=SESSIONS_NEWEST_FIRST.cursor_of(row),
-                node=Session.from_model(row),
+                node=cast("Session", to_node(row)),
             )
             for row in page.rows
         ]
@@ -181,9 +182,7 @@ class User(Node):
             strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
         ] = None,
     ) -> Connection[VenueType]:
-        """The viewer's nearby venues (see `graph.entities.venue.nearby`)."""
-        from graph.entities.venue.nearby import nearby_venues  # noqa: PLC0415 - it imports Venue
-
+        """The viewer's nearby venues (see `graph.entities.user.nearby`)."""
         return await nearby_venues(
             info.context,
             user=self.row,

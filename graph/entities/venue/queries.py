@@ -1,6 +1,12 @@
-"""The root `venues` list: venues filtered, searched, placed, sorted and paged by keyset."""
+"""The root `venue` and `venues`: one venue by ID, and venues filtered, searched, placed, sorted."""
+
+from typing import Annotated
+
+import strawberry
 
 import models
+from graph.core.context import Context
+from graph.core.global_id import decode_typed_id
 from graph.core.root_list import RootList, Searchable
 from graph.core.search import SearchableList
 from graph.entities.venue.connection import VenueListConnection, VenueListEdge
@@ -27,3 +33,33 @@ VENUES_LIST = RootList(
     "repeat or skip a venue.",
 )
 venues = VENUES_LIST.resolver()
+
+
+@strawberry.type
+class VenueQueries:
+    """One venue by ID (a mixin of its own: it comes first among the root fields)."""
+
+    @strawberry.field(
+        description="One venue by its ID; null when it does not exist or was deleted."
+    )
+    async def venue(
+        self,
+        info: strawberry.Info[Context],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The venue's global ID.")],  # noqa: A002 - `id` is the GraphQL contract
+    ) -> Venue | None:
+        """Load a venue through the request's venue loader."""
+        row = await info.context.loaders.venue.load(decode_typed_id(id, "Venue", field="id"))
+        return Venue.from_model(row) if row else None
+
+
+@strawberry.type
+class VenueListQueries:
+    """The venues list."""
+
+    venues: VenueListConnection = strawberry.field(
+        resolver=venues,
+        description=(
+            "Venues, filtered, searched, placed and sorted, one page at a time (oldest listing "
+            "first, or best match first with `search`)."
+        ),
+    )

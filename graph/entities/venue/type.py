@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar, cast
 
 import strawberry
 from geoalchemy2.shape import to_shape
@@ -16,6 +16,7 @@ from graph.core.context import Context
 from graph.core.geo import GeoJSON, geojson_point, point_latitude, point_longitude
 from graph.core.loaders import ChildCountLoader, FirstChildrenLoader, PageKey
 from graph.core.node import Node
+from graph.core.node_lookup import to_node
 from graph.core.paging import DEFAULT_CHILD_PAGE_SIZE, Ordering, checked_page_size
 from graph.core.read_model import (
     Children,
@@ -28,14 +29,15 @@ from graph.core.read_model import (
 from graph.entities.audit.history import history_field
 from graph.entities.booking.inputs import BOOKING_ORDERINGS, BookingOrder
 from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaOrder
-from graph.entities.user.type import User
 
 if TYPE_CHECKING:
     from graph.entities.booking.type import Booking
     from graph.entities.media.type import Media
+    from graph.entities.user.type import User
 
 BookingType = Annotated["Booking", strawberry.lazy("graph.entities.booking.type")]
 MediaType = Annotated["Media", strawberry.lazy("graph.entities.media.type")]
+UserType = Annotated["User", strawberry.lazy("graph.entities.user.type")]
 
 
 NodeT = TypeVar("NodeT")
@@ -133,10 +135,10 @@ class Venue(Node):
         return cls(row=row, **read_values(cls, row))
 
     @strawberry.field(description="The host who owns the venue.")
-    async def owner(self, info: strawberry.Info[Context]) -> User | None:
+    async def owner(self, info: strawberry.Info[Context]) -> UserType | None:
         """Load the owner through the request's user loader."""
         row = await info.context.loaders.user.load(self.row.owner_id)
-        return User.from_model(row) if row else None
+        return cast("User", to_node(row)) if row else None
 
     @strawberry.field(description="The venue's bookings, earliest start first.")
     async def bookings(
@@ -147,8 +149,6 @@ class Venue(Node):
         ] = DEFAULT_CHILD_PAGE_SIZE,
     ) -> Connection[BookingType]:
         """Page through the venue's live bookings."""
-        from graph.entities.booking.type import Booking  # noqa: PLC0415 - the types reference each other
-
         # Cursors of the root `bookings` list's default order: continue there by `venueId`.
         return await _first_children(
             info.context.loaders.venue_bookings,
@@ -156,7 +156,7 @@ class Venue(Node):
             self.row.id,
             first,
             ordering=BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC],
-            node=Booking.from_model,
+            node=lambda row: cast("Booking", to_node(row)),
         )
 
     @strawberry.field(description="Photos and videos of the venue, oldest first.")
@@ -168,8 +168,6 @@ class Venue(Node):
         ] = DEFAULT_CHILD_PAGE_SIZE,
     ) -> Connection[MediaType]:
         """Page through the venue's live media."""
-        from graph.entities.media.type import Media  # noqa: PLC0415 - the types reference each other
-
         # Cursors of the root `media` list's default order: continue there by `venueId`.
         return await _first_children(
             info.context.loaders.venue_media,
@@ -177,5 +175,5 @@ class Venue(Node):
             self.row.id,
             first,
             ordering=MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC],
-            node=Media.from_model,
+            node=lambda row: cast("Media", to_node(row)),
         )

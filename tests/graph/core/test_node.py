@@ -1,6 +1,10 @@
 import uuid
 
+from graphql import GraphQLInterfaceType, build_schema
+
 from graph.core.global_id import encode_global_id
+from graph.core.node_lookup import registered_type_names
+from graph.schema.root import schema
 from models import soft_delete
 from tests.factories import make_booking, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of
@@ -22,6 +26,16 @@ query Nodes($ids: [ID!]!) {
   nodes(ids: $ids) { __typename id ... on Venue { name } ... on User { displayName } }
 }
 """
+
+
+def test_every_node_type_is_registered_for_node_lookup():
+    # An entity that forgot `register_node_type` would answer null to `node(id:)` for ever.
+    # Assembling `schema` imports, and so registers, every entity.
+    contract = build_schema(schema.as_str())
+    node = contract.get_type("Node")
+    assert isinstance(node, GraphQLInterfaceType)
+    node_types = {t.name for t in contract.get_possible_types(node)}
+    assert node_types == registered_type_names()
 
 
 async def test_node_resolves_every_type(session, execute):

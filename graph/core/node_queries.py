@@ -1,31 +1,17 @@
-"""Root fields for objects by ID: `node`, `nodes` and `venue`."""
+"""The root `node` and `nodes`: any registered object by its global ID (see `node_lookup`)."""
 
 from typing import Annotated
 
 import strawberry
 
 from graph.core.context import Context
-from graph.core.global_id import decode_typed_id
 from graph.core.node import Node
 from graph.core.node_lookup import load_node, load_nodes
-from graph.entities.venue.type import Venue
 
 
 @strawberry.type
 class NodeQueries:
     """Objects by global ID."""
-
-    @strawberry.field(
-        description="One venue by its ID; null when it does not exist or was deleted."
-    )
-    async def venue(
-        self,
-        info: strawberry.Info[Context],
-        id: Annotated[strawberry.ID, strawberry.argument(description="The venue's global ID.")],  # noqa: A002 - `id` is the GraphQL contract
-    ) -> Venue | None:
-        """Load a venue through the request's venue loader."""
-        row = await info.context.loaders.venue.load(decode_typed_id(id, "Venue", field="id"))
-        return Venue.from_model(row) if row else None
 
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(

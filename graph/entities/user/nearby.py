@@ -5,7 +5,7 @@ The home lives in `users.preferences` as `{"home": {"latitude": 48.853, "longitu
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Float, bindparam, select, tuple_
 
@@ -23,8 +23,12 @@ from graph.core.geo import (
     nearest_first,
     nearest_first_horizon,
 )
+from graph.core.node_lookup import to_node
 from graph.core.paging import Ordering, SortKey, counter, fetch_page, page_window
-from graph.entities.venue.type import Venue
+from graph.core.permissions import may_see_nearby_venues
+
+if TYPE_CHECKING:
+    from graph.entities.venue.type import Venue
 
 HOME_FIELD = "preferences.home"
 HOME_EXAMPLE = '{"home": {"latitude": 48.853, "longitude": 2.3499}}'
@@ -61,14 +65,14 @@ async def nearby_venues(
     radius_meters: float,
     first: int,
     after: str | None,
-) -> Connection[Venue]:
+) -> "Connection[Venue]":
     """Live venues within `radius_meters` of `user`'s home, nearest first (the viewer's own).
 
     One statement per page: the KNN walk of `ix_venues_location` finds the page's horizon and
     the page is sorted by `(distance, id)` within it (see `nearest_first_horizon`).
     """
     viewer = context.require_viewer()
-    if viewer.user_id != user.id:
+    if not may_see_nearby_venues(viewer, user):
         message = "`nearbyVenues` is only available on your own user (`viewer`)."
         raise ForbiddenError(message)
     radius = checked_radius(radius_meters, field="radiusMeters")
@@ -98,7 +102,7 @@ async def nearby_venues(
     )
     page = await fetch_page(context.db, venues.where(horizon), ordering=ordering, window=window)
     return page_of(
-        [Edge(cursor=row.cursor, node=Venue.from_model(row.row)) for row in page.rows],
+        [Edge(cursor=row.cursor, node=cast("Venue", to_node(row.row))) for row in page.rows],
         has_next_page=page.has_next_page,
         has_previous_page=page.has_previous_page,
         total_count=counter(context.db, venues),
