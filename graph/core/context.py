@@ -8,7 +8,7 @@ from strawberry.fastapi import BaseContext
 
 from graph.core.loaders import Loaders, create_loaders
 from graph.core.permissions import require_admin, require_viewer
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.core.viewer import Viewer
 from models import Actor
 
@@ -17,7 +17,7 @@ from models import Actor
 class Context(BaseContext):
     """What every resolver gets as `info.context`."""
 
-    db: RequestSession
+    db: RequestDatabase
     viewer: Viewer | None = None
     # Why a bearer token sent with the request was refused; None when none was sent.
     auth_failure: str | None = None

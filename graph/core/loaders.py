@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from graph.core.cursors import KeyKind
 from graph.core.paging import Ordering, SortKey, at_or_beyond, beyond
 from graph.core.permissions import visible_bookings, visible_login_sessions, visible_media
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.core.viewer import Viewer
 from models import INCLUDE_DELETED, AuditLog, Booking, LoginSession, Media, User, Venue
 
@@ -51,7 +51,7 @@ class ByIdLoader(DataLoader[uuid.UUID, Row | None]):
     """Live rows of one model by primary key; missing, hidden or soft-deleted ids give None."""
 
     def __init__(
-        self, db: RequestSession, model: type[Row], visible: ColumnElement[bool] | None = None
+        self, db: RequestDatabase, model: type[Row], visible: ColumnElement[bool] | None = None
     ) -> None:
         """Load `model` rows through `db`, only those matching `visible` when given."""
         super().__init__()
@@ -78,7 +78,7 @@ class PreferencesLoader(DataLoader[uuid.UUID, dict[str, Any]]):
     resolved them, deleted ones included (admins list those).
     """
 
-    def __init__(self, db: RequestSession) -> None:
+    def __init__(self, db: RequestDatabase) -> None:
         """Load preferences through `db`."""
         super().__init__()
         self._db = db
@@ -103,7 +103,7 @@ class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
 
     def __init__(
         self,
-        db: RequestSession,
+        db: RequestDatabase,
         model: type[Booking | Media | LoginSession],
         *,
         parent_key: str,
@@ -171,7 +171,7 @@ class ChildCountLoader(DataLoader[uuid.UUID, int]):
 
     def __init__(
         self,
-        db: RequestSession,
+        db: RequestDatabase,
         model: type[Booking | Media],
         *,
         parent_key: str,
@@ -236,7 +236,7 @@ class HistoryLoader(DataLoader[HistoryKey, HistoryPage]):
     the `history` resolvers check who may see them before loading.
     """
 
-    def __init__(self, db: RequestSession) -> None:
+    def __init__(self, db: RequestDatabase) -> None:
         """Load `audit_log` rows through `db`."""
         super().__init__()
         self._db = db
@@ -310,7 +310,7 @@ class HistoryLoader(DataLoader[HistoryKey, HistoryPage]):
 class AuditEventLoader(DataLoader[tuple[uuid.UUID, dt.datetime], AuditLog | None]):
     """Audit rows by their primary key `(id, created_at)`; unknown keys give None."""
 
-    def __init__(self, db: RequestSession) -> None:
+    def __init__(self, db: RequestDatabase) -> None:
         """Load `audit_log` rows through `db`."""
         super().__init__()
         self._db = db
@@ -344,7 +344,7 @@ class Loaders:
     audit_event: AuditEventLoader
 
 
-def create_loaders(db: RequestSession, viewer: Viewer | None) -> Loaders:
+def create_loaders(db: RequestDatabase, viewer: Viewer | None) -> Loaders:
     """Build a fresh set of loaders for one request, showing only what `viewer` may see."""
     bookings_seen = visible_bookings(viewer)
     media_seen = visible_media(viewer)

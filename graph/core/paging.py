@@ -40,7 +40,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from graph.core.connection import Connection, Edge, TotalCount, page_of
 from graph.core.cursors import KeyKind, decode_cursor, encode_cursor
 from graph.core.errors import BadUserInputError
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 
 # Page sizes: every default and maximum a paged field has, here and nowhere else.
 MAX_PAGE_SIZE = 100
@@ -337,7 +337,7 @@ def at_or_beyond(
 
 
 async def fetch_page(
-    db: RequestSession,
+    db: RequestDatabase,
     statement: Select[RowType],
     *,
     ordering: Ordering,
@@ -420,7 +420,7 @@ async def fetch_page(
     )
 
 
-def counter(db: RequestSession, statement: Select[Any]) -> TotalCount:
+def counter(db: RequestDatabase, statement: Select[Any]) -> TotalCount:
     """A `totalCount` for `statement`: one `count(*)` of the same rows, run only when awaited."""
     counted = (
         select(func.count())
@@ -435,7 +435,7 @@ def counter(db: RequestSession, statement: Select[Any]) -> TotalCount:
 
 
 async def paginate(
-    db: RequestSession,
+    db: RequestDatabase,
     statement: Select[RowType],
     *,
     ordering: Ordering,

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from graph.compiler import FastPath
 from graph.core.context import Context
 from graph.core.errors import RequestRefusedError
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.http.authentication import authenticate_request, client_ip
 from graph.http.errors import http_error, refused_request
 from graph.http.graphiql import ASSETS_URL_PATH
@@ -34,11 +34,11 @@ from models.settings import Settings, get_settings
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
-async def get_request_session(request: Request) -> AsyncIterator[RequestSession]:
+async def get_request_database(request: Request) -> AsyncIterator[RequestDatabase]:
     """One session per request; drained of running statements, then closed, at its end."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with factory() as session:
-        db = RequestSession(session)
+        db = RequestDatabase(session)
         try:
             yield db
         finally:
@@ -46,7 +46,7 @@ async def get_request_session(request: Request) -> AsyncIterator[RequestSession]
 
 
 async def get_context(
-    request: Request, db: Annotated[RequestSession, Depends(get_request_session)]
+    request: Request, db: Annotated[RequestDatabase, Depends(get_request_database)]
 ) -> Context:
     """Build the GraphQL context: the request's session and the viewer its token names."""
     try:

@@ -4,7 +4,7 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass
 
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.core.viewer import Viewer
 from models import Actor, auth
 
@@ -17,7 +17,7 @@ class Authentication:
     failure: str | None = None
 
 
-async def authenticate_request(db: RequestSession, authorization: str | None) -> Authentication:
+async def authenticate_request(db: RequestDatabase, authorization: str | None) -> Authentication:
     """Look up the bearer token's live, unexpired, unrevoked session (one statement).
 
     Every few minutes of use also moves the session's `last_seen_at` (one short write).

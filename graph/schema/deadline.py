@@ -6,12 +6,12 @@ started is cancelled (a timer around execution, general and fast path alike) and
 answered with a `QUERY_TIMEOUT` error and no data.
 
 Cancelling the execution cancels the resolvers, but a dataloader's batch runs in a task of its
-own: the request's session (graph/core/request_session.py) cancels the statement it is running and
-refuses any later one. A statement cancelled mid-flight gets its connection invalidated by
-SQLAlchemy (asyncpg cannot tell what state it is in), so the pool replaces it instead of
-handing it out again, and PostgreSQL rolls back its transaction; the server notices the closed
-connection within `client_connection_check_interval` (models/database.py) and stops the
-statement. Each statement is also bounded by `statement_timeout` on its own.
+own: the request's database access (graph/core/request_database.py) cancels the statement it is
+running and refuses any later one. A statement cancelled mid-flight gets its connection
+invalidated by SQLAlchemy (asyncpg cannot tell what state it is in), so the pool replaces it
+instead of handing it out again, and PostgreSQL rolls back its transaction; the server notices
+the closed connection within `client_connection_check_interval` (models/database.py) and stops
+the statement. Each statement is also bounded by `statement_timeout` on its own.
 """
 
 import asyncio
@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from strawberry.extensions import SchemaExtension
 
 from graph.core.errors import ClientError, ErrorCode
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.schema.query_limits import limits_of
 
 logger = logging.getLogger("graph.deadline")
@@ -46,11 +46,11 @@ class RequestDeadline(SchemaExtension):
 
         def expire() -> None:
             # The statement first, then the execution: a resolver cancelled while its statement
-            # runs waits for that statement (graph/core/request_session.py), so it must already be
+            # runs waits for that statement (graph/core/request_database.py), so it must already be
             # cancelled. `asyncio.timeout` would cancel the execution alone.
             nonlocal expired
             expired = True
-            if isinstance(db, RequestSession):
+            if isinstance(db, RequestDatabase):
                 db.cancel()
             if task is not None:
                 task.cancel()

@@ -15,10 +15,10 @@ from graph.core.scalars import DATETIME_SCALAR, DECIMAL_SCALAR
 from graph.entities.booking.mutations import BookingMutations
 from graph.entities.booking.queries import BookingListQueries
 from graph.entities.booking.type import Booking
+from graph.entities.login_session.type import LoginSession
 from graph.entities.media.mutations import MediaMutations
 from graph.entities.media.queries import MediaListQueries
 from graph.entities.media.type import Media
-from graph.entities.session.type import Session
 from graph.entities.user.account import AccountMutations
 from graph.entities.user.queries import UserListQueries
 from graph.entities.user.type import User
@@ -87,7 +87,7 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     # Reachable only through the `Node` interface from the root, so listed explicitly.
-    types=[Booking, Media, Session, User, Venue],
+    types=[Booking, Media, LoginSession, User, Venue],
     config=StrawberryConfig(
         scalar_map={GeoJSON: GEOJSON_SCALAR, dt.datetime: DATETIME_SCALAR, Decimal: DECIMAL_SCALAR}
     ),

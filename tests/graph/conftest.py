@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.core.context import Context
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.core.viewer import Viewer
 from graph.schema.root import schema
 from models.settings import Settings
@@ -23,7 +23,7 @@ def execute(session: AsyncSession):
     async def run(
         query: str, variables: dict[str, Any] | None = None, *, viewer: Viewer | None = None
     ) -> Any:
-        context = Context(db=RequestSession(session), viewer=viewer)
+        context = Context(db=RequestDatabase(session), viewer=viewer)
         try:
             return await schema.execute(query, variable_values=variables, context_value=context)
         finally:

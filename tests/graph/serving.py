@@ -8,8 +8,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.core.request_session import RequestSession
-from graph.http.app import create_app, get_request_session
+from graph.core.request_database import RequestDatabase
+from graph.http.app import create_app, get_request_database
 from models.settings import Settings
 
 
@@ -24,14 +24,14 @@ async def served_app(
     application = create_app(settings)
     if session is not None:
 
-        async def test_request_session() -> AsyncIterator[RequestSession]:
-            db = RequestSession(session)
+        async def test_request_session() -> AsyncIterator[RequestDatabase]:
+            db = RequestDatabase(session)
             try:
                 yield db
             finally:
                 await db.finish()
 
-        application.dependency_overrides[get_request_session] = test_request_session
+        application.dependency_overrides[get_request_database] = test_request_session
     async with application.router.lifespan_context(application):
         yield application
 

@@ -9,6 +9,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
+import models
 from graph.core.context import Context
 from graph.core.errors import (
     BadUserInputError,
@@ -19,9 +20,9 @@ from graph.core.errors import (
 )
 from graph.core.global_id import decode_typed_id
 from graph.core.permissions import revocable_sessions_of
-from graph.entities.session.type import Session
+from graph.entities.login_session.type import LoginSession
 from graph.entities.user.type import User
-from models import LoginSession, account, auth, login_throttle
+from models import account, auth, login_throttle
 from models.email_address import email_key
 from models.settings import get_settings
 from models.user import get_by_email
@@ -75,7 +76,7 @@ async def _password_work(context: Context, work: Awaitable[T]) -> T:
         raise ServiceBusyError(BUSY, retry_after=auth.BUSY_RETRY_AFTER_SECONDS) from None
 
 
-def _remember_session(context: Context, login: LoginSession) -> None:
+def _remember_session(context: Context, login: models.LoginSession) -> None:
     context.loaders.login_session.clear(login.id).prime(login.id, login)
     context.loaders.user_sessions.clear_all()
 
@@ -100,7 +101,7 @@ class SignUpPayload:
     """What `signUp` returns."""
 
     user: User = strawberry.field(description="The new account (role MEMBER).")
-    session: Session = strawberry.field(description="The login session the token belongs to.")
+    session: LoginSession = strawberry.field(description="The login session the token belongs to.")
     token: str = strawberry.field(
         description=(
             "Bearer token of the new session: send it as `Authorization: Bearer <token>`."
@@ -128,14 +129,14 @@ class LogInPayload:
         )
     )
     user: User = strawberry.field(description="The signed-in user.")
-    session: Session = strawberry.field(description="The new login session.")
+    session: LoginSession = strawberry.field(description="The new login session.")
 
 
 @strawberry.type(description="The session that was ended.")
 class LogOutPayload:
     """What `logOut` returns."""
 
-    session: Session = strawberry.field(
+    session: LoginSession = strawberry.field(
         description="The request's session, now revoked: its token no longer works."
     )
 
@@ -153,7 +154,7 @@ class RevokeSessionInput:
 class RevokeSessionPayload:
     """What `revokeSession` returns."""
 
-    session: Session = strawberry.field(
+    session: LoginSession = strawberry.field(
         description="The session, now revoked: its token no longer works."
     )
 
@@ -257,7 +258,7 @@ class AccountMutations:
         _remember_session(context, signed_in.login)
         return SignUpPayload(
             user=User.from_model(signed_in.user, proven_self=True),
-            session=Session.from_model(signed_in.login),
+            session=LoginSession.from_model(signed_in.login),
             token=signed_in.token,
         )
 
@@ -302,7 +303,7 @@ class AccountMutations:
             raise UnauthenticatedError(WRONG_CREDENTIALS)
         signed_in = user
 
-        async def open_session(session: AsyncSession) -> tuple[LoginSession, str]:
+        async def open_session(session: AsyncSession) -> tuple[models.LoginSession, str]:
             await login_throttle.clear_attempts(session, keys=keys)
             return await auth.start_session(
                 session,
@@ -318,7 +319,7 @@ class AccountMutations:
         return LogInPayload(
             token=token,
             user=User.from_model(user, proven_self=True),
-            session=Session.from_model(login),
+            session=LoginSession.from_model(login),
         )
 
     @strawberry.mutation(
@@ -336,7 +337,7 @@ class AccountMutations:
             message = "The session is gone; sign in again."
             raise UnauthenticatedError(message)
         _remember_session(context, login)
-        return LogOutPayload(session=Session.from_model(login))
+        return LogOutPayload(session=LoginSession.from_model(login))
 
     @strawberry.mutation(
         description=(
@@ -368,7 +369,7 @@ class AccountMutations:
             message = "No session with this ID."
             raise NotFoundError(message, field="input.id")
         _remember_session(context, login)
-        return RevokeSessionPayload(session=Session.from_model(login))
+        return RevokeSessionPayload(session=LoginSession.from_model(login))
 
     @strawberry.mutation(
         description=(

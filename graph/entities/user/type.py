@@ -20,14 +20,14 @@ from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.read_model import column_field, read_model, read_values
 from graph.core.viewer import Viewer
 from graph.entities.audit.history import history_field
-from graph.entities.session.inputs import SESSIONS_NEWEST_FIRST
+from graph.entities.login_session.inputs import SESSIONS_NEWEST_FIRST
 from graph.entities.user.nearby import nearby_venues
 
 if TYPE_CHECKING:
-    from graph.entities.session.type import Session
+    from graph.entities.login_session.type import LoginSession
     from graph.entities.venue.type import Venue
 
-SessionType = Annotated["Session", strawberry.lazy("graph.entities.session.type")]
+LoginSessionType = Annotated["LoginSession", strawberry.lazy("graph.entities.login_session.type")]
 VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
 
 
@@ -123,7 +123,7 @@ class User(Node):
             str | None,
             strawberry.argument(description="Continue after this cursor (an edge's `cursor`)."),
         ] = None,
-    ) -> Connection[SessionType]:
+    ) -> Connection[LoginSessionType]:
         """Page through the user's sessions, batched with other users' in one statement."""
         viewer = info.context.require_viewer()
         if not is_self_or_admin(viewer, self._is_self):
@@ -137,7 +137,7 @@ class User(Node):
         edges = [
             Edge(
                 cursor=SESSIONS_NEWEST_FIRST.cursor_of(row),
-                node=cast("Session", to_node(row)),
+                node=cast("LoginSession", to_node(row)),
             )
             for row in page.rows
         ]

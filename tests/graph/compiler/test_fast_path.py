@@ -18,7 +18,7 @@ from strawberry.types.graphql import OperationType
 from graph.compiler import FastPath, PlanCache, encode_response
 from graph.core.context import Context
 from graph.core.global_id import encode_global_id
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.schema.root import schema
 from models import soft_delete
 from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
@@ -79,7 +79,7 @@ async def fast_response(
     fast_path: FastPath, session, query: str, variables=None, *, viewer=None
 ) -> bytes | None:
     """The fast path's response body, or None when it declined the operation."""
-    context = Context(db=RequestSession(session), viewer=viewer)
+    context = Context(db=RequestDatabase(session), viewer=viewer)
     try:
         result = await fast_path.execute(
             query=query,

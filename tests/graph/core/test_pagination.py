@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 import models
 from graph.core.cursors import KeyKind
 from graph.core.paging import Ordering, Page, SortKey, fetch_page, page_window
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from tests.factories import make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of
 
@@ -269,7 +269,7 @@ async def test_a_computed_sort_key_pages_like_a_column(session):
             SortKey.column(models.Venue.id, KeyKind.UUID),
         ),
     )
-    db = RequestSession(session)
+    db = RequestDatabase(session)
     statement = select(models.Venue)
     seen: list[tuple[str, int]] = []
     after = None

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import text
 
 from graph.core.context import Context
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.schema.root import schema
 from tests.factories import make_login_session, make_user
 from tests.graph.viewers import viewer_of
@@ -34,7 +34,7 @@ def run_health(session, engine):
     """Run HEALTH as one request whose context has a probe engine, like the app's."""
 
     async def run(variables=None, *, viewer=None):
-        context = Context(db=RequestSession(session), viewer=viewer, probe_engine=engine)
+        context = Context(db=RequestDatabase(session), viewer=viewer, probe_engine=engine)
         try:
             return await schema.execute(HEALTH, variable_values=variables, context_value=context)
         finally:

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.core.context import Context
 from graph.core.global_id import decode_typed_id, encode_global_id
-from graph.core.request_session import RequestSession
+from graph.core.request_database import RequestDatabase
 from graph.core.viewer import Viewer
 from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueOrder
 from graph.schema.root import schema
@@ -700,7 +700,7 @@ def test_every_operation_has_a_scenario():
 async def test_operation_runs_on_factory_data(session, name):
     variables, check, viewer = await SCENARIOS[name](session)
 
-    context = Context(db=RequestSession(session), viewer=viewer)
+    context = Context(db=RequestDatabase(session), viewer=viewer)
     try:
         result = await schema.execute(
             operation_source(name),

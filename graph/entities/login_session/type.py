@@ -1,4 +1,4 @@
-"""The `Session` GraphQL type: one login of a user on one device."""
+"""The `Session` GraphQL type (`LoginSession` here, as its model): one login on one device."""
 
 import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Self, cast
@@ -18,12 +18,13 @@ UserType = Annotated["User", strawberry.lazy("graph.entities.user.type")]
 
 
 @strawberry.type(
+    name="Session",
     description=(
         "A login session: what one `logIn` or `signUp` handed a bearer token for. Seen by its"
         " user and admins."
-    )
+    ),
 )
-class Session(Node):
+class LoginSession(Node):
     """A login session; the token itself is never stored, only its SHA-256."""
 
     row: strawberry.Private[models.LoginSession]

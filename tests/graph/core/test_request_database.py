@@ -4,14 +4,14 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from graph.core.request_session import RequestFinishedError, RequestSession
+from graph.core.request_database import RequestDatabase, RequestFinishedError
 from models import Actor, Venue
 from tests.factories import make_user, make_venue
 
 
 async def test_a_failed_write_leaves_rows_read_earlier_usable(session):
     venue = await make_venue(session, name="Kept")
-    db = RequestSession(session)
+    db = RequestDatabase(session)
     loaded = (await db.execute(select(Venue).where(Venue.id == venue.id))).scalar_one()
 
     async def violate(write_session):
@@ -31,7 +31,7 @@ async def test_a_failed_write_leaves_rows_read_earlier_usable(session):
 
 async def test_writes_commit_and_are_audited_with_the_actor(session):
     user = await make_user(session)
-    db = RequestSession(session)
+    db = RequestDatabase(session)
 
     async def rename(write_session):
         await write_session.execute(
@@ -50,7 +50,7 @@ async def test_writes_commit_and_are_audited_with_the_actor(session):
 
 
 async def test_concurrent_statements_queue_instead_of_colliding(session):
-    db = RequestSession(session)
+    db = RequestDatabase(session)
     results = await asyncio.gather(
         *(
             db.execute(text("SELECT pg_sleep(0.01), CAST(:n AS int) AS n"), {"n": n})
@@ -61,7 +61,7 @@ async def test_concurrent_statements_queue_instead_of_colliding(session):
 
 
 async def test_finish_waits_for_the_running_statement_and_refuses_more(session):
-    db = RequestSession(session)
+    db = RequestDatabase(session)
     running = asyncio.create_task(db.execute(text("SELECT pg_sleep(0.05)")))
     await asyncio.sleep(0)
     await db.finish()
@@ -71,7 +71,7 @@ async def test_finish_waits_for_the_running_statement_and_refuses_more(session):
 
 
 async def test_a_cancelled_reader_lets_its_statement_finish_on_a_kept_connection(session):
-    db = RequestSession(session)
+    db = RequestDatabase(session)
     before = await session.connection()
     reader = asyncio.create_task(db.execute(text("SELECT pg_sleep(0.1), 1 AS n")))
     await asyncio.sleep(0.02)
@@ -84,7 +84,7 @@ async def test_a_cancelled_reader_lets_its_statement_finish_on_a_kept_connection
 
 
 async def test_cancel_interrupts_the_running_statement(session):
-    db = RequestSession(session)
+    db = RequestDatabase(session)
     reader = asyncio.create_task(db.execute(text("SELECT pg_sleep(5)")))
     await asyncio.sleep(0.05)
     started = asyncio.get_running_loop().time()

@@ -24,7 +24,7 @@ from models import Actor, set_actor
 T = TypeVar("T")
 
 
-class RequestSession:
+class RequestDatabase:
     """Serialized access to a request's `AsyncSession`."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -2,7 +2,7 @@
 
 import models
 from graph.core.node_lookup import register_node_type
-from graph.entities.session.type import Session
+from graph.entities.login_session.type import LoginSession
 
 # Importing the package (as the schema assembly does) makes `Session` reachable by global ID and
 # its rows mappable by `to_node`.
@@ -10,5 +10,5 @@ register_node_type(
     "Session",
     model=models.LoginSession,
     load=lambda context, row_id: context.loaders.login_session.load(row_id),
-    to_node=Session.from_model,
+    to_node=LoginSession.from_model,
 )
