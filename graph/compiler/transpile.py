@@ -32,7 +32,6 @@ from sqlalchemy import (
     func,
     select,
     true,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import UUID, aggregate_order_by
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -63,6 +62,7 @@ from graph.compiler.builder import (
 )
 from graph.compiler.catalog import CompiledType, catalog
 from graph.core.errors import BadUserInputError
+from graph.core.paging import at_or_beyond, beyond
 from graph.core.permissions import email_visible
 from graph.core.viewer import Viewer
 
@@ -384,24 +384,28 @@ class _Transpiler:
             }
 
         self.slots.append(ArgumentSlot(field.arguments, binder))
+        # The keyset conditions of graph/core/paging.py, over this plan's parameters.
+        after = (after_created, after_id)
         venues = self.types["Venue"].table.alias()
         order = (venues.c.created_at, venues.c.id)
-        position = tuple_(*order)
-        cursor_after = tuple_(after_created, after_id)
         page = self._page(
             field.connection,
             venues,
-            where=(*self._live("Venue", venues), position > cursor_after),
+            where=(
+                *self._live("Venue", venues),
+                beyond(VENUE_LIST_ORDERING.on(*order), after, forward=True),
+            ),
             order=order,
             size_plus_one=size_plus_one,
             cursor=lambda: js.keyset_cursor(VENUE_LIST_ORDERING.name, *order),
         )
         before = self.types["Venue"].table.alias()
+        before_order = VENUE_LIST_ORDERING.on(before.c.created_at, before.c.id)
         rows_before = (
             select(before.c.id)
             .where(
                 *self._live("Venue", before),
-                tuple_(before.c.created_at, before.c.id) <= cursor_after,
+                at_or_beyond(before_order, after, forward=False),
             )
             .exists()
         )

@@ -21,7 +21,6 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Numeric,
     Select,
@@ -262,7 +261,9 @@ class Page(Generic[RowType]):
     has_previous_page: bool
 
 
-def _bound(key: SortKey, value: Any) -> BindParameter[Any]:  # noqa: ANN401 - any key's value
+def _bound(key: SortKey, value: Any) -> ColumnElement[Any]:  # noqa: ANN401 - any key's value
+    if isinstance(value, ColumnElement):  # a parameter bound later (the compiled path's plans)
+        return value
     type_ = key.expression.type
     # As unconstrained numeric: a cursor's amount past the column's precision compares
     # instead of overflowing `numeric(12, 2)`.
