@@ -1,15 +1,26 @@
-"""`DatabaseHealth`: the `sartiq monitor` report as GraphQL types (admins only).
+"""`databaseHealth`: the `sartiq monitor` report as GraphQL types and its root field (admins only).
 
 Counters that grow without bound (calls, rows, scans, bytes) are `Float`: GraphQL's `Int` is
 32-bit and they outgrow it on a busy server; they are whole numbers, exact up to 2^53.
 """
 
 import datetime as dt
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 
-from models.monitoring import Backend, HealthReport, IndexStat, QueryStat, TableStat
+from graph.core.context import Context
+from graph.core.errors import BadUserInputError
+from models.monitoring import (
+    Backend,
+    HealthReport,
+    HealthThresholds,
+    IndexStat,
+    QueryStat,
+    TableStat,
+    breached_thresholds,
+    collect_health,
+)
 
 
 @strawberry.type(description="One normalised statement from `pg_stat_statements`.")
@@ -212,3 +223,43 @@ class DatabaseHealth:
             breaches=breaches,
             healthy=not breaches,
         )
+
+
+MAX_TOP_STATEMENTS = 50
+
+
+@strawberry.type
+class HealthQueries:
+    """Operations."""
+
+    @strawberry.field(
+        description=(
+            "How the database is doing: top statements, cache hit ratio, connections, long and "
+            "idle-in-transaction sessions, blocked queries, vacuum and index health, replication "
+            "lag, and which alerting thresholds are breached (the `sartiq monitor` report). "
+            "Admins only: FORBIDDEN for others, UNAUTHENTICATED without a valid token."
+        )
+    )
+    async def database_health(
+        self,
+        info: strawberry.Info[Context],
+        top: Annotated[
+            int,
+            strawberry.argument(
+                description=f"How many statements each top list holds, 1 to {MAX_TOP_STATEMENTS}."
+            ),
+        ] = 10,
+    ) -> DatabaseHealth:
+        """Read the statistics views on a connection of its own, not the request's session."""
+        info.context.require_admin()
+        if not 1 <= top <= MAX_TOP_STATEMENTS:
+            message = f"`top` must be between 1 and {MAX_TOP_STATEMENTS}."
+            raise BadUserInputError(message, field="top")
+        engine = info.context.probe_engine
+        if engine is None:
+            message = "the request context has no probe engine"
+            raise RuntimeError(message)
+        thresholds = HealthThresholds()
+        async with engine.connect() as connection:
+            report = await collect_health(connection, thresholds, top=top)
+        return DatabaseHealth.from_model(report, breached_thresholds(report, thresholds))

@@ -27,7 +27,7 @@ from graph.entities.venue.mutations import VenueMutations
 from graph.entities.venue.queries import VenueListQueries, VenueQueries
 from graph.entities.venue.type import Venue
 from graph.reports.booking_stats import StatsQueries
-from graph.reports.health_queries import HealthQueries
+from graph.reports.database_health import HealthQueries
 from graph.schema import graphql_core_fixes
 from graph.schema.deadline import RequestDeadline
 from graph.schema.error_codes import MaskUnexpectedErrors, ValidationCodes, assign_code
