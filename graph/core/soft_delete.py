@@ -6,11 +6,13 @@ An entity declares its wording and who may change a row (`SoftDeletion`); the `d
 entities that have them cannot drift apart (they were 49 lines written twice).
 """
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
+from aiodataloader import DataLoader
 from strawberry.types.field import StrawberryField
 
 import models
@@ -37,6 +39,13 @@ async def set_deleted(
     changed = await info.context.db.write(info.context.actor, lambda session: change(session, row))
     refresh(info, changed)
     return changed
+
+
+def replace_cached(loader: DataLoader[uuid.UUID, Any], row: models.Venue | models.Media) -> None:
+    """After a write: forget a by-id loader's copy of `row`; keep the new one if it is live."""
+    loader.clear(row.id)
+    if not row.is_deleted:
+        loader.prime(row.id, row)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,7 @@ Every check constraint of the `media` table is checked here first, so bad input 
 """
 
 import datetime as dt
+import functools
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from graph.core.errors import (
 from graph.core.geo import LatLngInput, checked_point
 from graph.core.global_id import decode_typed_id
 from graph.core.permissions import may_change_media, may_change_venue, visible_media
-from graph.core.soft_delete import SoftDeletion
+from graph.core.soft_delete import SoftDeletion, replace_cached
 from graph.core.validation import (
     Check,
     checked_json_object,
@@ -347,17 +348,9 @@ async def _media_to_manage(
 
 
 def _refresh(info: strawberry.Info[Context], media: models.Media) -> None:
-    """Forget the request's cached copies of a changed media item; keep it if live."""
-    loader = info.context.loaders.media.clear(media.id)
-    if not media.is_deleted:
-        loader.prime(media.id, media)
+    """The request's cached copies after a write: the item's, and its venue's media pages."""
+    replace_cached(info.context.loaders.media, media)
     info.context.loaders.venue_media.clear_all()
-
-
-async def _deletable_media(
-    info: strawberry.Info[Context], global_id: strawberry.ID
-) -> models.Media:
-    return await _media_to_manage(info, global_id, live_only=False)
 
 
 MEDIA_DELETION = SoftDeletion(
@@ -366,7 +359,7 @@ MEDIA_DELETION = SoftDeletion(
     noun="media item",
     node=Media,
     to_node=Media.from_model,
-    to_manage=_deletable_media,
+    to_manage=functools.partial(_media_to_manage, live_only=False),
     refresh=_refresh,
     who="Its owner, the venue's host or an admin.",
     gone="it no longer appears in lists.",

@@ -3,6 +3,7 @@
 Bad input is refused with `BAD_USER_INPUT` naming the input field, before any write.
 """
 
+import functools
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from graph.core.errors import (
 from graph.core.geo import LatLngInput, checked_point
 from graph.core.global_id import decode_typed_id
 from graph.core.permissions import may_change_venue, may_create_venue
-from graph.core.soft_delete import SoftDeletion
+from graph.core.soft_delete import SoftDeletion, replace_cached
 from graph.core.validation import (
     Check,
     checked_json_object,
@@ -229,16 +230,7 @@ async def _venue_to_manage(
 
 
 def _refresh(info: strawberry.Info[Context], venue: models.Venue) -> None:
-    """Forget the request's cached copy of a changed venue; keep the new one if it is live."""
-    loader = info.context.loaders.venue.clear(venue.id)
-    if not venue.is_deleted:
-        loader.prime(venue.id, venue)
-
-
-async def _deletable_venue(
-    info: strawberry.Info[Context], global_id: strawberry.ID
-) -> models.Venue:
-    return await _venue_to_manage(info, global_id, include_deleted=True)
+    replace_cached(info.context.loaders.venue, venue)
 
 
 VENUE_DELETION = SoftDeletion(
@@ -247,7 +239,7 @@ VENUE_DELETION = SoftDeletion(
     noun="venue",
     node=Venue,
     to_node=Venue.from_model,
-    to_manage=_deletable_venue,
+    to_manage=functools.partial(_venue_to_manage, include_deleted=True),
     refresh=_refresh,
     who="Its owner or an admin only.",
     gone="it no longer appears in lists or lookups.",
