@@ -1,23 +1,19 @@
 """The `Venue` GraphQL type."""
 
 import datetime as dt
-import uuid
-from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
 from geoalchemy2.shape import to_shape
 from strawberry.scalars import JSON
 
 import models
-from graph.core.connection import Connection, Edge, page_of
+from graph.core.child_connection import child_connection
 from graph.core.context import Context
 from graph.core.geo import GeoJSON, geojson_point, point_latitude, point_longitude
-from graph.core.loaders import ChildCountLoader, FirstChildrenLoader, PageKey
 from graph.core.node import Node
 from graph.core.node_lookup import to_node
-from graph.core.paging import DEFAULT_CHILD_PAGE_SIZE, Ordering, checked_page_size
 from graph.core.read_model import (
     Children,
     ToOne,
@@ -40,24 +36,9 @@ MediaType = Annotated["Media", strawberry.lazy("graph.entities.media.type")]
 UserType = Annotated["User", strawberry.lazy("graph.entities.user.type")]
 
 
-NodeT = TypeVar("NodeT")
-
-
-async def _first_children(  # noqa: PLR0913 - the two loaders, the parent and the page's shape
-    pages: FirstChildrenLoader,
-    counts: ChildCountLoader,
-    venue_id: uuid.UUID,
-    first: int,
-    *,
-    ordering: Ordering,
-    node: Callable[[Any], NodeT],
-) -> Connection[NodeT]:
-    """The first `first` children of a venue through the request's loaders, as a connection."""
-    page = await pages.load(PageKey(venue_id, ordering, checked_page_size(first)))
-    edges = [Edge(cursor=ordering.cursor_of(row), node=node(row)) for row in page.rows]
-    return page_of(
-        edges, has_next_page=page.has_next_page, total_count=lambda: counts.load(venue_id)
-    )
+# Cursors of the root lists' default orders: continue there by `venueId`.
+VENUE_BOOKINGS = Children(models.Booking.venue_id, BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC])
+VENUE_MEDIA = Children(models.Media.venue_id, MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC])
 
 
 def _latitude(row: models.Venue) -> float:
@@ -71,13 +52,7 @@ def _longitude(row: models.Venue) -> float:
 @read_model(
     models.Venue,
     to_one={"owner": ToOne(models.Venue.owner_id)},
-    children={
-        # Cursors of the root lists' default orders: continue there by `venueId`.
-        "bookings": Children(
-            models.Booking.venue_id, BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC]
-        ),
-        "media": Children(models.Media.venue_id, MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC]),
-    },
+    children={"bookings": VENUE_BOOKINGS, "media": VENUE_MEDIA},
 )
 @strawberry.type(description="A place a host offers by the hour.")
 class Venue(Node):
@@ -140,40 +115,19 @@ class Venue(Node):
         row = await info.context.loaders.user.load(self.row.owner_id)
         return cast("User", to_node(row)) if row else None
 
-    @strawberry.field(description="The venue's bookings, earliest start first.")
-    async def bookings(
-        self,
-        info: strawberry.Info[Context],
-        first: Annotated[
-            int, strawberry.argument(description="How many bookings, 0 to 100.")
-        ] = DEFAULT_CHILD_PAGE_SIZE,
-    ) -> Connection[BookingType]:
-        """Page through the venue's live bookings."""
-        # Cursors of the root `bookings` list's default order: continue there by `venueId`.
-        return await _first_children(
-            info.context.loaders.venue_bookings,
-            info.context.loaders.venue_bookings_count,
-            self.row.id,
-            first,
-            ordering=BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC],
-            node=lambda row: cast("Booking", to_node(row)),
-        )
-
-    @strawberry.field(description="Photos and videos of the venue, oldest first.")
-    async def media(
-        self,
-        info: strawberry.Info[Context],
-        first: Annotated[
-            int, strawberry.argument(description="How many items, 0 to 100.")
-        ] = DEFAULT_CHILD_PAGE_SIZE,
-    ) -> Connection[MediaType]:
-        """Page through the venue's live media."""
-        # Cursors of the root `media` list's default order: continue there by `venueId`.
-        return await _first_children(
-            info.context.loaders.venue_media,
-            info.context.loaders.venue_media_count,
-            self.row.id,
-            first,
-            ordering=MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC],
-            node=lambda row: cast("Media", to_node(row)),
-        )
+    bookings = child_connection(
+        VENUE_BOOKINGS,
+        BookingType,
+        pages=lambda loaders: loaders.venue_bookings,
+        counts=lambda loaders: loaders.venue_bookings_count,
+        description="The venue's bookings, earliest start first.",
+        items="bookings",
+    )
+    media = child_connection(
+        VENUE_MEDIA,
+        MediaType,
+        pages=lambda loaders: loaders.venue_media,
+        counts=lambda loaders: loaders.venue_media_count,
+        description="Photos and videos of the venue, oldest first.",
+        items="items",
+    )
