@@ -15,7 +15,7 @@ from graph.core.errors import ForbiddenError
 from graph.core.loaders import PageKey
 from graph.core.node import Node
 from graph.core.node_lookup import to_node
-from graph.core.paging import DEFAULT_PAGE_SIZE, checked_page_size
+from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
 from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.read_model import column_field, read_model, read_values
 from graph.core.viewer import Viewer
@@ -117,7 +117,7 @@ class User(Node):
         self,
         info: strawberry.Info[Context],
         first: Annotated[
-            int, strawberry.argument(description="How many sessions, 0 to 100.")
+            int, strawberry.argument(description=f"How many sessions, 0 to {MAX_PAGE_SIZE}.")
         ] = DEFAULT_PAGE_SIZE,
         after: Annotated[
             str | None,
@@ -175,7 +175,7 @@ class User(Node):
             strawberry.argument(description="Search radius in metres, above 0, at most 100,000."),
         ],
         first: Annotated[
-            int, strawberry.argument(description="How many venues, 0 to 100.")
+            int, strawberry.argument(description=f"How many venues, 0 to {MAX_PAGE_SIZE}.")
         ] = DEFAULT_PAGE_SIZE,
         after: Annotated[
             str | None,
