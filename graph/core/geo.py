@@ -407,10 +407,31 @@ def _densified(polygon: Polygon) -> Polygon:
     return densified
 
 
+def point_coordinates(element: WKBElement) -> tuple[float, float]:
+    """`(longitude, latitude)` of a `geography(POINT)` value.
+
+    A venue shows its location three ways (`latitude`, `longitude`, `location`); parsing the
+    WKB once per distinct value, not once per field, keeps mapping a page of rows cheap.
+    """
+    data = element.data
+    key = bytes(data) if isinstance(data, memoryview) else data
+    found = _COORDINATES.get(key)
+    if found is None:
+        point = to_shape(element)
+        found = _COORDINATES[key] = (float(point.x), float(point.y))
+        if len(_COORDINATES) > MAX_COORDINATES_CACHED:
+            _COORDINATES.pop(next(iter(_COORDINATES)))
+    return found
+
+
+# Recently parsed points by their WKB (a few pages' worth; oldest dropped first).
+MAX_COORDINATES_CACHED = 4096
+_COORDINATES: dict[bytes | str, tuple[float, float]] = {}
+
+
 def geojson_point(element: WKBElement) -> GeoJSON:
     """A `geography(POINT)` value as a GeoJSON Point, `[longitude, latitude]`."""
-    point = to_shape(element)
-    return GeoJSON({"type": "Point", "coordinates": [point.x, point.y]})
+    return GeoJSON({"type": "Point", "coordinates": list(point_coordinates(element))})
 
 
 def point_latitude(location: ColumnElement[Any]) -> ColumnElement[Any]:

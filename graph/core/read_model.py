@@ -171,6 +171,9 @@ def _reader(field_type: object, read: FieldRead) -> Reader:
 
 
 def _readers(cls: type) -> tuple[str, tuple[tuple[str, Reader], ...]]:
+    found = _READERS.get(cls)  # read on every row mapped: without the lock once built
+    if found is not None:
+        return found
     with _READERS_LOCK:
         found = _READERS.get(cls)
         if found is None:

@@ -5,13 +5,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
-from geoalchemy2.shape import to_shape
 from strawberry.scalars import JSON
 
 import models
 from graph.core.child_connection import child_connection
 from graph.core.context import Context
-from graph.core.geo import GeoJSON, geojson_point, point_latitude, point_longitude
+from graph.core.geo import (
+    GeoJSON,
+    geojson_point,
+    point_coordinates,
+    point_latitude,
+    point_longitude,
+)
 from graph.core.node import Node
 from graph.core.node_lookup import to_node
 from graph.core.read_model import (
@@ -42,11 +47,11 @@ VENUE_MEDIA = Children(models.Media.venue_id, MEDIA_ORDERINGS[MediaOrder.CREATED
 
 
 def _latitude(row: models.Venue) -> float:
-    return float(to_shape(row.location).y)
+    return point_coordinates(row.location)[1]
 
 
 def _longitude(row: models.Venue) -> float:
-    return float(to_shape(row.location).x)
+    return point_coordinates(row.location)[0]
 
 
 @read_model(
