@@ -6,7 +6,6 @@ names, so their cursors continue in the root list of that ordering) and their co
 once from the declaration, so two child connections cannot differ in how they page.
 """
 
-import inspect
 from collections.abc import Callable
 from typing import Annotated, Any, Protocol
 
@@ -15,6 +14,7 @@ from strawberry.types.field import StrawberryField
 
 from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
+from graph.core.declared_resolver import declare_arguments
 from graph.core.loaders import ChildCountLoader, FirstChildrenLoader, Loaders, PageKey
 from graph.core.node_lookup import to_node
 from graph.core.paging import DEFAULT_CHILD_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
@@ -57,26 +57,12 @@ def child_connection(  # noqa: PLR0913 - the declaration, the loaders and the wo
     first = Annotated[
         int, strawberry.argument(description=f"How many {items}, 0 to {MAX_PAGE_SIZE}.")
     ]
-    resolve.__annotations__ = {
-        "info": strawberry.Info[Context],
-        "first": first,
-        "return": connection,
-    }
-    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            inspect.Parameter(
-                "info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=strawberry.Info[Context]
-            ),
-            inspect.Parameter(
-                "first",
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                default=DEFAULT_CHILD_PAGE_SIZE,
-                annotation=first,
-            ),
-        ],
-        return_annotation=connection,
+    declare_arguments(
+        resolve,
+        {"first": (first, DEFAULT_CHILD_PAGE_SIZE)},
+        returns=connection,
+        doc=f"Page through the parent's live {items}.",
+        method=True,
     )
-    resolve.__doc__ = f"Page through the parent's live {items}."
     field: StrawberryField = strawberry.field(resolver=resolve, description=description)
     return field

@@ -7,7 +7,6 @@ too. Their resolvers were four copies of one signature and one call; each entity
 cannot drift between lists.
 """
 
-import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -17,6 +16,7 @@ import strawberry
 from sqlalchemy import ColumnElement
 
 from graph.core.context import Context
+from graph.core.declared_resolver import declare_arguments
 from graph.core.list_page import list_page
 from graph.core.paging import After, Before, First, IncludeDeleted, Last, Ordering
 from graph.core.search import (
@@ -73,24 +73,7 @@ class RootList(Generic[RowT, FilterT, OrderT]):
         async def resolve(info: strawberry.Info[Context], **arguments: Any) -> Any:  # noqa: ANN401 - the declared connection type
             return await self._page(info, **arguments)
 
-        parameters = [
-            inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            *(
-                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
-                for name, (_, default) in self._arguments().items()
-            ),
-        ]
-        annotations: dict[str, Any] = {
-            "info": strawberry.Info[Context],
-            **{name: annotation for name, (annotation, _) in self._arguments().items()},
-            "return": self.connection,
-        }
-        resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [parameter.replace(annotation=annotations[parameter.name]) for parameter in parameters],
-            return_annotation=self.connection,
-        )
-        resolve.__annotations__ = annotations
-        resolve.__doc__ = self.summary
+        declare_arguments(resolve, self._arguments(), returns=self.connection, doc=self.summary)
         return resolve
 
     def _arguments(self) -> dict[str, tuple[object, object]]:

@@ -17,6 +17,7 @@ from strawberry.types.field import StrawberryField
 
 import models
 from graph.core.context import Context
+from graph.core.declared_resolver import REQUIRED, declare_arguments
 from models.base import SoftDelete
 
 Row = TypeVar("Row", bound=SoftDelete)
@@ -118,15 +119,13 @@ class SoftDeletion(Generic[Row, NodeT]):
             return payload(**{self.field: self.to_node(changed)})
 
         verb_done = "deleted" if deleted else "restored"
-        resolve.__annotations__ = {
-            "info": strawberry.Info[Context],
-            "input": Annotated[
-                input_type,
-                strawberry.argument(description=f"The {self.noun} to {verb.lower()}."),
-            ],
-            "return": payload,
-        }
-        resolve.__doc__ = f"The {self.noun}, {verb_done} (idempotent)."
+        argument = strawberry.argument(description=f"The {self.noun} to {verb.lower()}.")
+        declare_arguments(
+            resolve,
+            {"input": (Annotated[input_type, argument], REQUIRED)},
+            returns=payload,
+            doc=f"The {self.noun}, {verb_done} (idempotent).",
+        )
         mutation: StrawberryField = strawberry.mutation(resolver=resolve, description=description)
         return mutation
 
