@@ -172,7 +172,7 @@ class ChildCountLoader(DataLoader[uuid.UUID, int]):
     def __init__(
         self,
         db: RequestDatabase,
-        model: type[Booking | Media],
+        model: type[Booking | Media | LoginSession],
         *,
         parent_key: str,
         visible: ColumnElement[bool] | None = None,
@@ -180,7 +180,7 @@ class ChildCountLoader(DataLoader[uuid.UUID, int]):
         """Count `model` rows per value of the foreign key `parent_key`, matching `visible`."""
         super().__init__()
         self._db = db
-        self._model: type[Booking | Media] = model
+        self._model: type[Booking | Media | LoginSession] = model
         self._parent_key = parent_key
         self._visible = visible
 
@@ -336,6 +336,7 @@ class Loaders:
     media: ByIdLoader[Media]
     login_session: ByIdLoader[LoginSession]
     user_sessions: FirstChildrenLoader
+    user_sessions_count: ChildCountLoader
     venue_bookings: FirstChildrenLoader
     venue_media: FirstChildrenLoader
     venue_bookings_count: ChildCountLoader
@@ -348,15 +349,19 @@ def create_loaders(db: RequestDatabase, viewer: Viewer | None) -> Loaders:
     """Build a fresh set of loaders for one request, showing only what `viewer` may see."""
     bookings_seen = visible_bookings(viewer)
     media_seen = visible_media(viewer)
+    sessions_seen = visible_login_sessions(viewer)
     return Loaders(
         user=ByIdLoader(db, User),
         preferences=PreferencesLoader(db),
         venue=ByIdLoader(db, Venue),
         booking=ByIdLoader(db, Booking, bookings_seen),
         media=ByIdLoader(db, Media, media_seen),
-        login_session=ByIdLoader(db, LoginSession, visible_login_sessions(viewer)),
+        login_session=ByIdLoader(db, LoginSession, sessions_seen),
         user_sessions=FirstChildrenLoader(
-            db, LoginSession, parent_key="user_id", visible=visible_login_sessions(viewer)
+            db, LoginSession, parent_key="user_id", visible=sessions_seen
+        ),
+        user_sessions_count=ChildCountLoader(
+            db, LoginSession, parent_key="user_id", visible=sessions_seen
         ),
         venue_bookings=FirstChildrenLoader(
             db, Booking, parent_key="venue_id", visible=bookings_seen

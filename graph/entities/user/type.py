@@ -4,7 +4,6 @@ import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
-from sqlalchemy import func, select
 from strawberry.scalars import JSON
 
 import models
@@ -142,20 +141,11 @@ class User(Node):
             for row in page.rows
         ]
         user_id = self.row.id
-
-        async def total_count() -> int:
-            statement = (
-                select(func.count())
-                .select_from(models.LoginSession)
-                .where(models.LoginSession.user_id == user_id)
-            )
-            return int((await info.context.db.execute(statement)).scalar_one())
-
         return page_of(
             edges,
             has_next_page=page.has_next_page,
             has_previous_page=cursor is not None,
-            total_count=total_count,
+            total_count=lambda: info.context.loaders.user_sessions_count.load(user_id),
         )
 
     @strawberry.field(

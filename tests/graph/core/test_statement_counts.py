@@ -6,7 +6,7 @@ statements: one per list, per loader and per depth, never one per row.
 
 import pytest
 
-from tests.factories import make_booking, make_media, make_user, make_venue
+from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
 from tests.graph.viewers import viewer_of
 
 NESTED = """
@@ -73,3 +73,34 @@ async def test_nested_query_runs_the_same_statements_for_1_10_and_100_parents(
     assert len(bookings["edges"]) == parents
     assert all(b["node"]["venue"]["owner"]["displayName"] for b in bookings["edges"])
     assert counted.count == STATEMENTS, "\n\n".join(counted.statements)
+
+
+USERS_WITH_SESSIONS = """
+query Sessions($first: Int!) {
+  users(first: $first) {
+    edges { node { sessions(first: 2) { totalCount edges { node { id } } } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("members", [1, 10, 30])
+async def test_sessions_and_their_counts_take_one_statement_each_for_any_number_of_users(
+    session, execute, count_statements, members
+):
+    admin_row = await make_user(session, role="admin")
+    for _ in range(members):
+        member = await make_user(session)
+        for _ in range(3):
+            await make_login_session(session, user=member)
+
+    with count_statements as counted:
+        result = await execute(
+            USERS_WITH_SESSIONS, {"first": members + 1}, viewer=viewer_of(admin_row)
+        )
+
+    assert result.errors is None, result.errors
+    counts = [edge["node"]["sessions"]["totalCount"] for edge in result.data["users"]["edges"]]
+    assert sorted(counts) == [0] + [3] * members  # the admin has none of their own
+    # The users page, their sessions (one window query), their counts (one GROUP BY).
+    assert counted.count == 3, "\n\n".join(counted.statements)
