@@ -1,6 +1,14 @@
-"""The fast path: supported queries compiled into one SQL statement that builds the JSON."""
+"""The compiled path: read queries planned into one SQL statement (see fast_path.py)."""
 
-from graph.compiler.fast_path import FastPath, PlanCache, RawData, encode_response
+from graph.compiler.fast_path import PLANS, CompiledReads, PlanCache, RawData, encode_response
 from graph.compiler.transpile import Plan, compile_operation
 
-__all__ = ["FastPath", "Plan", "PlanCache", "RawData", "compile_operation", "encode_response"]
+__all__ = [
+    "PLANS",
+    "CompiledReads",
+    "Plan",
+    "PlanCache",
+    "RawData",
+    "compile_operation",
+    "encode_response",
+]

@@ -10,10 +10,8 @@ the plan's own (a page size, a row id), refusing what the general path would ref
 """
 
 import dataclasses
-import datetime as dt
 import re
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphql import (
@@ -32,17 +30,13 @@ from graphql import (
 )
 
 from graph.compiler.catalog import EMAIL_FIELD, CompiledType, catalog
-from graph.core.global_id import decode_typed_id
-from graph.core.paging import Ordering, checked_page_size, page_window
-from graph.entities.venue.inputs import VENUE_ORDERINGS, VenueOrder
+from graph.core.root_list import RootList, root_list_of
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-# `after` absent: a position before every row (no venue was listed in year 1 with the nil id).
-_START = (dt.datetime(1, 1, 1, tzinfo=dt.UTC), uuid.UUID(int=0))
-# The order of the root `venues` list without `orderBy`, the only one compiled.
-VENUE_LIST_ORDERING: Ordering = VENUE_ORDERINGS[VenueOrder.CREATED_AT_ASC]
-# Edge fields of the root `venues` list that are null without `search` and `near`.
-_FOUND_FIELDS = frozenset({"rank", "highlight", "matchedBy", "distanceMeters"})
+# Edge fields of a searchable list (`graph.core.search.Found`), read from the page's extras.
+FOUND_FIELDS = frozenset({"rank", "highlight", "matchedBy", "distanceMeters"})
+# graphql-core's back-reference from a schema element to the Strawberry definition it came from.
+_DEFINITION = "strawberry-definition"
 
 
 class UnsupportedError(Exception):
@@ -54,12 +48,10 @@ class UnsupportedError(Exception):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Arguments:
-    """One field's arguments, read per request into the plan's named values."""
+    """One field's arguments as the document gives them, read per request (see transpile)."""
 
     field: GraphQLField
     node: FieldNode
-    # graphql-core's coerced arguments -> named values; raises what the general path reports.
-    read: Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -96,7 +88,7 @@ class ToOneField:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ChildField:
-    """A child connection of its parent (`Venue.bookings`), paged by `first`."""
+    """A child connection of its parent (`Venue.bookings`), paged by its arguments."""
 
     key: str
     name: str
@@ -135,13 +127,14 @@ class NodeField:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class NullField:
-    """An edge field that is null on this list (a search rank without `search`)."""
+class FoundField:
+    """A search value of a list's edge (`rank`, `highlight`, ...): null without `search`."""
 
     key: str
+    name: str
 
 
-EdgeField = Typename | CursorField | NodeField | NullField
+EdgeField = Typename | CursorField | NodeField | FoundField
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -179,6 +172,8 @@ class ConnectionSelection:
     type_name: str
     fields: tuple[ConnectionField, ...]
     edge: tuple[EdgeField, ...]
+    # The GraphQL type of the connection's nodes.
+    node_type: str
     # `startCursor` or `endCursor` selected: each row's cursor is computed.
     wants_page_cursors: bool
 
@@ -193,15 +188,24 @@ class VenueRoot:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class VenueListRoot:
-    """`venues(first:, after:)` in its default order."""
+class ViewerRoot:
+    """`viewer`: the signed-in user, or null."""
 
     key: str
+    user: ObjectSelection
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListRoot:
+    """A root list declared by a `RootList` (`venues`, `bookings`, `media`, `users`)."""
+
+    key: str
+    root_list: RootList[Any, Any, Any]
     arguments: Arguments
     connection: ConnectionSelection
 
 
-RootField = Typename | VenueRoot | VenueListRoot
+RootField = Typename | VenueRoot | ViewerRoot | ListRoot
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -212,22 +216,6 @@ class OperationPlan:
 
 
 # --- planning ----------------------------------------------------------------------------------
-
-
-def _child_page(arguments: dict[str, Any]) -> dict[str, Any]:
-    return {"size": checked_page_size(arguments["first"])}
-
-
-def _venue_id(arguments: dict[str, Any]) -> dict[str, Any]:
-    return {"id": decode_typed_id(arguments["id"], "Venue", field="id")}
-
-
-def _venue_page(arguments: dict[str, Any]) -> dict[str, Any]:
-    window = page_window(
-        VENUE_LIST_ORDERING, first=arguments.get("first"), after=arguments.get("after")
-    )
-    created, row_id = window.after if window.after is not None else _START
-    return {"size": window.size, "after_created": created, "after_id": row_id}
 
 
 @dataclasses.dataclass
@@ -301,6 +289,11 @@ class Builder:
         return list(merged.items())
 
     @staticmethod
+    def _no_arguments(nodes: Sequence[FieldNode]) -> None:
+        if any(node.arguments for node in nodes):
+            raise UnsupportedError
+
+    @staticmethod
     def _no_selection(nodes: Sequence[FieldNode]) -> None:
         if any(node.selection_set is not None for node in nodes):
             raise UnsupportedError
@@ -362,10 +355,11 @@ class Builder:
         if name in compiled.to_one:
             target = self.object_selection(self._field_type(parent, name), nodes, nested=nested)
             return ToOneField(key, name, target)
-        if name not in compiled.children or nested:
-            # Nested: the visibility subqueries name the raw child tables, so they stay un-nested.
+        if name not in compiled.children or any(
+            argument.name.value != "first" for argument in nodes[0].arguments or ()
+        ):
             raise UnsupportedError
-        arguments = Arguments(parent.fields[name], nodes[0], _child_page)
+        arguments = Arguments(parent.fields[name], nodes[0])
         connection = self.connection_selection(self._field_type(parent, name), nodes, nested=True)
         return ChildField(key, name, connection, arguments)
 
@@ -398,6 +392,7 @@ class Builder:
             connection.name,
             tuple(fields),
             edge,
+            self._field_type(self._field_type(connection, "edges"), "node").name,
             self._wants_page_cursors(connection, nodes),
         )
 
@@ -433,9 +428,9 @@ class Builder:
                 fields.append(
                     NodeField(key, self.object_selection(node_type, field_nodes, nested=nested))
                 )
-            elif name in _FOUND_FIELDS and edge_type.name == "VenueListEdge":
+            elif name in FOUND_FIELDS:
                 self._no_selection(field_nodes)
-                fields.append(NullField(key))
+                fields.append(FoundField(key, name))
             else:
                 raise UnsupportedError
         return tuple(fields)
@@ -463,23 +458,28 @@ class Builder:
             if name == "__typename":
                 fields.append(Typename(key, query_type.name))
             elif name == "venue":
-                arguments = Arguments(query_type.fields["venue"], nodes[0], _venue_id)
+                arguments = Arguments(query_type.fields["venue"], nodes[0])
                 venue = self.object_selection(
                     self._field_type(query_type, "venue"), nodes, nested=False
                 )
                 fields.append(VenueRoot(key, arguments, venue))
-            elif name == "venues":
-                if any(
-                    arg.name.value not in {"first", "after"} for arg in nodes[0].arguments or ()
-                ):
-                    raise UnsupportedError
-                arguments = Arguments(query_type.fields["venues"], nodes[0], _venue_page)
-                connection = self.connection_selection(
-                    self._field_type(query_type, "venues"), nodes, nested=False
+            elif name == "viewer":
+                self._no_arguments(nodes)
+                user = self.object_selection(
+                    self._field_type(query_type, "viewer"), nodes, nested=False
                 )
-                fields.append(VenueListRoot(key, arguments, connection))
+                fields.append(ViewerRoot(key, user))
             else:
-                raise UnsupportedError
+                field = query_type.fields[name]
+                definition = field.extensions.get(_DEFINITION)
+                resolver = getattr(getattr(definition, "base_resolver", None), "wrapped_func", None)
+                root_list = root_list_of(resolver)
+                if root_list is None:
+                    raise UnsupportedError
+                connection = self.connection_selection(
+                    self._field_type(query_type, name), nodes, nested=False
+                )
+                fields.append(ListRoot(key, root_list, Arguments(field, nodes[0]), connection))
         return OperationPlan(tuple(fields))
 
 

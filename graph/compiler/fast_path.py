@@ -1,36 +1,42 @@
-"""The fast path: run a supported query as its one compiled statement, inside Strawberry's hooks.
+"""The compiled path inside Strawberry's execution: a schema extension that answers reads.
 
-`FastPath.execute` answers a request or returns None (the general path then runs it). For a
-supported operation it runs Strawberry's own operation pipeline (every schema extension's
-`on_operation`, parsing and validation with their caches, the same operation-type checks) and
-only replaces graphql-core's execution by the statement: validation errors and limits come out
-exactly as on the general path, and metrics and statement counting see the request.
+`CompiledReads` is one of the schema's extensions (graph/schema/root.py). In its `on_execute`
+hook, for a query whose context asks for compiled reads (`Context.compiled_reads`, set from
+the `fast_path` setting), it plans the already parsed and validated document once, binds the
+request's arguments and runs the plan's one statement; it then hands Strawberry the result, and
+Strawberry skips graphql-core's execution (`execution_context.result` set before execution is
+Strawberry's public way to answer from elsewhere, as its caching examples do). Everything else
+about the request (parsing, validation, limits, metrics, the deadline, error masking) is the
+same code for both paths, because it is the same pipeline. What the compiler cannot plan runs
+on the loader path, and `sartiq_graphql_read_path_total` counts which path answered.
 """
 
+import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import strawberry
 from graphql import DocumentNode, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.schema.schema import _coerce_error
-from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
+from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from graph.compiler.json_sql import ascii_json
 from graph.compiler.transpile import Plan, compile_operation, viewer_kind
 from graph.core.context import Context
-from graph.schema.query_limits import limits_of, parse_cached
 
 # Distinct (document, operation, viewer kind) plans kept; clients send a few dozen documents.
 PLANS_CACHED = 512
+
+READ_PATH = Counter(
+    "sartiq_graphql_read_path_total",
+    "Query operations by the path that answered them: compiled (one statement) or loaders.",
+    ["path"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,167 +62,97 @@ class PlanCache:
 
     def get(
         self,
-        schema: strawberry.Schema,
-        query: str,
-        operation_name: str | None,
-        kind_of: Any,  # noqa: ANN401 - a viewer or None
-        *,
-        max_tokens: int | None = None,
+        schema: Any,  # noqa: ANN401 - graphql-core's schema
+        document: DocumentNode,
+        key: tuple[str, str | None],
+        viewer: Any,  # noqa: ANN401 - a viewer or None
     ) -> Plan | None:
-        """The cached plan, compiled on first use (None past `max_tokens` tokens)."""
-        key = (query, operation_name, viewer_kind(kind_of))
+        """The cached plan of `document` (its text and operation name are `key`)."""
+        cache_key = (*key, viewer_kind(viewer))
         with self._lock:
-            if key in self._plans:
-                self._plans.move_to_end(key)
-                return self._plans[key]
-        plan = _compile(schema, query, operation_name, kind_of, max_tokens)
+            if cache_key in self._plans:
+                self._plans.move_to_end(cache_key)
+                return self._plans[cache_key]
+        plan = compile_operation(schema, document, key[1], viewer)
         with self._lock:
             self.compiled += 1
-            self._plans[key] = plan
+            self._plans[cache_key] = plan
             while len(self._plans) > self.maxsize:
                 self._plans.popitem(last=False)
         return plan
 
 
-def _compile(
-    schema: strawberry.Schema,
-    query: str,
-    operation_name: str | None,
-    viewer: Any,  # noqa: ANN401
-    max_tokens: int | None,
-) -> Plan | None:
-    try:
-        # Through Strawberry's parser cache, with its options: the parse is shared with the
-        # operation pipeline that runs next, and the token limit applies here too.
-        document: DocumentNode = parse_cached(query, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
-    return compile_operation(schema._schema, document, operation_name, viewer)  # noqa: SLF001 - graphql-core's schema
+# One cache per process: plans depend on the schema and the document, not on the app.
+PLANS = PlanCache()
 
 
-class FastPath:
-    """Answers supported queries with one statement; owns the plan cache."""
+class CompiledReads(SchemaExtension):
+    """Answer a query with its compiled statement when the request allows it and it plans."""
 
-    def __init__(self, schema: strawberry.Schema, *, plans: PlanCache | None = None) -> None:
-        """Serve operations of `schema`."""
-        self.schema = schema
-        self.plans = plans if plans is not None else PlanCache()
+    plans: PlanCache = PLANS
 
-    async def execute(  # noqa: PLR0913 - the request's pieces, as Strawberry passes them
-        self,
-        *,
-        query: str | None,
-        variables: dict[str, Any] | None,
-        operation_name: str | None,
-        context: Context,
-        allowed_operation_types: Iterable[OperationType],
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> ExecutionResult | None:
-        """The response of a supported query; None when the general path must run it."""
-        if not query or OperationType.QUERY not in set(allowed_operation_types):
+    async def on_execute(self) -> AsyncIterator[None]:
+        """Set the compiled answer as the execution's result, or leave execution to graphql-core."""
+        execution = self.execution_context
+        context = execution.context
+        cancelled: asyncio.CancelledError | None = None
+        # A result set already is an earlier extension's refusal (a bad variable, a cost over
+        # the limit): nothing runs then, on either path.
+        if execution.result is None and execution.operation_type is OperationType.QUERY:
+            answered = False
+            if isinstance(context, Context) and context.compiled_reads:
+                try:
+                    answer = await self._answer(context)
+                except asyncio.CancelledError as error:
+                    # Past the deadline: re-raised below, once the hooks entered before this
+                    # one (graph/schema/deadline.py) can receive it at their `yield`.
+                    cancelled = error
+                    answer = GraphQLExecutionResult(data=None, errors=None)
+                if answer is not None:
+                    execution.result = answer
+                    answered = True
+            READ_PATH.labels("compiled" if answered else "loaders").inc()
+        yield
+        if cancelled is not None:
+            raise cancelled
+
+    async def _answer(self, context: Context) -> GraphQLExecutionResult | None:
+        execution = self.execution_context
+        document = execution.graphql_document
+        if document is None or execution.pre_execution_errors:
             return None
         plan = self.plans.get(
-            self.schema,
-            query,
-            operation_name,
+            self.execution_context.schema._schema,  # noqa: SLF001 - graphql-core's schema
+            document,
+            (execution.query or "", execution.operation_name),
             context.viewer,
-            max_tokens=limits_of(context).max_tokens,
         )
         if plan is None:
             return None
-        try:
-            parameters = plan.bind(variables, context.viewer)
-        except GraphQLError:
-            # An invalid document (a required argument left out): Strawberry's validation, on
-            # the general path, reports it with its code.
+        bound = plan.bind(execution.variables, context, execution.schema)
+        if bound is None:
+            # An argument the loader path refuses: it reports the error with its code.
             return None
-        if parameters is None:
-            return None
-        return await self._run(
-            plan,
-            parameters,
-            query=query,
-            variables=variables,
-            operation_name=operation_name,
-            context=context,
-            allowed_operation_types=allowed_operation_types,
-            operation_extensions=operation_extensions,
-        )
-
-    async def _run(  # noqa: PLR0913 - as `execute`
-        self,
-        plan: Plan,
-        parameters: tuple[Any, ...],
-        *,
-        query: str,
-        variables: dict[str, Any] | None,
-        operation_name: str | None,
-        context: Context,
-        allowed_operation_types: Iterable[OperationType],
-        operation_extensions: dict[str, Any] | None,
-    ) -> ExecutionResult:
-        # Strawberry's `Schema.execute`, with the statement in place of graphql-core's execute.
-        schema = self.schema
-        execution_context = schema._create_execution_context(  # noqa: SLF001
-            query=query,
-            allowed_operation_types=allowed_operation_types,
-            variable_values=variables,
-            context_value=context,
-            root_value=None,
-            operation_name=operation_name,
-            operation_extensions=operation_extensions,
-        )
-        extensions = schema.get_extensions()
-        for extension in extensions:
-            extension.execution_context = execution_context
-        runner = schema.create_extensions_runner(execution_context, extensions)
-        middleware = schema._get_middleware_manager(extensions)  # noqa: SLF001
-
-        async def run_statement(*_args: Any, **_kwargs: Any) -> GraphQLExecutionResult:  # noqa: ANN401 - graphql-core's execute signature, ignored
-            try:
-                body = await context.db.run(lambda session: _fetch(session, plan, parameters))
-            except Exception as error:  # noqa: BLE001 - as graphql-core: a failure is an error
-                # Masked (timeout, unavailable database: 503) by the error extension, as there.
-                return GraphQLExecutionResult(
-                    data=None, errors=[GraphQLError(str(error), original_error=error)]
-                )
-            return GraphQLExecutionResult(data=RawData(body), errors=None)  # type: ignore[arg-type]
-
+        sql, parameters = bound
         try:
-            async with runner.operation():
-                if errors := await schema._prepare_operation_async(execution_context, runner):  # noqa: SLF001
-                    return await schema._handle_execution_result(  # noqa: SLF001
-                        execution_context, errors, runner
-                    )
-                result = await schema._execute_operation(  # noqa: SLF001
-                    execution_context,
-                    runner,
-                    middleware,
-                    run_statement,
-                    schema._get_custom_context_kwargs(operation_extensions),  # noqa: SLF001
-                )
-        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
-            raise
-        except Exception as error:  # noqa: BLE001 - as Strawberry: every failure becomes a GraphQL error
-            return await schema._handle_execution_result(  # noqa: SLF001
-                execution_context,
-                PreExecutionError(data=None, errors=[_coerce_error(error)]),
-                runner,
+            body = await context.db.run(lambda session: _fetch(session, sql, parameters))
+        except Exception as error:  # noqa: BLE001 - as graphql-core: a failure is an error
+            # Masked (timeout, unavailable database: 503) by the error extension, as there.
+            return GraphQLExecutionResult(
+                data=None, errors=[GraphQLError(str(error), original_error=error)]
             )
-        return await schema._handle_execution_result(  # noqa: SLF001
-            execution_context, result, runner, skip_process_errors=True
-        )
+        return GraphQLExecutionResult(data=RawData(body), errors=None)  # type: ignore[arg-type]
 
 
-async def _fetch(session: AsyncSession, plan: Plan, parameters: tuple[Any, ...]) -> bytes:
+async def _fetch(session: AsyncSession, sql: str, parameters: tuple[Any, ...]) -> bytes:
     connection = await session.connection()
-    result = await connection.exec_driver_sql(plan.sql, parameters)
+    result = await connection.exec_driver_sql(sql, parameters)
     text: str = result.scalar_one()
     return ascii_json(text.encode())
 
 
 def encode_response(data: object) -> bytes | None:
-    """The response body when `data` (a response or a batch) holds fast-path results; else None.
+    """The response body when `data` (a response or a batch) holds compiled results; else None.
 
     `{"data": <bytes>}` is spliced without decoding; anything else around it goes through
     the general encoder, as `json.dumps(..., separators=(",", ":"))` writes it.

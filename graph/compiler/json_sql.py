@@ -11,15 +11,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Text, case, cast, func
+from sqlalchemy import ColumnElement, Text, case, cast, func
 
-from graph.core.cursors import (
-    KeyKind,
-    base64url_sql,
-    encode_cursor_sql,
-    isoformat_sql,
-    sql_constant,
-)
+from graph.core.cursors import base64url_sql, float_repr_sql, isoformat_sql, sql_constant
 
 # PostgreSQL accepts at most 100 arguments per function call; concat is chunked below it.
 _CONCAT_CHUNK = 90
@@ -75,19 +69,13 @@ def json_datetime(expression: ColumnElement[Any]) -> ColumnElement[str]:
 
 def json_float(expression: ColumnElement[Any]) -> ColumnElement[str]:
     """A float8 as Python's `repr`: PostgreSQL's shortest text, with `.0` on whole numbers."""
-    text = cast(cast(expression, Float), Text)
-    return case((text.regexp_match("^-?[0-9]+$"), text.concat(const(".0"))), else_=text)
+    return float_repr_sql(expression)
 
 
 def global_id(type_name: str, row_id: ColumnElement[Any]) -> ColumnElement[str]:
     """The JSON string of `encode_global_id(type_name, row_id)`."""
     payload = concat([const(f"{type_name}:"), cast(row_id, Text)])
     return concat([const('"'), base64url_sql(payload), const('"')])
-
-
-def keyset_cursor(ordering: str, created: ColumnElement[Any], row_id: ColumnElement[Any]) -> Any:  # noqa: ANN401 - a SQL text expression
-    """The cursor of a row in an ordering by time then id (`graph.core.cursors` writes it)."""
-    return encode_cursor_sql(ordering, (KeyKind.DATETIME, KeyKind.UUID), (created, row_id))
 
 
 def ascii_json(body: bytes) -> bytes:

@@ -2,52 +2,60 @@
 
 As pg_graphql's `transpile.rs`, this turns the plan's nodes into SQL and knows nothing of the
 GraphQL document: columns become JSON text, many-to-one fields correlated scalar subqueries,
-child lists (`Venue.bookings`, `Venue.media`) and the root `venues` a page subquery aggregated
-with `string_agg`. The viewer's visibility rules are the general path's own (each type's
-declared rule, `graph.core.permissions`), built for a stand-in viewer whose id is a sentinel
-that `Plan.bind` swaps for the request's viewer. `compile_operation` plans and generates; an
-operation the builder refuses is `None`, and the general path answers it. Arguments are read
-per request through graphql-core's own coercion; values the general path would refuse (a page
-size over 100, a bad cursor or ID) make `bind` return None, so the general path produces the
-error.
+connections a page subquery aggregated with `string_agg`.
+
+What a request adds (its arguments, its viewer) is read per request into *pieces*: for each
+node that takes arguments, the SQL the loader path would run for them, built by the loader
+path's own code (`RootList.page_query`, the types' `visible` rules, `page_window`). Building
+the whole statement costs milliseconds, so it is built once per *shape* (which pieces, with
+which structure: the ordering, the filter fields given, whether a cursor was) and compiled;
+each later request of that shape only builds its pieces again, reads their parameter values
+in SQLAlchemy's cache-key order, and runs the cached SQL with them. A piece the loader path
+refuses (a bad cursor, a page too large, a viewer not allowed) makes the request fall back, so
+the loader path reports the error with its code.
 """
 
 import dataclasses
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
-from graphql.execution.values import get_argument_values, get_variable_values
+import strawberry
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy import (
     ARRAY,
     BindParameter,
+    ClauseElement,
     ColumnElement,
     FromClause,
     Integer,
     Select,
     Text,
+    and_,
     bindparam,
     case,
+    false,
     func,
     select,
     true,
 )
 from sqlalchemy.dialects.postgresql import UUID, aggregate_order_by
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.types import DateTime
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
 
 from graph.compiler import json_sql as js
 from graph.compiler.builder import (
-    VENUE_LIST_ORDERING,
     Arguments,
     ChildField,
     ConnectionSelection,
     CursorField,
     EdgesField,
     EmailField,
+    FoundField,
+    ListRoot,
     NodeField,
-    NullField,
     ObjectSelection,
     OperationPlan,
     PageInfoField,
@@ -56,71 +64,259 @@ from graph.compiler.builder import (
     TotalCountField,
     Typename,
     UnsupportedError,
-    VenueListRoot,
     VenueRoot,
+    ViewerRoot,
     plan_operation,
 )
 from graph.compiler.catalog import CompiledType, catalog
-from graph.core.errors import BadUserInputError
-from graph.core.paging import at_or_beyond, beyond
+from graph.core.context import Context
+from graph.core.cursors import encode_cursor_sql
+from graph.core.errors import ClientError
+from graph.core.global_id import decode_typed_id
+from graph.core.paging import (
+    Ordering,
+    Window,
+    at_or_beyond,
+    beyond,
+    checked_page_size,
+    page_window,
+)
 from graph.core.permissions import email_visible
 from graph.core.viewer import Viewer
 
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+# graphql-core's back-reference from a schema element to the Strawberry definition it came from.
+_DEFINITION = "strawberry-definition"
+# Statements kept per plan: one per shape its requests take (orderings, filters given).
+SHAPES_PER_PLAN = 64
+
 
 def viewer_kind(viewer: Viewer | None) -> str:
-    """The part of the viewer that changes the SQL's shape (its id is bound per request)."""
+    """The part of the viewer that changes a plan (its role); the rest is a piece's value."""
     if viewer is None:
         return "anonymous"
     return str(viewer.role)
 
 
-# --- per-request arguments ---------------------------------------------------------------------
-
-# The statement's parameters from an argument's named values (see `builder.Arguments.read`).
-Binder = Callable[[dict[str, Any]], dict[str, Any]]
+# --- one request's inputs ----------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ArgumentSlot:
-    """One field's arguments, read per request into the statement's parameters."""
+class Request:
+    """What one request gives a plan: its context and its coerced variables."""
 
-    arguments: Arguments
-    binder: Binder
+    context: Context
+    variables: VariableValues
+    schema: strawberry.Schema
+
+    def arguments(self, arguments: Arguments) -> dict[str, Any]:
+        """A field's arguments as its resolver receives them (Python names, input objects)."""
+        coerced = get_argument_values(arguments.field, arguments.node, self.variables)
+        definition = arguments.field.extensions.get(_DEFINITION)
+        if not isinstance(definition, StrawberryField):
+            raise UnsupportedError
+        converter = self.schema.schema_converter
+        return convert_arguments(
+            coerced,
+            definition.arguments,
+            scalar_registry=converter.scalar_registry,
+            config=self.schema.config,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Piece:
+    """The SQL one node needs for one request.
+
+    `shape` is what changes the statement's structure beyond the clauses' own (an ordering's
+    name, which way the page reads); `clauses` are the request's SQL, whose parameter values
+    change from request to request; `sql` names them for the transpiler.
+    """
+
+    shape: Hashable
+    sql: Mapping[str, Any]
+
+    @property
+    def clauses(self) -> tuple[ClauseElement, ...]:
+        """Every SQL element of the piece, in a fixed order."""
+        found: list[ClauseElement] = []
+        for value in self.sql.values():
+            if isinstance(value, ClauseElement):
+                found.append(value)
+            elif isinstance(value, tuple | list):
+                found += [item for item in value if isinstance(item, ClauseElement)]
+            elif isinstance(value, Mapping):
+                found += [item for item in value.values() if isinstance(item, ClauseElement)]
+        return tuple(found)
+
+
+Slot = Callable[[Request], Piece]
+
+
+def _size_parameters(size: int) -> dict[str, BindParameter[int]]:
+    return {
+        "size": bindparam(None, size, type_=Integer),
+        "size_plus_one": bindparam(None, size + 1, type_=Integer),
+    }
+
+
+def _list_piece(
+    ordering: Ordering,
+    window: Window,
+    where: ColumnElement[bool],
+    *,
+    extras: Mapping[str, ColumnElement[Any]],
+    scope: Callable[[ColumnElement[bool]], Select[Any]],
+) -> Piece:
+    """A page's SQL: its rows' condition, keyset bounds, flags for rows beyond, sizes."""
+    sql: dict[str, Any] = {
+        "where": where,
+        "order": tuple(key.expression for key in ordering.keys),
+        "extras": dict(extras),
+        **_size_parameters(window.size),
+    }
+    if window.after is not None:
+        sql["after"] = beyond(ordering, window.after, forward=True)
+        sql["rows_before"] = scope(
+            and_(where, at_or_beyond(ordering, window.after, forward=False))
+        ).exists()
+    if window.before is not None:
+        sql["before"] = beyond(ordering, window.before, forward=False)
+        sql["rows_after"] = scope(
+            and_(where, at_or_beyond(ordering, window.before, forward=True))
+        ).exists()
+    shape = (
+        ordering.name,
+        window.backward,
+        window.after is not None,
+        window.before is not None,
+        tuple(extras),
+    )
+    return Piece(shape, {"ordering": ordering, "backward": window.backward, **sql})
+
+
+# --- compiled statements -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Statement:
+    """One shape's SQL and where each of its parameters comes from."""
+
+    sql: str
+    # Per positional parameter: (clause index, parameter index, element index or None) for a
+    # request value, or (-1, value, None) for a constant of the statement.
+    sources: tuple[tuple[int, Any, int | None], ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def parameters(self, values: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
+        """The positional parameters of one request, from its clauses' values."""
+        out: list[Any] = []
+        for (clause, index, element), processor in zip(self.sources, self.processors, strict=True):
+            value = index if clause < 0 else values[clause][index]
+            if element is not None:
+                value = value[element]
+            out.append(processor(value) if processor is not None else value)
+        return tuple(out)
+
+
+def _cache_key(clause: ClauseElement) -> tuple[Hashable, list[BindParameter[Any]]]:
+    key = clause._generate_cache_key()  # noqa: SLF001 - SQLAlchemy's own statement cache key
+    if key is None:
+        raise UnsupportedError
+    # An IN list renders one parameter per element: its length is part of the shape.
+    lengths = tuple(
+        len(parameter.effective_value or ()) if parameter.expanding else None
+        for parameter in key.bindparams
+    )
+    return (key.key, lengths), list(key.bindparams)
+
+
+def _compile(statement: Select[Any], clauses: Sequence[ClauseElement]) -> Statement:
+    compiled = statement.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
+    origin: dict[str, tuple[int, int]] = {}
+    for clause_index, clause in enumerate(clauses):
+        _, parameters = _cache_key(clause)
+        for parameter_index, parameter in enumerate(parameters):
+            origin.setdefault(parameter.key, (clause_index, parameter_index))
+    sources: list[tuple[int, Any, int | None]] = []
+    processors: list[Callable[[Any], Any] | None] = []
+    bind_processors = compiled._bind_processors  # noqa: SLF001 - the dialect's value processing
+    for name in compiled.positiontup or ():
+        element: int | None = None
+        if name in compiled.binds:
+            parameter = compiled.binds[name]
+        else:  # the n-th element of an expanded IN list: `<name>_<n>`
+            base, _, position = name.rpartition("_")
+            parameter = compiled.binds[base]
+            element = int(position) - 1
+        if parameter.key in origin:
+            clause_index, parameter_index = origin[parameter.key]
+            sources.append((clause_index, parameter_index, element))
+        else:
+            value: Any = parameter.effective_value
+            sources.append((-1, value if element is None else value[element], None))
+        processor = bind_processors.get(name)
+        processors.append(processor if callable(processor) else None)
+    return Statement(compiled.string, tuple(sources), tuple(processors))
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
 class Plan:
-    """A compiled operation: driver SQL, its parameters' sources, and the argument slots."""
+    """A compiled operation: its typed plan, its slots, and a statement per shape."""
 
     operation: OperationDefinitionNode
-    sql: str
-    # Each positional parameter: ("const", value), ("viewer", None) or ("arg", name).
-    parameters: tuple[tuple[str, Any], ...]
-    slots: tuple[ArgumentSlot, ...]
+    plan: OperationPlan
     schema: GraphQLSchema
+    viewer: Viewer | None
+    slots: list[Slot]
+    # Per plan node (by id), the SQL scope its slot and its rendering share.
+    scopes: dict[int, FromClause]
+    statements: dict[Hashable, Statement | None] = dataclasses.field(default_factory=dict)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def bind(
-        self, variables: dict[str, Any] | None, viewer: Viewer | None
-    ) -> tuple[Any, ...] | None:
-        """The statement's parameters for one request; None when the general path must answer."""
+        self, variables: dict[str, Any] | None, context: Context, schema: strawberry.Schema
+    ) -> tuple[str, tuple[Any, ...]] | None:
+        """The SQL and parameters for one request; None when the loader path must answer."""
         coerced = get_variable_values(
             self.schema, self.operation.variable_definitions or (), variables or {}
         )
         if isinstance(coerced, list):
             return None
-        values: dict[str, Any] = {}
+        request = Request(context, coerced, schema)
         try:
-            for slot in self.slots:
-                arguments = slot.arguments
-                read = arguments.read(get_argument_values(arguments.field, arguments.node, coerced))
-                values |= slot.binder(read)
-        except (BadUserInputError, ValueError, TypeError):
+            pieces = [slot(request) for slot in self.slots]
+        except (ClientError, GraphQLError, ValueError, TypeError, UnsupportedError):
             return None
-        viewer_id = viewer.user_id if viewer is not None else None
-        return tuple(
-            viewer_id if source == "viewer" else values[value] if source == "arg" else value
-            for source, value in self.parameters
-        )
+        clauses = [clause for piece in pieces for clause in piece.clauses]
+        try:
+            keys = [_cache_key(clause) for clause in clauses]
+        except UnsupportedError:
+            return None
+        shape = (tuple(piece.shape for piece in pieces), tuple(key for key, _ in keys))
+        with self.lock:
+            known = shape in self.statements
+            statement = self.statements.get(shape)
+        if not known:
+            statement = self._build(pieces, clauses)
+            with self.lock:
+                if len(self.statements) >= SHAPES_PER_PLAN:
+                    self.statements.pop(next(iter(self.statements)))
+                self.statements[shape] = statement
+        if statement is None:
+            return None
+        values = [[parameter.effective_value for parameter in found] for _, found in keys]
+        return statement.sql, statement.parameters(values)
+
+    def _build(self, pieces: Sequence[Piece], clauses: Sequence[ClauseElement]) -> Statement | None:
+        transpiler = _Transpiler(catalog(self.schema), self.viewer, pieces, self.scopes, self)
+        try:
+            return _compile(transpiler.root(self.plan), clauses)
+        except (UnsupportedError, ValueError, KeyError):
+            return None
 
 
 # --- SQL generation ----------------------------------------------------------------------------
@@ -130,19 +326,18 @@ class Plan:
 class _Transpiler:
     types: Mapping[str, CompiledType]
     viewer: Viewer | None
-    sentinel: uuid.UUID
-    slots: list[ArgumentSlot] = dataclasses.field(default_factory=list)
+    pieces: Sequence[Piece]
+    scopes: dict[int, FromClause]
+    plan: Plan
+    next_piece: int = 0
 
-    def parameter(self, type_: Any) -> BindParameter[Any]:  # noqa: ANN401 - a SQLAlchemy type
-        return bindparam(f"arg_{len(self.slots)}_{id(type_)}_{uuid.uuid4().hex[:8]}", type_=type_)
+    def piece(self) -> Piece:
+        """The next node's piece: nodes take them in the order their slots were made."""
+        found = self.pieces[self.next_piece]
+        self.next_piece += 1
+        return found
 
-    def object_json(
-        self,
-        selection: ObjectSelection,
-        scope: FromClause,
-        *,
-        email_visible: ColumnElement[bool] | bool,
-    ) -> ColumnElement[str]:
+    def object_json(self, selection: ObjectSelection, scope: FromClause) -> ColumnElement[str]:
         """JSON text of one object of a compiled type, as `selection` selects it."""
         compiled = self.types[selection.type_name]
         parts: list[ColumnElement[Any]] = []
@@ -153,7 +348,7 @@ class _Transpiler:
             elif isinstance(field, ScalarField):
                 parts.append(compiled.scalars[field.name](scope))
             elif isinstance(field, EmailField):
-                parts.append(self._email(scope, visible=email_visible))
+                parts.append(self._email(scope))
             elif isinstance(field, ToOneField):
                 parts.append(self._to_one(compiled, field, scope))
             else:
@@ -161,38 +356,21 @@ class _Transpiler:
         parts.append(js.const("}"))
         return js.concat(parts)
 
-    def _email(
-        self, scope: FromClause, *, visible: ColumnElement[bool] | bool
-    ) -> ColumnElement[str]:
+    def _email(self, scope: FromClause) -> ColumnElement[str]:
+        visible = self.piece().sql["visible"]
         email = js.json_string(scope.c.email)
-        if visible is True:
-            return email
-        if visible is False:
-            return js.NULL
         return case((visible, email), else_=js.NULL)
 
     def _to_one(
         self, parent: CompiledType, field: ToOneField, scope: FromClause
     ) -> ColumnElement[str]:
         foreign_key = parent.to_one[field.name]
-        target_name = field.target.type_name
-        target = self.types[target_name].table.alias()
-        if target_name == "User":
-            # A booking's guest shows their email (see `Booking.user`); the viewer's id is the
-            # sentinel parameter, so the plan serves every viewer of the same role.
-            viewer_id = bindparam(None, self.sentinel, type_=UUID(as_uuid=True))
-            visible = email_visible(
-                self.viewer,
-                lambda _viewer: target.c.id == viewer_id,
-                through_visible_booking=parent.name == "Booking",
-            )
-        else:
-            visible = False
-        body = self.object_json(field.target, target, email_visible=visible)
+        target = self.plan.scopes[id(field.target)]
+        body = self.object_json(field.target, target)
         statement = (
             select(body)
             .select_from(target)
-            .where(target.c.id == scope.c[foreign_key], *self._live(target_name, target))
+            .where(target.c.id == scope.c[foreign_key], *self._live(field.target.type_name, target))
             .correlate(scope)
         )
         return js.or_null(statement.scalar_subquery())
@@ -201,117 +379,124 @@ class _Transpiler:
         self, parent: CompiledType, field: ChildField, scope: FromClause
     ) -> ColumnElement[str]:
         spec = parent.children[field.name]
-        child = self.types[spec.type_name]
-        table = child.table
-        size, size_plus_one = self.parameter(Integer), self.parameter(Integer)
-
-        def binder(values: dict[str, Any]) -> dict[str, Any]:
-            return {size.key: values["size"], size_plus_one.key: values["size"] + 1}
-
-        self.slots.append(ArgumentSlot(field.arguments, binder))
-        live_children = (
-            table.c[spec.parent_key] == scope.c.id,
-            *self._live(spec.type_name, table),
-            *([child.visible(self._stand_in())] if child.visible is not None else []),
-        )
-        order = (table.c[spec.sort_column], table.c.id)
-        page = self._page(
-            field.connection,
-            table,
-            where=live_children,
-            order=order,
-            size_plus_one=size_plus_one,
-            cursor=lambda: js.keyset_cursor(spec.ordering.name, *order),
-        ).correlate(scope)
-        count = (
-            select(func.count())
-            .select_from(table)
-            .where(*live_children)
-            .correlate(scope)
-            .scalar_subquery()
-        )
-        return self._connection(
-            field.connection,
-            page.lateral("page"),
-            size=size,
-            has_previous=None,
-            total=count,
-        )
+        table = self.types[spec.type_name].table
+        piece = self.piece()
+        return self._connection_over(field.connection, table, piece, correlate=scope)
 
     def _live(self, type_name: str, scope: FromClause) -> list[ColumnElement[bool]]:
         """Rows not soft-deleted, for types whose rows are."""
         return [scope.c.deleted_at.is_(None)] if self.types[type_name].soft_deleted else []
 
-    def _stand_in(self) -> Viewer | None:
-        if self.viewer is None:
-            return None
-        return dataclasses.replace(self.viewer, user_id=self.sentinel)
+    def _connection_over(
+        self,
+        connection: ConnectionSelection,
+        scope: FromClause,
+        piece: Piece,
+        *,
+        correlate: FromClause | None,
+    ) -> ColumnElement[str]:
+        """JSON text of a connection over `scope`'s rows that meet the piece's conditions."""
+        sql = piece.sql
+        ordering: Ordering = sql["ordering"]
+        backward: bool = sql["backward"]
+        where = [sql["where"], *(sql[name] for name in ("after", "before") if name in sql)]
+        cursor = (
+            encode_cursor_sql(
+                ordering.name,
+                ordering.kinds,
+                sql["order"],
+                [key.nullable for key in ordering.keys],
+            )
+            if _wants_cursors(connection)
+            else js.NULL
+        )
+        edge = self._edge_json(connection, scope, cursor=cursor, extras=sql["extras"])
+        order_by = ordering.order_by(reverse=backward)
+        position = func.row_number().over(order_by=order_by)
+        page_cursor = cursor if connection.wants_page_cursors else js.NULL
+        page = (
+            select(edge.label("edge"), page_cursor.label("cursor"), position.label("position"))
+            .select_from(scope)
+            .where(*where)
+            .order_by(*order_by)
+            .limit(sql["size_plus_one"])
+        )
+        count = select(func.count()).select_from(scope).where(sql["where"])
+        if correlate is not None:
+            page = page.correlate(correlate)
+            count = count.correlate(correlate)
+            page_from: FromClause = page.lateral("page")
+        else:
+            page = page.correlate(None)
+            count = count.correlate(None)
+            page_from = page.subquery("page")
+        return self._connection(
+            connection,
+            page_from,
+            size=sql["size"],
+            backward=backward,
+            rows_before=sql.get("rows_before"),
+            rows_after=sql.get("rows_after"),
+            total=count.scalar_subquery(),
+        )
 
-    def _page(  # noqa: PLR0913 - the pieces of one page
+    def _edge_json(
         self,
         connection: ConnectionSelection,
         scope: FromClause,
         *,
-        where: Sequence[ColumnElement[bool]],
-        order: Sequence[ColumnElement[Any]],
-        size_plus_one: BindParameter[int],
-        cursor: Callable[[], ColumnElement[str]],
-    ) -> Select[Any]:
-        """The page's rows (one more than asked): each edge's JSON, cursor and position."""
-        edge_parts: list[ColumnElement[Any]] = []
+        cursor: ColumnElement[str],
+        extras: Mapping[str, ColumnElement[Any]],
+    ) -> ColumnElement[str]:
+        parts: list[ColumnElement[Any]] = []
         for index, field in enumerate(connection.edge):
-            edge_parts.append(js.const(("{" if index == 0 else ",") + f'"{field.key}":'))
+            parts.append(js.const(("{" if index == 0 else ",") + f'"{field.key}":'))
             if isinstance(field, Typename):
-                edge_parts.append(js.const(f'"{field.type_name}"'))
+                parts.append(js.const(f'"{field.type_name}"'))
             elif isinstance(field, CursorField):
-                edge_parts.append(js.concat([js.const('"'), cursor(), js.const('"')]))
+                parts.append(js.concat([js.const('"'), cursor, js.const('"')]))
             elif isinstance(field, NodeField):
-                edge_parts.append(self.object_json(field.node, scope, email_visible=False))
+                parts.append(self.object_json(field.node, scope))
             else:
-                assert isinstance(field, NullField)  # noqa: S101 - the last kind of edge field
-                edge_parts.append(js.NULL)
-        edge = js.concat([*edge_parts, js.const("}")]) if edge_parts else js.const("")
-        position = func.row_number().over(order_by=list(order))
-        page_cursor = cursor() if connection.wants_page_cursors else js.NULL
-        return (
-            select(
-                edge.label("edge"),
-                page_cursor.label("cursor"),
-                position.label("position"),
-            )
-            .select_from(scope)
-            .where(*where)
-            .order_by(*order)
-            .limit(size_plus_one)
-        )
+                assert isinstance(field, FoundField)  # noqa: S101 - the last kind of edge field
+                parts.append(_found(field.name, extras))
+        return js.concat([*parts, js.const("}")]) if parts else js.const("")
 
-    def _connection(
+    def _connection(  # noqa: PLR0913 - the pieces of a page
         self,
         connection: ConnectionSelection,
         page: FromClause,
         *,
         size: BindParameter[int],
-        has_previous: ColumnElement[bool] | None,
+        backward: bool,
+        rows_before: ColumnElement[bool] | None,
+        rows_after: ColumnElement[bool] | None,
         total: ColumnElement[int],
     ) -> ColumnElement[str]:
         """JSON text of a connection over a page subquery (edge, cursor, position)."""
         on_page = page.c.position <= size
-        edges = func.string_agg(
-            page.c.edge, aggregate_order_by(js.const(","), page.c.position)
-        ).filter(on_page)
+        # The page reads backwards for `last`: its rows go out in list order.
+        listed = page.c.position.desc() if backward else page.c.position
+        reverse = page.c.position if backward else page.c.position.desc()
+        edges = func.string_agg(page.c.edge, aggregate_order_by(js.const(","), listed)).filter(
+            on_page
+        )
         edges_json = func.coalesce(
             js.const("[").concat(edges).concat(js.const("]")), js.const("[]")
         )
         cursors = ARRAY(Text)
-        start = func.array_agg(aggregate_order_by(page.c.cursor, page.c.position), type_=cursors)
-        end = func.array_agg(
-            aggregate_order_by(page.c.cursor, page.c.position.desc()), type_=cursors
-        )
+        start = func.array_agg(aggregate_order_by(page.c.cursor, listed), type_=cursors)
+        end = func.array_agg(aggregate_order_by(page.c.cursor, reverse), type_=cursors)
+        more = func.count() > size
+        has_next = (false() if backward else more) if rows_after is None else rows_after
+        has_previous = (more if backward else false()) if rows_before is None else rows_before
+        if rows_after is not None and not backward:
+            has_next = more | rows_after
+        if rows_before is not None and backward:
+            has_previous = more | rows_before
         page_info_values: dict[str, ColumnElement[str]] = {
-            "hasNextPage": _json_bool(func.count() > size),
-            "hasPreviousPage": js.const("false")
-            if has_previous is None
-            else _json_bool(has_previous),
+            "hasNextPage": _json_bool(has_next),
+            "hasPreviousPage": _json_bool(has_previous),
             "startCursor": _quoted_or_null(start.filter(on_page)[1]),
             "endCursor": _quoted_or_null(end.filter(on_page)[1]),
             "__typename": js.const('"PageInfo"'),
@@ -347,82 +532,52 @@ class _Transpiler:
             parts.append(js.const(("{" if index == 0 else ",") + f'"{field.key}":'))
             if isinstance(field, Typename):
                 parts.append(js.const(f'"{field.type_name}"'))
-            elif isinstance(field, VenueRoot):
-                parts.append(self._root_venue(field))
+            elif isinstance(field, VenueRoot | ViewerRoot):
+                parts.append(self._root_object(field))
             else:
-                parts.append(self._root_venues(field))
+                piece = self.piece()
+                scope = self.plan.scopes[id(field)]
+                parts.append(self._connection_over(field.connection, scope, piece, correlate=None))
         parts.append(js.const("}"))
         return select(js.concat(parts))
 
-    def _root_venue(self, field: VenueRoot) -> ColumnElement[str]:
-        venue_id = self.parameter(UUID(as_uuid=True))
-
-        def binder(values: dict[str, Any]) -> dict[str, Any]:
-            return {venue_id.key: values["id"]}
-
-        self.slots.append(ArgumentSlot(field.arguments, binder))
-        venue = self.types["Venue"].table.alias()
-        body = self.object_json(field.venue, venue, email_visible=False)
+    def _root_object(self, field: VenueRoot | ViewerRoot) -> ColumnElement[str]:
+        selection = field.venue if isinstance(field, VenueRoot) else field.user
+        scope = self.plan.scopes[id(selection)]
+        condition = self.piece().sql["where"]
+        body = self.object_json(selection, scope)
         statement = (
             select(body)
-            .select_from(venue)
-            .where(venue.c.id == venue_id, *self._live("Venue", venue))
+            .select_from(scope)
+            .where(condition, *self._live(selection.type_name, scope))
+            .correlate(None)
         )
         return js.or_null(statement.scalar_subquery())
 
-    def _root_venues(self, field: VenueListRoot) -> ColumnElement[str]:
-        size, size_plus_one = self.parameter(Integer), self.parameter(Integer)
-        after_created = self.parameter(DateTime(timezone=True))
-        after_id = self.parameter(UUID(as_uuid=True))
 
-        def binder(values: dict[str, Any]) -> dict[str, Any]:
-            return {
-                size.key: values["size"],
-                size_plus_one.key: values["size"] + 1,
-                after_created.key: values["after_created"],
-                after_id.key: values["after_id"],
-            }
+def _wants_cursors(connection: ConnectionSelection) -> bool:
+    return connection.wants_page_cursors or any(
+        isinstance(field, CursorField) for field in connection.edge
+    )
 
-        self.slots.append(ArgumentSlot(field.arguments, binder))
-        # The keyset conditions of graph/core/paging.py, over this plan's parameters.
-        after = (after_created, after_id)
-        venues = self.types["Venue"].table.alias()
-        order = (venues.c.created_at, venues.c.id)
-        page = self._page(
-            field.connection,
-            venues,
-            where=(
-                *self._live("Venue", venues),
-                beyond(VENUE_LIST_ORDERING.on(*order), after, forward=True),
-            ),
-            order=order,
-            size_plus_one=size_plus_one,
-            cursor=lambda: js.keyset_cursor(VENUE_LIST_ORDERING.name, *order),
+
+def _found(name: str, extras: Mapping[str, ColumnElement[Any]]) -> ColumnElement[str]:
+    """An edge's search value as JSON, from the page's extras (null where the list has none)."""
+    if name == "rank" and "rank" in extras:
+        return js.or_null(js.json_float(extras["rank"]))
+    if name == "distanceMeters" and "distance" in extras:
+        return js.or_null(js.json_float(extras["distance"]))
+    if name == "matchedBy" and "by_text" in extras:
+        by_text = extras["by_text"]
+        return case(
+            (by_text.is_(None), js.NULL),
+            (by_text, js.const('"FULL_TEXT"')),
+            else_=js.const('"SIMILAR_NAME"'),
         )
-        before = self.types["Venue"].table.alias()
-        before_order = VENUE_LIST_ORDERING.on(before.c.created_at, before.c.id)
-        rows_before = (
-            select(before.c.id)
-            .where(
-                *self._live("Venue", before),
-                at_or_beyond(before_order, after, forward=False),
-            )
-            .exists()
-        )
-        live = self.types["Venue"].table.alias()
-        total = (
-            select(func.count())
-            .select_from(live)
-            .where(*self._live("Venue", live))
-            .scalar_subquery()
-        )
-        return self._connection(
-            field.connection,
-            page.subquery("page"),
-            size=size,
-            has_previous=rows_before,
-            total=total,
-        )
+    if name == "highlight" and "highlight" in extras:
+        # Marked up in Python (`marked_html`): the loader path answers.
+        raise UnsupportedError
+    return js.NULL
 
 
 def _json_bool(condition: ColumnElement[bool]) -> ColumnElement[str]:
@@ -433,7 +588,154 @@ def _quoted_or_null(text: ColumnElement[Any]) -> ColumnElement[str]:
     return js.or_null(js.const('"').concat(text).concat(js.const('"')))
 
 
-_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+# --- slots: each node's piece, per request -----------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Slots:
+    """Walks a plan once, in the transpiler's order, making each node's slot and scope."""
+
+    types: Mapping[str, CompiledType]
+    viewer: Viewer | None
+    slots: list[Slot] = dataclasses.field(default_factory=list)
+    scopes: dict[int, FromClause] = dataclasses.field(default_factory=dict)
+
+    def operation(self, plan: OperationPlan) -> None:
+        for field in plan.fields:
+            if isinstance(field, VenueRoot):
+                table = self.types["Venue"].table
+                self.scopes[id(field.venue)] = table
+                self.slots.append(_venue_slot(field.arguments, table))
+                self.object(field.venue, table)
+            elif isinstance(field, ViewerRoot):
+                table = self.types["User"].table
+                self.scopes[id(field.user)] = table
+                self.slots.append(_viewer_slot(table))
+                self.object(field.user, table)
+            elif isinstance(field, ListRoot):
+                node_type = field.connection.node_type
+                table = self.types[node_type].table
+                self.scopes[id(field)] = table
+                highlight = any(
+                    isinstance(edge, FoundField) and edge.name == "highlight"
+                    for edge in field.connection.edge
+                )
+                self.slots.append(_root_list_slot(field, table, highlight=highlight))
+                self.connection(field.connection, table)
+
+    def object(self, selection: ObjectSelection, scope: FromClause) -> None:
+        compiled = self.types[selection.type_name]
+        for field in selection.fields:
+            if isinstance(field, EmailField):
+                self.slots.append(_email_slot(scope, through_visible_booking=False))
+            elif isinstance(field, ToOneField):
+                target = self.types[field.target.type_name].table.alias()
+                self.scopes[id(field.target)] = target
+                if compiled.name == "Booking" and field.target.type_name == "User":
+                    self._object_with_email(field.target, target, through_visible_booking=True)
+                else:
+                    self.object(field.target, target)
+            elif isinstance(field, ChildField):
+                spec = compiled.children[field.name]
+                child = self.types[spec.type_name]
+                self.slots.append(_child_slot(field, spec, child, scope))
+                self.connection(field.connection, child.table)
+
+    def _object_with_email(
+        self, selection: ObjectSelection, scope: FromClause, *, through_visible_booking: bool
+    ) -> None:
+        for field in selection.fields:
+            if isinstance(field, EmailField):
+                self.slots.append(
+                    _email_slot(scope, through_visible_booking=through_visible_booking)
+                )
+            else:
+                self.object(dataclasses.replace(selection, fields=(field,)), scope)
+
+    def connection(self, connection: ConnectionSelection, scope: FromClause) -> None:
+        for field in connection.edge:
+            if isinstance(field, NodeField):
+                self.object(field.node, scope)
+
+
+def _venue_slot(arguments: Arguments, table: FromClause) -> Slot:
+    def slot(request: Request) -> Piece:
+        values = request.arguments(arguments)
+        venue_id = decode_typed_id(values["id"], "Venue", field="id")
+        return Piece(
+            None, {"where": table.c.id == bindparam(None, venue_id, type_=UUID(as_uuid=True))}
+        )
+
+    return slot
+
+
+def _viewer_slot(table: FromClause) -> Slot:
+    def slot(request: Request) -> Piece:
+        viewer = request.context.viewer
+        if viewer is None:
+            return Piece("anonymous", {"where": false()})
+        user_id = bindparam(None, viewer.user_id, type_=UUID(as_uuid=True))
+        return Piece("signed in", {"where": table.c.id == user_id})
+
+    return slot
+
+
+def _email_slot(scope: FromClause, *, through_visible_booking: bool) -> Slot:
+    def slot(request: Request) -> Piece:
+        viewer = request.context.viewer
+        visible = email_visible(
+            viewer,
+            lambda signed_in: (
+                scope.c.id == bindparam(None, signed_in.user_id, type_=UUID(as_uuid=True))
+            ),
+            through_visible_booking=through_visible_booking,
+        )
+        if isinstance(visible, bool):
+            return Piece(visible, {"visible": true() if visible else false()})
+        return Piece(None, {"visible": visible})
+
+    return slot
+
+
+def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> Slot:
+    def slot(request: Request) -> Piece:
+        arguments = request.arguments(field.arguments)
+        query = field.root_list.page_query(request.context, highlight=highlight, **arguments)
+        where = and_(*query.conditions, *([] if query.include_deleted else _live_of(table)))
+        return _list_piece(
+            query.ordering,
+            query.window,
+            where,
+            extras=query.extras,
+            scope=lambda condition: select(table.c.id).where(condition).correlate(None),
+        )
+
+    return slot
+
+
+def _child_slot(field: ChildField, spec: Any, child: CompiledType, parent: FromClause) -> Slot:  # noqa: ANN401 - a catalog ChildList
+    table = child.table
+
+    def slot(request: Request) -> Piece:
+        arguments = request.arguments(field.arguments)
+        ordering: Ordering = spec.ordering
+        window = page_window(ordering, first=checked_page_size(arguments["first"]))
+        conditions = [table.c[spec.parent_key] == parent.c.id, *_live_of(table)]
+        if child.visible is not None:
+            conditions.append(child.visible(request.context.viewer))
+        return _list_piece(
+            ordering,
+            window,
+            and_(*conditions),
+            extras={},
+            scope=lambda condition: select(table.c.id).where(condition).correlate(parent),
+        )
+
+    return slot
+
+
+def _live_of(table: FromClause) -> list[ColumnElement[bool]]:
+    return [table.c.deleted_at.is_(None)] if "deleted_at" in table.c else []
 
 
 def compile_operation(
@@ -447,27 +749,12 @@ def compile_operation(
     if planned is None:
         return None
     operation, plan = planned
-    sentinel = uuid.uuid4()
-    transpiler = _Transpiler(catalog(schema), viewer, sentinel)
+    slots = _Slots(catalog(schema), viewer)
     try:
-        statement = transpiler.root(plan)
+        slots.operation(plan)
     except (UnsupportedError, KeyError):
         return None
-    compiled = statement.compile(dialect=_DIALECT)
-    slot_keys = {name for name in compiled.binds if name.startswith("arg_")}
-    parameters: list[tuple[str, Any]] = []
-    for name in compiled.positiontup or ():
-        bind = compiled.binds[name]
-        if name in slot_keys:
-            parameters.append(("arg", name))
-        elif bind.value == sentinel:
-            parameters.append(("viewer", None))
-        else:
-            parameters.append(("const", bind.value))
-    return Plan(
-        operation=operation,
-        sql=compiled.string,
-        parameters=tuple(parameters),
-        slots=tuple(transpiler.slots),
-        schema=schema,
-    )
+    return Plan(operation, plan, schema, viewer, slots.slots, slots.scopes)
+
+
+__all__ = ["Plan", "Request", "compile_operation", "viewer_kind"]

@@ -26,6 +26,9 @@ class Context(BaseContext):
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # The app's pool-less engine, for reads that must not use the request's session (health).
     probe_engine: AsyncEngine | None = None
+    # Whether a query may be answered by its compiled statement (graph/compiler/); the app
+    # sets it from the `fast_path` setting, the tests run reads both ways.
+    compiled_reads: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, cast, func, literal_column
+from sqlalchemy import ColumnElement, Float, Text, case, cast, func, literal_column
 
 from graph.core.errors import BadUserInputError
 from graph.core.global_id import unbase64url
@@ -79,19 +79,26 @@ def decode_cursor(
 
 
 def encode_cursor_sql(
-    ordering: str, kinds: Sequence[KeyKind], values: Sequence[ColumnElement[Any]]
+    ordering: str,
+    kinds: Sequence[KeyKind],
+    values: Sequence[ColumnElement[Any]],
+    nullable: Sequence[bool] | None = None,
 ) -> ColumnElement[str]:
     """`encode_cursor(ordering, kinds, values)` as a SQL text expression, for the compiler.
 
-    Written for the keys the compiled path pages by: times, UUIDs and integers, never null.
-    Their text needs no JSON escaping, so the payload is concatenated as `json.dumps` writes it.
+    Written for the key kinds whose text needs no JSON escaping (times, UUIDs, integers,
+    decimals, floats), so the payload is concatenated as `json.dumps` writes it; a nullable
+    key writes JSON `null` for NULL. A text key raises `ValueError` (no SQL writes Python's
+    ASCII escapes).
     """
-    parts: list[ColumnElement[str]] = []
-    constant = f'["{ordering}",'
-    for kind, value in zip(kinds, values, strict=True):
-        parts += [sql_constant(f'{constant}"'), _write_sql(kind, value)]
-        constant = '",'
-    parts.append(sql_constant(f"{constant.removesuffix(',')}]"))
+    nullable = nullable or [False] * len(kinds)
+    parts: list[ColumnElement[str]] = [sql_constant(f'["{ordering}"')]
+    for kind, value, may_be_null in zip(kinds, values, nullable, strict=True):
+        quoted = _sql_concat([sql_constant(',"'), _write_sql(kind, value), sql_constant('"')])
+        if may_be_null:
+            quoted = case((value.is_(None), sql_constant(",null")), else_=quoted)
+        parts.append(quoted)
+    parts.append(sql_constant("]"))
     return base64url_sql(_sql_concat(parts))
 
 
@@ -126,10 +133,19 @@ def _write_sql(kind: KeyKind, value: ColumnElement[Any]) -> ColumnElement[str]:
     """`_write(kind, value)` in SQL, for the kinds whose text SQL renders the same."""
     if kind is KeyKind.DATETIME:
         return isoformat_sql(value)
-    if kind in {KeyKind.UUID, KeyKind.INTEGER}:
+    if kind in {KeyKind.UUID, KeyKind.INTEGER, KeyKind.DECIMAL}:
+        # A numeric's text keeps its scale, as `str(Decimal)` of the value asyncpg reads.
         return cast(value, Text)
+    if kind is KeyKind.FLOAT:
+        return float_repr_sql(value)
     message = f"no SQL writer for {kind.value} cursor keys"
     raise ValueError(message)
+
+
+def float_repr_sql(value: ColumnElement[Any]) -> ColumnElement[str]:
+    """A float8 as Python's `repr`: PostgreSQL's shortest text, with `.0` on whole numbers."""
+    text = cast(cast(value, Float), Text)
+    return case((text.regexp_match("^-?[0-9]+$"), text.concat(sql_constant(".0"))), else_=text)
 
 
 _SAFE_CONSTANT = re.compile(r"^[^'\\\x00]*$")

@@ -5,15 +5,16 @@ list is declared once, with its arguments, in graph/core/root_list.py.
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 
 from graph.core.connection import Connection
 from graph.core.context import Context
-from graph.core.paging import Ordering, page_window, paginate
+from graph.core.paging import Ordering, Window, page_window, paginate
 from models import INCLUDE_DELETED
 
 RowT = TypeVar("RowT")
@@ -21,8 +22,30 @@ NodeT = TypeVar("NodeT")
 OrderT = TypeVar("OrderT", bound=Enum)
 
 
-async def list_page(  # noqa: PLR0913 - a list's Relay arguments and what it lists
-    info: strawberry.Info[Context],
+@dataclass(frozen=True, slots=True)
+class PageQuery(Generic[RowT]):
+    """One page of a list, planned: which rows, in which order, from where, with which extras.
+
+    Both paths read a list through it: the loader path fetches it (`paginate`, `fetch_page`),
+    the compiled path (graph/compiler/) writes it into its statement.
+    """
+
+    model: type[RowT]
+    conditions: Sequence[ColumnElement[bool]]
+    ordering: Ordering
+    window: Window
+    include_deleted: bool
+    # Per-row values of the edges (a search's rank, a distance), by name.
+    extras: Mapping[str, ColumnElement[Any]] = field(default_factory=dict)
+
+    def statement(self) -> Select[RowT]:
+        """The list's rows as an ORM select, soft-deleted ones included only when asked."""
+        options = {INCLUDE_DELETED: True} if self.include_deleted else {}
+        return select(self.model).where(*self.conditions).execution_options(**options)
+
+
+def plan_list_page(  # noqa: PLR0913 - a list's Relay arguments and what it lists
+    context: Context,
     model: type[RowT],
     *,
     conditions: Callable[[], Sequence[ColumnElement[bool]]],
@@ -34,17 +57,24 @@ async def list_page(  # noqa: PLR0913 - a list's Relay arguments and what it lis
     last: int | None,
     before: str | None,
     include_deleted: bool | None,
-    node: Callable[[RowT], NodeT],
-) -> Connection[NodeT]:
-    """One page of the `model` rows that meet `conditions`, in `order`, as a connection.
+) -> PageQuery[RowT]:
+    """Check a list's arguments and plan its page; `BAD_USER_INPUT` or `FORBIDDEN` if bad.
 
     `conditions` is called once the Relay arguments are checked, keeping the order of errors.
     """
-    deleted_rows = deleted_rows_options(info.context, include_deleted)
+    deleted_rows = deleted_rows_options(context, include_deleted)
     ordering = orderings[order or default_order]
     window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(model).where(*conditions()).execution_options(**deleted_rows)
-    return await paginate(info.context.db, statement, ordering=ordering, window=window, node=node)
+    return PageQuery(model, conditions(), ordering, window, bool(deleted_rows))
+
+
+async def list_page(
+    info: strawberry.Info[Context], query: PageQuery[RowT], *, node: Callable[[RowT], NodeT]
+) -> Connection[NodeT]:
+    """The page `query` plans, as a connection of `node`s."""
+    return await paginate(
+        info.context.db, query.statement(), ordering=query.ordering, window=query.window, node=node
+    )
 
 
 def deleted_rows_options(context: Context, include_deleted: bool | None) -> dict[str, bool]:  # noqa: FBT001 - mirrors the GraphQL argument

@@ -30,9 +30,9 @@ Change rules:
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from graph.core.errors import ForbiddenError, UnauthenticatedError
 from graph.core.viewer import Viewer
@@ -69,8 +69,16 @@ def require_admin(viewer: Viewer | None, *, failure: str | None = None) -> Viewe
     return signed_in
 
 
-def _venues_hosted_by(viewer: Viewer) -> ColumnElement[bool]:
-    return Venue.owner_id == viewer.user_id
+# Each rule names the live-row condition of every table it reads, even where the ORM's
+# soft-delete criteria (models/soft_delete.py) would add it: the compiled path runs the same
+# rules as Core SQL, which those criteria never see. Its subqueries never correlate: inside
+# the compiled statement an enclosing query may read the same table.
+def _live_venues_hosted_by(viewer: Viewer) -> Select[Any]:
+    return (
+        select(Venue.id)
+        .where(Venue.owner_id == viewer.user_id, Venue.deleted_at.is_(None))
+        .correlate(None)
+    )
 
 
 def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
@@ -81,23 +89,27 @@ def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
         return true()
     own = Booking.user_id == viewer.user_id
     if viewer.is_host:
-        hosted = Booking.venue_id.in_(select(Venue.id).where(_venues_hosted_by(viewer)))
+        hosted = Booking.venue_id.in_(_live_venues_hosted_by(viewer))
         return or_(own, hosted)
     return own
 
 
 def visible_media(viewer: Viewer | None) -> ColumnElement[bool]:
     """Media `viewer` may read."""
-    live_venues = select(Venue.id).where(Venue.deleted_at.is_(None))
+    live_venues = select(Venue.id).where(Venue.deleted_at.is_(None)).correlate(None)
     public = and_(Media.venue_id.in_(live_venues), Media.booking_id.is_(None))
     if viewer is None:
         return public
     if viewer.is_admin:
         return true()
-    own_bookings = select(Booking.id).where(Booking.user_id == viewer.user_id)
+    own_bookings = (
+        select(Booking.id)
+        .where(Booking.user_id == viewer.user_id, Booking.deleted_at.is_(None))
+        .correlate(None)
+    )
     conditions = [public, Media.owner_id == viewer.user_id, Media.booking_id.in_(own_bookings)]
     if viewer.is_host:
-        conditions.append(Media.venue_id.in_(select(Venue.id).where(_venues_hosted_by(viewer))))
+        conditions.append(Media.venue_id.in_(_live_venues_hosted_by(viewer)))
     return or_(*conditions)
 
 

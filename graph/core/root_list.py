@@ -17,19 +17,31 @@ from sqlalchemy import ColumnElement
 
 from graph.core.context import Context
 from graph.core.declared_resolver import declare_arguments
-from graph.core.list_page import list_page
+from graph.core.list_page import PageQuery, list_page, plan_list_page
 from graph.core.paging import After, Before, First, IncludeDeleted, Last, Ordering
 from graph.core.search import (
     NearArgument,
     SearchableList,
     SearchArgument,
     WithinArgument,
+    plan_searched_page,
     searched_list_page,
+    wants_highlight,
 )
 
 RowT = TypeVar("RowT")
 FilterT = TypeVar("FilterT")
 OrderT = TypeVar("OrderT", bound=Enum)
+
+
+# Each root list's resolver -> its declaration, for the compiler (which reads the field's
+# resolver off the schema).
+_ROOT_LISTS: dict[Callable[..., Any], "RootList[Any, Any, Any]"] = {}
+
+
+def root_list_of(resolver: object) -> "RootList[Any, Any, Any] | None":
+    """The declaration behind a root list field's resolver, if it is one."""
+    return _ROOT_LISTS.get(resolver) if callable(resolver) else None
 
 
 def anyone(context: Context) -> None:
@@ -74,6 +86,7 @@ class RootList(Generic[RowT, FilterT, OrderT]):
             return await self._page(info, **arguments)
 
         declare_arguments(resolve, self._arguments(), returns=self.connection, doc=self.summary)
+        _ROOT_LISTS[resolve] = self
         return resolve
 
     def _arguments(self) -> dict[str, tuple[object, object]]:
@@ -107,10 +120,11 @@ class RootList(Generic[RowT, FilterT, OrderT]):
             "include_deleted": (IncludeDeleted, False),
         }
 
-    async def _page(  # noqa: PLR0913 - the list's arguments, as the resolver receives them
+    def page_query(  # noqa: PLR0913 - the list's arguments, as the resolver receives them
         self,
-        info: strawberry.Info[Context],
+        context: Context,
         *,
+        highlight: bool,
         first: int | None,
         after: str | None,
         last: int | None,
@@ -119,15 +133,20 @@ class RootList(Generic[RowT, FilterT, OrderT]):
         order_by: OrderT | None,
         include_deleted: bool | None,
         **search: Any,  # noqa: ANN401 - `search`, `near`, `within` of a searchable list
-    ) -> Any:  # noqa: ANN401 - the declared connection type
-        self.authorize(info.context)
+    ) -> PageQuery[RowT]:
+        """The page the arguments ask for, checked (errors as the field reports them).
+
+        Both paths plan the list here: the resolver below, and the compiled path.
+        `highlight`: the selection reads `edges { highlight }`.
+        """
+        self.authorize(context)
 
         def conditions() -> Sequence[ColumnElement[bool]]:
-            return self.conditions(info.context, filter_)
+            return self.conditions(context, filter_)
 
         if self.searchable is None:
-            return await list_page(
-                info,
+            return plan_list_page(
+                context,
                 self.model,
                 conditions=conditions,
                 order=order_by,
@@ -138,10 +157,9 @@ class RootList(Generic[RowT, FilterT, OrderT]):
                 last=last,
                 before=before,
                 include_deleted=include_deleted,
-                node=self.node,
             )
-        return await searched_list_page(
-            info,
+        return plan_searched_page(
+            context,
             self.searchable.listed,
             self.model,
             search=search["search"],
@@ -156,6 +174,17 @@ class RootList(Generic[RowT, FilterT, OrderT]):
             last=last,
             before=before,
             include_deleted=include_deleted,
+            highlight=highlight,
+        )
+
+    async def _page(self, info: strawberry.Info[Context], **arguments: Any) -> Any:  # noqa: ANN401 - the declared connection type
+        highlight = self.searchable is not None and wants_highlight(info)
+        query = self.page_query(info.context, highlight=highlight, **arguments)
+        if self.searchable is None:
+            return await list_page(info, query, node=self.node)
+        return await searched_list_page(
+            info,
+            query,
             node=self.node,
             edge=self.searchable.edge,
             connection=self.connection,

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from shapely.geometry import Polygon
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.types.nodes import SelectedField, Selection
 
@@ -35,7 +35,7 @@ from graph.core.geo import (
     validated_near,
     within_condition,
 )
-from graph.core.list_page import deleted_rows_options
+from graph.core.list_page import PageQuery, deleted_rows_options
 from graph.core.paging import Ordering, Page, SortKey, counter, fetch_page, page_window
 from models.search import (
     Searchable,
@@ -265,8 +265,8 @@ def _fields(selections: Iterable[Selection], name: str) -> Iterator[SelectedFiel
             yield selection
 
 
-async def searched_list_page(  # noqa: PLR0913 - a list's Relay, search and order arguments
-    info: strawberry.Info[Context],
+def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order arguments
+    context: Context,
     listed: SearchableList,
     model: type[RowT],
     *,
@@ -282,31 +282,47 @@ async def searched_list_page(  # noqa: PLR0913 - a list's Relay, search and orde
     last: int | None,
     before: str | None,
     include_deleted: bool | None,
-    node: Callable[[RowT], Any],
-    edge: Callable[..., Any],
-    connection: Callable[..., ConnectionT],
-) -> ConnectionT:
-    """One page of a list that takes `search`, `near` and `within`, as `connection`.
+    highlight: bool,
+) -> PageQuery[RowT]:
+    """Plan one page of a list that takes `search`, `near` and `within`.
 
     `conditions` (the list's filter and access rule) is called once the other arguments are
     checked, so a request with several bad arguments hears of them in the same order as before.
 
     With `search` and no `order`, the best match comes first; otherwise `default_order`.
     `RELEVANCE` and `DISTANCE` orderings come from the search, the others from `orderings`.
+    `highlight`: the edges read `highlight` (computed only then).
     """
-    deleted_rows = deleted_rows_options(info.context, include_deleted)
+    deleted_rows = deleted_rows_options(context, include_deleted)
     criteria = search_criteria(search, near, within)
-    query = list_query(listed, criteria, conditions(), highlight=wants_highlight(info))
+    query = list_query(listed, criteria, conditions(), highlight=highlight)
     if order is None:
         order = type(default_order)(RELEVANCE) if criteria.search is not None else default_order
     ordering = (
         query.ordering(order.value) if order.value in {RELEVANCE, DISTANCE} else orderings[order]
     )
     window = page_window(ordering, first=first, after=after, last=last, before=before)
-    statement = select(model).where(*query.conditions).execution_options(**deleted_rows)
+    return PageQuery(
+        model, query.conditions, ordering, window, bool(deleted_rows), extras=query.extras
+    )
 
+
+async def searched_list_page(
+    info: strawberry.Info[Context],
+    query: PageQuery[RowT],
+    *,
+    node: Callable[[RowT], Any],
+    edge: Callable[..., Any],
+    connection: Callable[..., ConnectionT],
+) -> ConnectionT:
+    """The page `query` plans, as `connection` of `edge`s with their search values."""
+    statement = query.statement()
     page = await fetch_page(
-        info.context.db, statement, ordering=ordering, window=window, extras=query.extras
+        info.context.db,
+        statement,
+        ordering=query.ordering,
+        window=query.window,
+        extras=query.extras,
     )
     edges = [
         edge(cursor=row.cursor, node=node(row.row), **found_values(row.extras)) for row in page.rows

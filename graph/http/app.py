@@ -11,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.compiler import FastPath
 from graph.core.context import Context
 from graph.core.errors import RequestRefusedError
 from graph.core.request_database import RequestDatabase
@@ -62,6 +61,7 @@ async def get_context(
         ip_address=client_ip(request.client.host if request.client else None),
         user_agent=request.headers.get("user-agent"),
         probe_engine=request.app.state.probe_engine,
+        compiled_reads=request.app.state.compiled_reads,
     )
 
 
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         graphql_ide="graphiql" if settings.graphiql else None,
         persisted_queries=PersistedQueries.from_settings(settings),
     )
-    graphql_router.fast_path = FastPath(schema) if settings.fast_path else None
+    app.state.compiled_reads = settings.fast_path
     # Read by graph/schema/query_limits.py for every operation this app serves.
     app.state.query_limits = QueryLimits.from_settings(settings)
     app.add_middleware(

@@ -23,10 +23,9 @@ from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
-from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.compiler import FastPath, encode_response
+from graph.compiler import encode_response
 from graph.core.context import Context
 from graph.core.errors import BadRequestError, RequestRefusedError
 from graph.http.errors import (
@@ -141,8 +140,6 @@ class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
             raise BadRequestError(NO_QUERY, field="query")
         return request_data
 
-    fast_path: FastPath | None = None
-
     async def execute_single(  # noqa: PLR0913, PLR0917 - Strawberry's signature
         self,
         request: Request,
@@ -152,7 +149,7 @@ class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> Any:  # noqa: ANN401 - Strawberry's ExecutionResult
-        """A supported query through the fast path (graph/compiler/); anything else as usual.
+        """Strawberry's execution (a read may be answered by graph/compiler/ inside it).
 
         A refusal among the result's errors (graph/schema/operation_selection.py) answers as
         a request error; so does any error before execution when the client asked for
@@ -160,7 +157,7 @@ class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
         """
         request.state.graphql_context = context  # for process_result, which is not given it
         try:
-            result = await self._execute(
+            result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as error:
@@ -174,33 +171,6 @@ class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
         if _is_request_error(result) and _wants_graphql_response(request):
             sub_response.status_code = 400
         return result
-
-    async def _execute(  # noqa: PLR0913, PLR0917 - as execute_single
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Any,  # noqa: ANN401 - Strawberry's
-        context: Context,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> Any:  # noqa: ANN401 - Strawberry's ExecutionResult
-        if self.fast_path is not None:
-            allowed = OperationType.from_http(request_adapter.method)
-            if not self.allow_queries_via_get and request_adapter.method == "GET":
-                allowed = allowed - {OperationType.QUERY}
-            result = await self.fast_path.execute(
-                query=request_data.query,
-                variables=request_data.variables,
-                operation_name=request_data.operation_name,
-                context=context,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
-            if result is not None:
-                return result
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -9,6 +9,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graph.compiler import CompiledReads
 from graph.core.geo import GEOJSON_SCALAR, GeoJSON
 from graph.core.node_queries import NodeQueries
 from graph.core.scalars import DATETIME_SCALAR, DECIMAL_SCALAR
@@ -103,5 +104,8 @@ schema = Schema(
         # Last, so its execution hook is the innermost: it turns the cancellation into
         # QUERY_TIMEOUT before the other extensions see it.
         RequestDeadline,
+        # Innermost of all: it answers a query in place of graphql-core's execution, inside
+        # every other extension's hooks (the deadline's included).
+        CompiledReads,
     ],
 )

@@ -113,9 +113,9 @@ async def test_a_fast_path_statement_past_the_deadline_is_cancelled(
 ):
     original = fast_path._fetch  # noqa: SLF001
 
-    async def slow_fetch(session, plan, parameters):
+    async def slow_fetch(session, sql, parameters):
         await session.execute(SLEEP)
-        return await original(session, plan, parameters)
+        return await original(session, sql, parameters)
 
     monkeypatch.setattr(fast_path, "_fetch", slow_fetch)
     with caplog.at_level(logging.WARNING):

@@ -208,7 +208,7 @@ async def test_child_total_counts_are_batched_and_respect_visibility(
     await make_venue(session, name="Empty")
 
     with count_statements as counted:
-        result = await execute(CHILD_COUNTS, viewer=viewer_of(guest))
+        result = await execute(CHILD_COUNTS, viewer=viewer_of(guest), paths="loaders")
 
     assert result.errors is None
     assert {
