@@ -29,10 +29,12 @@ from graphql import (
     get_named_type,
 )
 
-from graph.compiler.catalog import EMAIL_FIELD, CompiledType, catalog
+from graph.compiler.catalog import CURRENT_SESSION_FIELD, EMAIL_FIELD, CompiledType, catalog
 from graph.core.root_list import RootList, root_list_of
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+# The arguments of a child connection the compiler reads (Relay's).
+PAGE_ARGUMENTS = frozenset({"first", "after", "last", "before"})
 # Edge fields of a searchable list (`graph.core.search.Found`), read from the page's extras.
 FOUND_FIELDS = frozenset({"rank", "highlight", "matchedBy", "distanceMeters"})
 # graphql-core's back-reference from a schema element to the Strawberry definition it came from.
@@ -78,6 +80,13 @@ class EmailField:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class CurrentSessionField:
+    """`Session.current`: whether the session is the one the request signed in with."""
+
+    key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ToOneField:
     """A many-to-one field: the object its foreign key points at, or null."""
 
@@ -96,7 +105,7 @@ class ChildField:
     arguments: Arguments
 
 
-ObjectField = Typename | ScalarField | EmailField | ToOneField | ChildField
+ObjectField = Typename | ScalarField | EmailField | CurrentSessionField | ToOneField | ChildField
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -335,6 +344,9 @@ class Builder:
             elif (type_name, name) == EMAIL_FIELD:
                 self._no_selection(field_nodes)
                 fields.append(EmailField(key))
+            elif (type_name, name) == CURRENT_SESSION_FIELD:
+                self._no_selection(field_nodes)
+                fields.append(CurrentSessionField(key))
             else:
                 fields.append(self._relation(graphql_type, key, field_nodes, nested=nested))
         if not fields:
@@ -356,7 +368,7 @@ class Builder:
             target = self.object_selection(self._field_type(parent, name), nodes, nested=nested)
             return ToOneField(key, name, target)
         if name not in compiled.children or any(
-            argument.name.value != "first" for argument in nodes[0].arguments or ()
+            argument.name.value not in PAGE_ARGUMENTS for argument in nodes[0].arguments or ()
         ):
             raise UnsupportedError
         arguments = Arguments(parent.fields[name], nodes[0])

@@ -19,12 +19,12 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
 from sqlalchemy import ColumnClause, ColumnElement, FromClause, TableClause
-from strawberry.types.base import StrawberryOptional
+from strawberry.scalars import JSON
+from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
 from graph.compiler import json_sql as js
-from graph.core.cursors import KeyKind
 from graph.core.paging import Ordering
 from graph.core.read_model import (
     ColumnRead,
@@ -43,31 +43,30 @@ _DEFINITION = "strawberry-definition"
 # document selecting one is answered there.
 GENERAL_PATH_ONLY: Mapping[tuple[str, str], str] = {
     ("Venue", "location"): "a GeoJSON object: no SQL rendering of it",
-    ("Venue", "amenities"): "a JSON object: no SQL rendering of it",
     ("Media", "location"): "a GeoJSON object: no SQL rendering of it",
     ("Media", "latitude"): "read from the GeoJSON location; no SQL declared",
     ("Media", "longitude"): "read from the GeoJSON location; no SQL declared",
-    ("Media", "tags"): "a list: no SQL rendering of it",
-    ("Media", "durationSeconds"): "a nullable decimal: no SQL rendering of it",
     ("Media", "fileSize"): "never compiled; compiling it changes which documents are compiled",
     ("User", "preferences"): "a resolver with its own rule and loader",
 }
 
-# The one field the compiler renders by a rule of its own: who may see a user's email depends
-# on how the user was reached (see `graph.core.permissions.email_visible`).
+# The fields the compiler renders by a rule of their own, with the request's viewer: who may
+# see a user's email depends on how the user was reached (see
+# `graph.core.permissions.email_visible`); a session is `current` for the viewer's own.
 EMAIL_FIELD = ("User", "email")
+CURRENT_SESSION_FIELD = ("Session", "current")
 
 Render = Callable[[FromClause], ColumnElement[str]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ChildList:
-    """A paged one-to-many field: the child type, its foreign key and its cursor ordering."""
+    """A paged one-to-many field: the child type, its foreign key and its declaration."""
 
     type_name: str
     parent_key: str
     ordering: Ordering
-    sort_column: str
+    owner_only: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,39 +101,44 @@ def _enum_upper(definition: StrawberryEnumDefinition) -> bool | None:
     return None
 
 
-# Python types rendered by one function, wrapped to JSON `null` when the field is nullable.
+# Python types rendered as JSON text by one function each (see `_render_value` for the rest).
 _PLAIN: Mapping[object, Callable[[ColumnElement[Any]], ColumnElement[str]]] = {
     str: js.json_string,
     int: js.json_number,
     float: js.json_float,
+    dt.datetime: js.json_datetime,
+    Decimal: js.json_decimal,
+    JSON: js.json_object,
 }
 
 
-def render_of(field_type: object, read: FieldRead) -> Render | None:  # noqa: PLR0911 - one per type
+def _render_value(inner: object) -> Callable[[ColumnElement[Any]], ColumnElement[str]] | None:
+    """How a non-null value of Python type `inner` is written as JSON text; None if it cannot."""
+    plain = _PLAIN.get(inner)
+    if plain is not None:
+        return plain
+    if isinstance(inner, StrawberryList) and inner.of_type is str:
+        return js.json_text_array
+    if isinstance(inner, StrawberryEnumDefinition):
+        upper = _enum_upper(inner)
+        if upper is not None:
+            return lambda value: js.json_enum(value, upper=upper)
+    return None
+
+
+def render_of(field_type: object, read: FieldRead) -> Render | None:
     """How the compiler renders a declared field as JSON text; None if it cannot."""
     value = _scoped(read)
     if value is None:
         return None
     nullable = isinstance(field_type, StrawberryOptional)
     inner = field_type.of_type if isinstance(field_type, StrawberryOptional) else field_type
-    plain = _PLAIN.get(inner)
-    if plain is not None:
-        if nullable:
-            return lambda scope: js.or_null(plain(value(scope)))
-        return lambda scope: plain(value(scope))
-    if inner is dt.datetime:
-        # `json_datetime` keeps NULL: a non-null column is wrapped all the same.
-        return lambda scope: js.or_null(js.json_datetime(value(scope)))
-    if nullable:
-        # `json_decimal` and `json_enum` concatenate, which would turn NULL into `""`.
+    render = _render_value(inner)
+    if render is None:
         return None
-    if inner is Decimal:
-        return lambda scope: js.json_decimal(value(scope))
-    if isinstance(inner, StrawberryEnumDefinition):
-        upper = _enum_upper(inner)
-        if upper is not None:
-            return lambda scope: js.json_enum(value(scope), upper=upper)
-    return None
+    if nullable:
+        return lambda scope: js.null_or(value(scope), render)
+    return lambda scope: render(value(scope))
 
 
 def _column_name(expression: ColumnElement[Any]) -> str:
@@ -142,23 +146,6 @@ def _column_name(expression: ColumnElement[Any]) -> str:
         message = f"not a column: {expression}"
         raise TypeError(message)
     return str(expression.name)
-
-
-def _child_list(type_name: str, foreign_key: str, ordering: Ordering) -> ChildList:
-    """A child list, if its ordering is one the compiled cursor can spell."""
-    sort, tie = ordering.keys if len(ordering.keys) == 2 else (None, None)  # noqa: PLR2004 - key and id
-    if (
-        sort is None
-        or tie is None
-        or sort.kind is not KeyKind.DATETIME
-        or tie.kind is not KeyKind.UUID
-        or sort.descending
-        or tie.descending
-        or sort.nullable
-    ):
-        message = f"ordering {ordering.name}: the compiler pages by one ascending datetime and id"
-        raise ValueError(message)
-    return ChildList(type_name, foreign_key, ordering, _column_name(sort.expression))
 
 
 def _object_type(parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
@@ -189,8 +176,11 @@ def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> Comp
         if python_name in declared.children:
             child = declared.children[python_name]
             node = _object_type(_object_type(_object_type(graphql_type, name), "edges"), "node")
-            children[name] = _child_list(
-                node.name, _column_name(child.foreign_key.expression), child.ordering
+            children[name] = ChildList(
+                node.name,
+                _column_name(child.foreign_key.expression),
+                child.ordering,
+                child.owner_only,
             )
     return CompiledType(
         name=type_name,
@@ -229,7 +219,7 @@ def undeclared_fields(schema: GraphQLSchema) -> list[str]:
             if (
                 is_leaf_type(get_named_type(field.type))
                 and name not in compiled.scalars
-                and key != EMAIL_FIELD
+                and key not in {EMAIL_FIELD, CURRENT_SESSION_FIELD}
                 and key not in GENERAL_PATH_ONLY
             ):
                 found.append(f"{type_name}.{name}")
@@ -237,6 +227,7 @@ def undeclared_fields(schema: GraphQLSchema) -> list[str]:
 
 
 __all__ = [
+    "CURRENT_SESSION_FIELD",
     "EMAIL_FIELD",
     "GENERAL_PATH_ONLY",
     "ChildList",

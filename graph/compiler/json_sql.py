@@ -8,10 +8,10 @@ in selection order. Structural constants (keys, format strings) are inlined; val
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, cast, func
+from sqlalchemy import ColumnElement, Text, case, cast, func, literal
 
 from graph.core.cursors import base64url_sql, float_repr_sql, isoformat_sql, sql_constant
 
@@ -25,6 +25,8 @@ def const(text: str) -> ColumnElement[str]:
 
 
 NULL = const("null")
+# A JSON string literal, or one space outside them (bound, not inlined: it has backslashes).
+_JSON_SPACES = r'("(?:[^"\\]|\\.)*")| '
 
 
 def concat(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
@@ -38,6 +40,34 @@ def concat(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
 def or_null(expression: ColumnElement[str]) -> ColumnElement[str]:
     """`expression`, or JSON `null` where it is SQL NULL."""
     return func.coalesce(expression, NULL, type_=Text)
+
+
+def null_or(
+    expression: ColumnElement[Any], render: Callable[[ColumnElement[Any]], ColumnElement[str]]
+) -> ColumnElement[str]:
+    """`render(expression)`, or JSON `null` where the value is SQL NULL."""
+    return case((expression.is_(None), NULL), else_=render(expression))
+
+
+def json_object(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A jsonb value as `json.dumps` writes what asyncpg reads of it: without spaces.
+
+    jsonb's text has spaces only after `,` and `:` outside strings; the pattern keeps each
+    string whole and drops every space between them. (A number the application wrote with an
+    exponent, such as 1e-07, is stored as its digits and differs: the app writes none.)
+    """
+    return func.regexp_replace(
+        cast(expression, Text),
+        literal(_JSON_SPACES, Text),
+        literal("\\1", Text),
+        const("g"),
+        type_=Text,
+    )
+
+
+def json_text_array(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A text[] as a JSON array of strings."""
+    return cast(func.array_to_json(expression), Text)
 
 
 def json_string(expression: ColumnElement[Any]) -> ColumnElement[str]:

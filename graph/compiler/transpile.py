@@ -17,6 +17,7 @@ the loader path reports the error with its code.
 
 import dataclasses
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -50,6 +51,7 @@ from graph.compiler.builder import (
     Arguments,
     ChildField,
     ConnectionSelection,
+    CurrentSessionField,
     CursorField,
     EdgesField,
     EmailField,
@@ -68,7 +70,7 @@ from graph.compiler.builder import (
     ViewerRoot,
     plan_operation,
 )
-from graph.compiler.catalog import CompiledType, catalog
+from graph.compiler.catalog import ChildList, CompiledType, catalog
 from graph.core.context import Context
 from graph.core.cursors import encode_cursor_sql
 from graph.core.errors import ClientError
@@ -78,7 +80,6 @@ from graph.core.paging import (
     Window,
     at_or_beyond,
     beyond,
-    checked_page_size,
     page_window,
 )
 from graph.core.permissions import email_visible
@@ -109,9 +110,8 @@ class Request:
     variables: VariableValues
     schema: strawberry.Schema
 
-    def arguments(self, arguments: Arguments) -> dict[str, Any]:
+    def arguments(self, arguments: Arguments, coerced: dict[str, Any]) -> dict[str, Any]:
         """A field's arguments as its resolver receives them (Python names, input objects)."""
-        coerced = get_argument_values(arguments.field, arguments.node, self.variables)
         definition = arguments.field.extensions.get(_DEFINITION)
         if not isinstance(definition, StrawberryField):
             raise UnsupportedError
@@ -150,7 +150,79 @@ class Piece:
         return tuple(found)
 
 
-Slot = Callable[[Request], Piece]
+# How a node's piece is built from the request and the node's converted arguments. It must
+# depend on nothing else (no clock, no state): pieces are cached by those two.
+Build = Callable[[Request, dict[str, Any]], Piece]
+# Pieces kept per slot, by viewer and argument values.
+PIECES_PER_SLOT = 256
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Built:
+    """A piece and what binding reads of it: its shape, its clauses' cache keys and values."""
+
+    piece: Piece
+    shape: Hashable
+    values: tuple[tuple[Any, ...], ...]
+
+
+@dataclasses.dataclass
+class Slot:
+    """One node's per-request SQL: built from its arguments and the viewer, cached by them."""
+
+    arguments: Arguments | None
+    build: Build
+    cache: OrderedDict[Hashable, Built | None] = dataclasses.field(default_factory=OrderedDict)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def built(self, request: Request) -> Built | None:
+        """This request's piece (None when the loader path must answer: it reports the error)."""
+        coerced: dict[str, Any] = {}
+        if self.arguments is not None:
+            coerced = get_argument_values(
+                self.arguments.field, self.arguments.node, request.variables
+            )
+        viewer = request.context.viewer
+        key = (
+            None if viewer is None else (viewer.user_id, viewer.role, viewer.session_id),
+            _frozen(coerced),
+        )
+        with self.lock:
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                cached: Built | None = self.cache[key]
+                return cached
+        found = self._build(request, coerced)
+        with self.lock:
+            self.cache[key] = found
+            while len(self.cache) > PIECES_PER_SLOT:
+                self.cache.popitem(last=False)
+        return found
+
+    def _build(self, request: Request, coerced: dict[str, Any]) -> Built | None:
+        try:
+            converted = (
+                request.arguments(self.arguments, coerced) if self.arguments is not None else {}
+            )
+            piece = self.build(request, converted)
+            keys = [_cache_key(clause) for clause in piece.clauses]
+        except (ClientError, GraphQLError, ValueError, TypeError, UnsupportedError):
+            return None
+        return Built(
+            piece,
+            (piece.shape, tuple(key for key, _ in keys)),
+            tuple(tuple(parameter.effective_value for parameter in found) for _, found in keys),
+        )
+
+
+def _frozen(value: Any) -> Hashable:  # noqa: ANN401 - a coerced argument value
+    """`value` (graphql-core's coerced input: dicts, lists, scalars) as a hashable key."""
+    if isinstance(value, dict):
+        return tuple((name, _frozen(item)) for name, item in sorted(value.items()))
+    if isinstance(value, list):
+        return ("list", *(_frozen(item) for item in value))
+    hash(value)
+    return (type(value), value)
 
 
 def _size_parameters(size: int) -> dict[str, BindParameter[int]]:
@@ -288,28 +360,28 @@ class Plan:
             return None
         request = Request(context, coerced, schema)
         try:
-            pieces = [slot(request) for slot in self.slots]
-        except (ClientError, GraphQLError, ValueError, TypeError, UnsupportedError):
+            built = [slot.built(request) for slot in self.slots]
+        except (GraphQLError, TypeError):  # an argument graphql-core refuses; unhashable input
             return None
-        clauses = [clause for piece in pieces for clause in piece.clauses]
-        try:
-            keys = [_cache_key(clause) for clause in clauses]
-        except UnsupportedError:
+        if any(item is None for item in built):
             return None
-        shape = (tuple(piece.shape for piece in pieces), tuple(key for key, _ in keys))
+        found = [item for item in built if item is not None]
+        shape = tuple(item.shape for item in found)
         with self.lock:
             known = shape in self.statements
             statement = self.statements.get(shape)
         if not known:
-            statement = self._build(pieces, clauses)
+            pieces = [item.piece for item in found]
+            statement = self._build(pieces, [c for piece in pieces for c in piece.clauses])
             with self.lock:
                 if len(self.statements) >= SHAPES_PER_PLAN:
                     self.statements.pop(next(iter(self.statements)))
                 self.statements[shape] = statement
         if statement is None:
             return None
-        values = [[parameter.effective_value for parameter in found] for _, found in keys]
-        return statement.sql, statement.parameters(values)
+        return statement.sql, statement.parameters(
+            [values for item in found for values in item.values]
+        )
 
     def _build(self, pieces: Sequence[Piece], clauses: Sequence[ClauseElement]) -> Statement | None:
         transpiler = _Transpiler(catalog(self.schema), self.viewer, pieces, self.scopes, self)
@@ -349,6 +421,8 @@ class _Transpiler:
                 parts.append(compiled.scalars[field.name](scope))
             elif isinstance(field, EmailField):
                 parts.append(self._email(scope))
+            elif isinstance(field, CurrentSessionField):
+                parts.append(_json_bool(self.piece().sql["current"]))
             elif isinstance(field, ToOneField):
                 parts.append(self._to_one(compiled, field, scope))
             else:
@@ -611,7 +685,7 @@ class _Slots:
                 table = self.types["User"].table
                 self.scopes[id(field.user)] = table
                 self.slots.append(_viewer_slot(table))
-                self.object(field.user, table)
+                self.object(field.user, table, the_viewer=True)
             elif isinstance(field, ListRoot):
                 node_type = field.connection.node_type
                 table = self.types[node_type].table
@@ -623,11 +697,16 @@ class _Slots:
                 self.slots.append(_root_list_slot(field, table, highlight=highlight))
                 self.connection(field.connection, table)
 
-    def object(self, selection: ObjectSelection, scope: FromClause) -> None:
+    def object(
+        self, selection: ObjectSelection, scope: FromClause, *, the_viewer: bool = False
+    ) -> None:
+        """`the_viewer`: the object is the viewer's own user (`viewer`)."""
         compiled = self.types[selection.type_name]
         for field in selection.fields:
             if isinstance(field, EmailField):
                 self.slots.append(_email_slot(scope, through_visible_booking=False))
+            elif isinstance(field, CurrentSessionField):
+                self.slots.append(_current_session_slot(scope))
             elif isinstance(field, ToOneField):
                 target = self.types[field.target.type_name].table.alias()
                 self.scopes[id(field.target)] = target
@@ -638,7 +717,7 @@ class _Slots:
             elif isinstance(field, ChildField):
                 spec = compiled.children[field.name]
                 child = self.types[spec.type_name]
-                self.slots.append(_child_slot(field, spec, child, scope))
+                self.slots.append(_child_slot(field, spec, child, scope, the_viewer=the_viewer))
                 self.connection(field.connection, child.table)
 
     def _object_with_email(
@@ -659,29 +738,27 @@ class _Slots:
 
 
 def _venue_slot(arguments: Arguments, table: FromClause) -> Slot:
-    def slot(request: Request) -> Piece:
-        values = request.arguments(arguments)
+    def build(_request: Request, values: dict[str, Any]) -> Piece:
         venue_id = decode_typed_id(values["id"], "Venue", field="id")
-        return Piece(
-            None, {"where": table.c.id == bindparam(None, venue_id, type_=UUID(as_uuid=True))}
-        )
+        row_id = bindparam(None, venue_id, type_=UUID(as_uuid=True))
+        return Piece(None, {"where": table.c.id == row_id})
 
-    return slot
+    return Slot(arguments, build)
 
 
 def _viewer_slot(table: FromClause) -> Slot:
-    def slot(request: Request) -> Piece:
+    def build(request: Request, _values: dict[str, Any]) -> Piece:
         viewer = request.context.viewer
         if viewer is None:
             return Piece("anonymous", {"where": false()})
         user_id = bindparam(None, viewer.user_id, type_=UUID(as_uuid=True))
         return Piece("signed in", {"where": table.c.id == user_id})
 
-    return slot
+    return Slot(None, build)
 
 
 def _email_slot(scope: FromClause, *, through_visible_booking: bool) -> Slot:
-    def slot(request: Request) -> Piece:
+    def build(request: Request, _values: dict[str, Any]) -> Piece:
         viewer = request.context.viewer
         visible = email_visible(
             viewer,
@@ -694,12 +771,11 @@ def _email_slot(scope: FromClause, *, through_visible_booking: bool) -> Slot:
             return Piece(visible, {"visible": true() if visible else false()})
         return Piece(None, {"visible": visible})
 
-    return slot
+    return Slot(None, build)
 
 
 def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> Slot:
-    def slot(request: Request) -> Piece:
-        arguments = request.arguments(field.arguments)
+    def build(request: Request, arguments: dict[str, Any]) -> Piece:
         query = field.root_list.page_query(request.context, highlight=highlight, **arguments)
         where = and_(*query.conditions, *([] if query.include_deleted else _live_of(table)))
         return _list_piece(
@@ -710,28 +786,54 @@ def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> S
             scope=lambda condition: select(table.c.id).where(condition).correlate(None),
         )
 
-    return slot
+    return Slot(field.arguments, build)
 
 
-def _child_slot(field: ChildField, spec: Any, child: CompiledType, parent: FromClause) -> Slot:  # noqa: ANN401 - a catalog ChildList
+def _current_session_slot(scope: FromClause) -> Slot:
+    def build(request: Request, _values: dict[str, Any]) -> Piece:
+        viewer = request.context.viewer
+        if viewer is None:
+            return Piece(False, {"current": false()})  # noqa: FBT003 - the shape: no viewer
+        session_id = bindparam(None, viewer.session_id, type_=UUID(as_uuid=True))
+        return Piece(True, {"current": scope.c.id == session_id})  # noqa: FBT003
+
+    return Slot(None, build)
+
+
+def _child_slot(
+    field: ChildField, spec: ChildList, child: CompiledType, parent: FromClause, *, the_viewer: bool
+) -> Slot:
     table = child.table
 
-    def slot(request: Request) -> Piece:
-        arguments = request.arguments(field.arguments)
-        ordering: Ordering = spec.ordering
-        window = page_window(ordering, first=checked_page_size(arguments["first"]))
+    def build(request: Request, arguments: dict[str, Any]) -> Piece:
+        viewer = request.context.viewer
+        # Read by the user themselves (`viewer`, null when signed out) or an admin; anyone
+        # else's read is refused, and the loader path says so.
+        if spec.owner_only and not (the_viewer or (viewer is not None and viewer.is_admin)):
+            raise UnsupportedError
+        window = page_window(
+            spec.ordering,
+            first=arguments.get("first"),
+            after=arguments.get("after"),
+            last=arguments.get("last"),
+            before=arguments.get("before"),
+        )
         conditions = [table.c[spec.parent_key] == parent.c.id, *_live_of(table)]
         if child.visible is not None:
-            conditions.append(child.visible(request.context.viewer))
-        return _list_piece(
-            ordering,
+            conditions.append(child.visible(viewer))
+        piece = _list_piece(
+            spec.ordering,
             window,
             and_(*conditions),
             extras={},
             scope=lambda condition: select(table.c.id).where(condition).correlate(parent),
         )
+        if spec.owner_only and window.after is not None:
+            # `User.sessions` says there is a previous page whenever `after` is given.
+            return Piece(piece.shape, {**piece.sql, "rows_before": true()})
+        return piece
 
-    return slot
+    return Slot(field.arguments, build)
 
 
 def _live_of(table: FromClause) -> list[ColumnElement[bool]]:

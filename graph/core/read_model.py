@@ -95,10 +95,15 @@ class ToOne:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Children:
-    """A paged one-to-many field: the children whose `foreign_key` is the parent, in `ordering`."""
+    """A paged one-to-many field: the children whose `foreign_key` is the parent, in `ordering`.
+
+    `owner_only`: only the parent user themselves and admins may read it (others FORBIDDEN),
+    and `hasPreviousPage` says whether `after` was given (`User.sessions`).
+    """
 
     foreign_key: InstrumentedAttribute[Any]
     ordering: Ordering
+    owner_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -4,12 +4,15 @@ import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
+from sqlalchemy import Text
+from sqlalchemy import cast as sql_cast
 
 import models
 from graph.core.context import Context
-from graph.core.global_id import encode_global_id
 from graph.core.node import Node
 from graph.core.node_lookup import to_node
+from graph.core.permissions import visible_login_sessions
+from graph.core.read_model import column_field, computed_field, read_model, read_values
 
 if TYPE_CHECKING:
     from graph.entities.user.type import User
@@ -17,6 +20,11 @@ if TYPE_CHECKING:
 UserType = Annotated["User", strawberry.lazy("graph.entities.user.type")]
 
 
+def _ip_address(row: models.LoginSession) -> str | None:
+    return str(row.ip_address) if row.ip_address is not None else None
+
+
+@read_model(models.LoginSession, visible=visible_login_sessions)
 @strawberry.type(
     name="Session",
     description=(
@@ -28,36 +36,35 @@ class LoginSession(Node):
     """A login session; the token itself is never stored, only its SHA-256."""
 
     row: strawberry.Private[models.LoginSession]
-    created_at: dt.datetime = strawberry.field(description="When the user signed in.")
-    last_seen_at: dt.datetime = strawberry.field(
-        description="When the session was last recorded as used."
+    created_at: dt.datetime = column_field(
+        models.LoginSession.created_at, description="When the user signed in."
     )
-    expires_at: dt.datetime = strawberry.field(
-        description="When the token stops working, unless revoked before."
+    last_seen_at: dt.datetime = column_field(
+        models.LoginSession.last_seen_at, description="When the session was last recorded as used."
     )
-    revoked_at: dt.datetime | None = strawberry.field(
-        description="When the session was logged out or revoked; null while it is active."
+    expires_at: dt.datetime = column_field(
+        models.LoginSession.expires_at,
+        description="When the token stops working, unless revoked before.",
     )
-    user_agent: str | None = strawberry.field(
-        description="The `User-Agent` of the client that signed in, if it sent one."
+    revoked_at: dt.datetime | None = column_field(
+        models.LoginSession.revoked_at,
+        description="When the session was logged out or revoked; null while it is active.",
     )
-    ip_address: str | None = strawberry.field(
-        description="The IP address the client signed in from, if known."
+    user_agent: str | None = column_field(
+        models.LoginSession.user_agent,
+        description="The `User-Agent` of the client that signed in, if it sent one.",
+    )
+    ip_address: str | None = computed_field(
+        value=_ip_address,
+        # inet's text is `str()` of the address asyncpg reads: no `/32` on a single host.
+        sql=lambda sessions: sql_cast(sessions.c.ip_address, Text),
+        description="The IP address the client signed in from, if known.",
     )
 
     @classmethod
     def from_model(cls, row: models.LoginSession) -> Self:
-        """Map a `sessions` row."""
-        return cls(
-            row=row,
-            id=strawberry.ID(encode_global_id("Session", row.id)),
-            created_at=row.created_at,
-            last_seen_at=row.last_seen_at,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            user_agent=row.user_agent,
-            ip_address=str(row.ip_address) if row.ip_address is not None else None,
-        )
+        """Map a `sessions` row, as its fields declare."""
+        return cls(row=row, **read_values(cls, row))
 
     @strawberry.field(
         description="Whether this is the session the current request authenticated with."

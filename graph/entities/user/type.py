@@ -16,7 +16,7 @@ from graph.core.node import Node
 from graph.core.node_lookup import to_node
 from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
 from graph.core.permissions import email_visible, is_self_or_admin
-from graph.core.read_model import column_field, read_model, read_values
+from graph.core.read_model import Children, column_field, read_model, read_values
 from graph.core.viewer import Viewer
 from graph.entities.audit.history import history_field
 from graph.entities.login_session.inputs import SESSIONS_NEWEST_FIRST
@@ -30,7 +30,12 @@ LoginSessionType = Annotated["LoginSession", strawberry.lazy("graph.entities.log
 VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
 
 
-@read_model(models.User)
+# The user's sessions: the field's own resolver pages them (it refuses viewers other than the
+# user and admins); declared here so the compiler reads them the same way.
+USER_SESSIONS = Children(models.LoginSession.user_id, SESSIONS_NEWEST_FIRST, owner_only=True)
+
+
+@read_model(models.User, children={"sessions": USER_SESSIONS})
 @strawberry.type(description="A person with an account.")
 class User(Node):
     """A user, as other users see them."""
@@ -129,13 +134,13 @@ class User(Node):
             message = "Only the user themselves and admins may see a user's sessions."
             raise ForbiddenError(message)
         page_size = checked_page_size(first)
-        cursor = SESSIONS_NEWEST_FIRST.decode(after, field="after") if after is not None else None
+        cursor = USER_SESSIONS.ordering.decode(after, field="after") if after is not None else None
         page = await info.context.loaders.user_sessions.load(
-            PageKey(self.row.id, SESSIONS_NEWEST_FIRST, page_size, cursor)
+            PageKey(self.row.id, USER_SESSIONS.ordering, page_size, cursor)
         )
         edges = [
             Edge(
-                cursor=SESSIONS_NEWEST_FIRST.cursor_of(row),
+                cursor=USER_SESSIONS.ordering.cursor_of(row),
                 node=cast("LoginSession", to_node(row)),
             )
             for row in page.rows

@@ -113,6 +113,8 @@ async def world(session) -> dict[str, Any]:
     """Users of every kind, and venues with the cases the two paths could disagree on."""
     guest = await make_user(session, display_name='Zoë "the guest" \\ \n \U0001f600')
     other_guest = await make_user(session)
+    for device in ("phone", "laptop"):
+        await make_login_session(session, user=guest, token=f"world-guest-{device}")
     gone_guest = await make_user(session)
     host = await make_user(session, role="host")
     other_host = await make_user(session, role="host")
@@ -237,9 +239,9 @@ async def test_venue_list_pages_continue_after_a_cursor(execute, session, fast_p
 
 UNSUPPORTED = {
     "mutation": "mutation { logOut(input: {}) { __typename } }",
-    "unmapped field": "{ venues { edges { node { amenities } } } }",
+    "unmapped field": "{ venues { edges { node { location } } } }",
     "unmapped root": '{ node(id: "VmVudWU6eA==") { id } }',
-    "unmapped child list": "{ viewer { sessions { totalCount } } }",
+    "unmapped child list": "{ viewer { nearbyVenues(radiusMeters: 10) { totalCount } } }",
     # Each key selects its own edge fields; the compiled page has one edge for all.
     "edges under two keys": "{ venues(first: 2) { a: edges { cursor } b: edges { node { id } } } }",
     "directive": "{ venues { edges { node { id @include(if: true) } } } }",
@@ -253,6 +255,12 @@ COMPILED_LATER = {
     "last": """{ venues(last: 2, orderBy: CREATED_AT_DESC) { edges { cursor node { id } }
                  pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }""",
     "viewer": "{ viewer { id displayName email role } }",
+    "viewer sessions": """{ viewer { id sessions(first: 1) { totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { id createdAt lastSeenAt expiresAt revokedAt userAgent ipAddress
+        current } } } } }""",
+    "lists and objects": """{ venues { edges { node { amenities media(first: 2) { edges { node {
+        tags durationSeconds } } } } } } }""",
     "bookings": """{ bookings(filter: {status: [PENDING, CONFIRMED]}, orderBy: AMOUNT_DESC) {
                      totalCount edges { cursor node { id amount user { email } venue { name
                      owner { email } } } } } }""",
