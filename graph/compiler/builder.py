@@ -29,7 +29,13 @@ from graphql import (
     get_named_type,
 )
 
-from graph.compiler.catalog import CURRENT_SESSION_FIELD, EMAIL_FIELD, CompiledType, catalog
+from graph.compiler.catalog import (
+    CURRENT_SESSION_FIELD,
+    EMAIL_FIELD,
+    PREFERENCES_FIELD,
+    CompiledType,
+    catalog,
+)
 from graph.core.root_list import RootList, root_list_of
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
@@ -80,6 +86,13 @@ class EmailField:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PreferencesField:
+    """`User.preferences`, shown to the user themselves and admins."""
+
+    key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class CurrentSessionField:
     """`Session.current`: whether the session is the one the request signed in with."""
 
@@ -105,7 +118,15 @@ class ChildField:
     arguments: Arguments
 
 
-ObjectField = Typename | ScalarField | EmailField | CurrentSessionField | ToOneField | ChildField
+ObjectField = (
+    Typename
+    | ScalarField
+    | EmailField
+    | PreferencesField
+    | CurrentSessionField
+    | ToOneField
+    | ChildField
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -344,6 +365,9 @@ class Builder:
             elif (type_name, name) == EMAIL_FIELD:
                 self._no_selection(field_nodes)
                 fields.append(EmailField(key))
+            elif (type_name, name) == PREFERENCES_FIELD:
+                self._no_selection(field_nodes)
+                fields.append(PreferencesField(key))
             elif (type_name, name) == CURRENT_SESSION_FIELD:
                 self._no_selection(field_nodes)
                 fields.append(CurrentSessionField(key))

@@ -47,7 +47,6 @@ GENERAL_PATH_ONLY: Mapping[tuple[str, str], str] = {
     ("Media", "latitude"): "read from the GeoJSON location; no SQL declared",
     ("Media", "longitude"): "read from the GeoJSON location; no SQL declared",
     ("Media", "fileSize"): "never compiled; compiling it changes which documents are compiled",
-    ("User", "preferences"): "a resolver with its own rule and loader",
 }
 
 # The fields the compiler renders by a rule of their own, with the request's viewer: who may
@@ -55,6 +54,8 @@ GENERAL_PATH_ONLY: Mapping[tuple[str, str], str] = {
 # `graph.core.permissions.email_visible`); a session is `current` for the viewer's own.
 EMAIL_FIELD = ("User", "email")
 CURRENT_SESSION_FIELD = ("Session", "current")
+# A user's preferences: shown to the user themselves and admins (`is_self_or_admin`).
+PREFERENCES_FIELD = ("User", "preferences")
 
 Render = Callable[[FromClause], ColumnElement[str]]
 
@@ -219,7 +220,7 @@ def undeclared_fields(schema: GraphQLSchema) -> list[str]:
             if (
                 is_leaf_type(get_named_type(field.type))
                 and name not in compiled.scalars
-                and key not in {EMAIL_FIELD, CURRENT_SESSION_FIELD}
+                and key not in {EMAIL_FIELD, CURRENT_SESSION_FIELD, PREFERENCES_FIELD}
                 and key not in GENERAL_PATH_ONLY
             ):
                 found.append(f"{type_name}.{name}")
@@ -230,6 +231,7 @@ __all__ = [
     "CURRENT_SESSION_FIELD",
     "EMAIL_FIELD",
     "GENERAL_PATH_ONLY",
+    "PREFERENCES_FIELD",
     "ChildList",
     "CompiledType",
     "Render",

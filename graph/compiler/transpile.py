@@ -61,6 +61,7 @@ from graph.compiler.builder import (
     ObjectSelection,
     OperationPlan,
     PageInfoField,
+    PreferencesField,
     ScalarField,
     ToOneField,
     TotalCountField,
@@ -82,7 +83,7 @@ from graph.core.paging import (
     beyond,
     page_window,
 )
-from graph.core.permissions import email_visible
+from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.viewer import Viewer
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
@@ -423,6 +424,9 @@ class _Transpiler:
                 parts.append(self._email(scope))
             elif isinstance(field, CurrentSessionField):
                 parts.append(_json_bool(self.piece().sql["current"]))
+            elif isinstance(field, PreferencesField):
+                visible = self.piece().sql["visible"]
+                parts.append(case((visible, js.json_object(scope.c.preferences)), else_=js.NULL))
             elif isinstance(field, ToOneField):
                 parts.append(self._to_one(compiled, field, scope))
             else:
@@ -707,6 +711,8 @@ class _Slots:
                 self.slots.append(_email_slot(scope, through_visible_booking=False))
             elif isinstance(field, CurrentSessionField):
                 self.slots.append(_current_session_slot(scope))
+            elif isinstance(field, PreferencesField):
+                self.slots.append(_self_or_admin_slot(scope))
             elif isinstance(field, ToOneField):
                 target = self.types[field.target.type_name].table.alias()
                 self.scopes[id(field.target)] = target
@@ -787,6 +793,21 @@ def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> S
         )
 
     return Slot(field.arguments, build)
+
+
+def _self_or_admin_slot(scope: FromClause) -> Slot:
+    def build(request: Request, _values: dict[str, Any]) -> Piece:
+        visible = is_self_or_admin(
+            request.context.viewer,
+            lambda signed_in: (
+                scope.c.id == bindparam(None, signed_in.user_id, type_=UUID(as_uuid=True))
+            ),
+        )
+        if isinstance(visible, bool):
+            return Piece(visible, {"visible": true() if visible else false()})
+        return Piece(None, {"visible": visible})
+
+    return Slot(None, build)
 
 
 def _current_session_slot(scope: FromClause) -> Slot:

@@ -254,7 +254,9 @@ COMPILED_LATER = {
     "filter": '{ venues(filter: {city: "Paris"}) { totalCount edges { node { id } } } }',
     "last": """{ venues(last: 2, orderBy: CREATED_AT_DESC) { edges { cursor node { id } }
                  pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }""",
-    "viewer": "{ viewer { id displayName email role } }",
+    "viewer": "{ viewer { id displayName email role preferences } }",
+    "preferences of others": """{ venues { edges { node { owner { preferences } bookings {
+        edges { node { user { preferences } } } } } } } }""",
     "viewer sessions": """{ viewer { id sessions(first: 1) { totalCount
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
         edges { cursor node { id createdAt lastSeenAt expiresAt revokedAt userAgent ipAddress
