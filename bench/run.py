@@ -67,7 +67,7 @@ NESTED = "nested_list"
 FLOOR = f"{NESTED} (floor)"
 POSTGRAPHILE = f"{NESTED} (PostGraphile)"
 READ_PATH = "sartiq_graphql_read_path_total"
-# Top-level fields whose values are JSON documents: compared as a whole by neither server.
+# Fields whose values are JSON documents: `rows_of` does not read their keys as fields.
 JSON_FIELDS = frozenset({"preferences", "oldData", "newData", "amenities", "exif"})
 
 # Statements that are the application's work, not the driver's bookkeeping (pings, BEGIN,
