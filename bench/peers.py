@@ -75,6 +75,7 @@ def install_postgraphile(say: Callable[[str], None]) -> Path:
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", "--engine-strict=false"],
             cwd=INSTALL,
             check=True,
+            stdout=sys.stderr,  # npm's summary is progress; stdout is for the table
         )
     return NODE
 

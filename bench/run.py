@@ -9,14 +9,22 @@ configuration (uvicorn, one worker per core, GraphiQL off) on it, warms each sce
 then drives it with wrk at 16 connections. Every response is checked for data and no errors.
 Statements per request come from pg_stat_statements (reset before each measured run).
 
-When the nested list runs, its peers run too, on the same database right after the API (unless
---no-peers): the floor (bench/floor.py, one hand-written SQL statement) and PostGraphile v5
-(bench/peers.py); the floor's JSON is first compared with the API's. The table ends with the
-API's nested-list throughput divided by theirs.
+Scenarios with a peer run it too, on the same database right after the API (unless
+--no-peers): PostGraphile v5 (bench/peers.py) for the nested list and for each read operation of
+graph/operations/, and for the nested list also the floor (bench/floor.py, one hand-written SQL
+statement). Each peer's answer is first compared with the API's, taken after the API's last
+scenario so both read the same rows: the floor's JSON must be the same, PostGraphile's rows
+(ids, counts, list lengths) for the operations. The table ends with the API's throughput
+divided by PostGraphile's per operation, then the nested list's divided by its peers'.
+
+Which path answered (the compiled SQL or the loaders) comes from the API's
+`sartiq_graphql_read_path_total{path}` counter at /metrics, read before and after each measured
+run: the path that answered most of its query operations, `?` when the API has no such counter.
 """
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -24,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -33,12 +42,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from bench import peers
 from bench.scenarios import (
     DATASETS,
-    POSTGRAPHILE_NESTED_LIST,
+    POSTGRAPHILE_TERMS,
+    READ_OPERATIONS,
     SCENARIOS,
     Dataset,
     Scenario,
@@ -53,8 +64,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "graphql.lua"
 THREADS = 2  # wrk's threads
 NESTED = "nested_list"
-FLOOR = "nested_list (floor)"
-POSTGRAPHILE = "nested_list (PostGraphile)"
+FLOOR = f"{NESTED} (floor)"
+POSTGRAPHILE = f"{NESTED} (PostGraphile)"
+READ_PATH = "sartiq_graphql_read_path_total"
+# Fields whose values are JSON documents: `rows_of` does not read their keys as fields.
+JSON_FIELDS = frozenset({"preferences", "oldData", "newData", "amenities", "exif"})
 
 # Statements that are the application's work, not the driver's bookkeeping (pings, BEGIN,
 # the reset an asyncpg pool runs when a connection goes back: the floor's pool).
@@ -74,6 +88,25 @@ class Result:
     statements_per_request: float
     max_rss_mb: float
     bad_responses: int
+    # "compiled", "loaders", "?" (no counter), "-" (no query operation), "" (not the API).
+    path: str = ""
+
+
+# What identifies an answer's rows (see `rows_of`).
+Rows = list[tuple[str, object]]
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A scenario with its variables resolved and its viewer's token, made once per run."""
+
+    scenario: Scenario
+    token: str | None
+
+
+def postgraphile_name(name: str) -> str:
+    """The table's name for PostGraphile's run of scenario `name`."""
+    return f"{name} (PostGraphile)"
 
 
 def say(line: str) -> None:
@@ -119,15 +152,18 @@ def free_port() -> int:
 def serve(url: str, *, workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run the API in its production configuration; yield its base URL and process."""
     port = free_port()
-    env = {
-        "DATABASE_URL": url,
-        "ENVIRONMENT": "production",
-        "GRAPHIQL": "false",
-        "SLOW_STATEMENT_MS": "10000",
-    }
-    command = peers.uvicorn_command("graph.http.app:app", port=port, workers=workers)
-    with launch(command, env=env, cwd=ROOT, port=port, probe=get_readyz, name="the API") as run:
-        yield run
+    with tempfile.TemporaryDirectory(prefix="sartiq-bench-metrics-") as metrics:
+        env = {
+            "DATABASE_URL": url,
+            "ENVIRONMENT": "production",
+            "GRAPHIQL": "false",
+            "SLOW_STATEMENT_MS": "10000",
+            # /metrics sums every worker's counters (the read path), as in production.
+            "PROMETHEUS_MULTIPROC_DIR": metrics,
+        }
+        command = peers.uvicorn_command("graph.http.app:app", port=port, workers=workers)
+        with launch(command, env=env, cwd=ROOT, port=port, probe=get_readyz, name="the API") as run:
+            yield run
 
 
 def get_readyz(base: str) -> bool:
@@ -291,25 +327,60 @@ def check_once(base: str, scenario: Scenario, token: str | None) -> dict[str, An
     return answer
 
 
+def get_ready(scenario: Scenario, dsn: str) -> Ready:
+    """Make the scenario's token and resolve its variables, once."""
+    token = asyncio.run(scenario.token(dsn)) if scenario.token else None
+    if scenario.resolve:
+        scenario = scenario.with_variables(asyncio.run(scenario.resolve(dsn)))
+    if scenario.mode == "slots":  # each request books its own slot, after every booking so far
+        scenario = scenario.with_variables({"input": asyncio.run(free_slots(dsn)).input(0)})
+    return Ready(scenario, token)
+
+
+def read_paths(base: str) -> dict[str, float] | None:
+    """The API's query operations so far by the path that answered; None without the counter."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:  # noqa: S310 - loopback
+        text = response.read().decode()
+    counts: dict[str, float] | None = None
+    for family in text_string_to_metric_families(text):
+        if family.name == READ_PATH.removesuffix("_total"):  # declared, perhaps not yet counted
+            counts = counts if counts is not None else {}
+        for sample in family.samples:
+            if sample.name == READ_PATH:
+                counts = counts if counts is not None else {}
+                path = sample.labels.get("path", "?")
+                counts[path] = counts.get(path, 0.0) + sample.value
+    return counts
+
+
+def majority_path(before: dict[str, float] | None, after: dict[str, float] | None) -> str:
+    """The path that answered most operations between two readings; `?` without the counter."""
+    if after is None:
+        return "?"
+    counted = {path: n - (before or {}).get(path, 0.0) for path, n in after.items()}
+    answered = {path: n for path, n in counted.items() if n > 0}
+    return max(answered, key=answered.__getitem__) if answered else "-"
+
+
 def measure(  # noqa: PLR0913 - the server, the scenario and wrk's settings
     base: str,
     process: subprocess.Popen[bytes],
     url: str,
-    scenario: Scenario,
+    ready: Ready,
     *,
     seconds: int,
     warmup: int,
     connections: int,
     check: Callable[[dict[str, Any]], None] | None = None,
+    paths: bool = False,
 ) -> Result:
-    """Check a scenario's answer once (and with `check`), warm it up, then measure it."""
+    """Check a scenario's answer once (and with `check`), warm it up, then measure it.
+
+    With `paths`, the server is the API: read which path answered from its /metrics.
+    """
     dsn = libpq(url)
-    token = asyncio.run(scenario.token(dsn)) if scenario.token else None
-    if scenario.resolve:
-        scenario = scenario.with_variables(asyncio.run(scenario.resolve(dsn)))
+    scenario, token = ready.scenario, ready.token
     slotted = scenario.mode == "slots"
-    if slotted:  # each request books its own slot, after every booking made so far
-        scenario = scenario.with_variables({"input": asyncio.run(free_slots(dsn)).input(0)})
     answer = check_once(base, scenario, token)
     if check:
         check(answer)
@@ -322,6 +393,7 @@ def measure(  # noqa: PLR0913 - the server, the scenario and wrk's settings
         slots=asyncio.run(free_slots(dsn)) if slotted else None,
     )
     asyncio.run(reset_statements(url))
+    before = read_paths(base) if paths else None
     summary = wrk(
         base,
         scenario,
@@ -330,6 +402,7 @@ def measure(  # noqa: PLR0913 - the server, the scenario and wrk's settings
         token=token,
         slots=asyncio.run(free_slots(dsn)) if slotted else None,
     )
+    path = majority_path(before, read_paths(base)) if paths else ""
     statements = asyncio.run(application_statements(url))
     requests = summary["requests"]
     return Result(
@@ -340,6 +413,7 @@ def measure(  # noqa: PLR0913 - the server, the scenario and wrk's settings
         statements_per_request=statements / requests if requests else 0.0,
         max_rss_mb=worker_rss_mb(process),
         bad_responses=int(summary["bad_responses"] + summary["socket_errors"]),
+        path=path,
     )
 
 
@@ -360,6 +434,68 @@ def same_as(expected: dict[str, Any], name: str) -> Callable[[dict[str, Any]], N
             f"{name}: not the API's JSON ({len(theirs)} venues vs {len(ours)}), first"
             f" difference at venue {where}:\n{json.dumps(theirs[where : where + 1])[:800]}\n"
             f"{json.dumps(ours[where : where + 1])[:800]}"
+        )
+        raise RuntimeError(message)
+
+    return check
+
+
+def row_key(global_id: str) -> str:
+    """The primary key a global ID names, the API's or PostGraphile's.
+
+    The API's: base64url of `Type:uuid` (or `Type:uuid:created_at`), unpadded; PostGraphile v5's:
+    base64 of the JSON list `["Type", "uuid", ...]`.
+    """
+    padded = global_id + "=" * (-len(global_id) % 4)
+    text = base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_")).decode()
+    if text.startswith("["):
+        return str(json.loads(text)[1])
+    return text.split(":")[1]
+
+
+def rows_of(
+    value: object, found: list[tuple[str, object]] | None = None
+) -> list[tuple[str, object]]:
+    """What tells an answer's rows apart, in document order: ids, counts, list lengths, paging.
+
+    Names and scalars differ between the servers (`owner` and `userByOwnerId`, `PENDING` and
+    `pending`), so they are not compared; the documents select fields in the same order.
+    """
+    found = [] if found is None else found
+    if isinstance(value, list):
+        found.append(("length", len(value)))
+        for item in value:
+            rows_of(item, found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "id" and isinstance(item, str):
+                found.append(("id", row_key(item)))
+            elif key in {"totalCount", "hasNextPage", "hasPreviousPage"}:
+                found.append((key, item))
+            elif key not in JSON_FIELDS:
+                rows_of(item, found)
+    return found
+
+
+def same_rows(
+    expected: dict[str, Any], name: str, unmatched: tuple[str, ...]
+) -> Callable[[dict[str, Any]], None]:
+    """A check that PostGraphile's answer holds the rows of `expected` (the API's), in order."""
+    ours = rows_of({k: v for k, v in expected["data"].items() if k not in unmatched})
+
+    def check(answer: dict[str, Any]) -> None:
+        theirs = rows_of(answer["data"])
+        if theirs == ours:
+            ids = sum(1 for kind, _ in ours if kind == "id")
+            say(f"  {name}: PostGraphile returns the API's rows ({ids} ids, same counts)")
+            return
+        where = next(
+            (i for i, (a, b) in enumerate(zip(theirs, ours, strict=False)) if a != b),
+            min(len(theirs), len(ours)),
+        )
+        message = (
+            f"{name}: PostGraphile's rows are not the API's; first difference at item {where}:"
+            f" {theirs[where : where + 3]} vs {ours[where : where + 3]}"
         )
         raise RuntimeError(message)
 
@@ -421,25 +557,28 @@ def like_nested_list(expected: dict[str, Any]) -> Callable[[dict[str, Any]], Non
 
 
 def measure_peers(
-    url: str, api_answer: dict[str, Any], *, workers: int, **settings: int
+    url: str, api_answers: dict[str, dict[str, Any]], *, workers: int, **settings: int
 ) -> list[Result]:
-    """The floor and PostGraphile for the nested list, on the API's database, one after another."""
+    """The peers of the scenarios in `api_answers` (the API's answers), on the API's database.
+
+    The floor for the nested list, then PostGraphile for every scenario, one after another.
+    """
     dsn = libpq(url)
     results = []
-    port = free_port()
-    with launch(
-        peers.floor_command(port=port, workers=workers),
-        env=peers.floor_env(dsn),
-        cwd=ROOT,
-        port=port,
-        probe=get_readyz,
-        name="the floor",
-    ) as (base, process):
-        say(f"measuring {FLOOR} ({settings['seconds']} s)")
-        floor = Scenario(FLOOR, "bench", "")
-        results.append(
-            measure(base, process, url, floor, check=same_as(api_answer, FLOOR), **settings)
-        )
+    if NESTED in api_answers:
+        port = free_port()
+        with launch(
+            peers.floor_command(port=port, workers=workers),
+            env=peers.floor_env(dsn),
+            cwd=ROOT,
+            port=port,
+            probe=get_readyz,
+            name="the floor",
+        ) as (base, process):
+            say(f"measuring {FLOOR} ({settings['seconds']} s)")
+            floor = Ready(Scenario(FLOOR, "bench", ""), None)
+            check = same_as(api_answers[NESTED], FLOOR)
+            results.append(measure(base, process, url, floor, check=check, paths=False, **settings))
     node = peers.install_postgraphile(say)
     port = free_port()
     log = ROOT / "bench" / ".postgraphile" / "server.log"
@@ -452,40 +591,67 @@ def measure_peers(
         name="PostGraphile",
         log=log,
     ) as (base, process):
-        say(f"measuring {POSTGRAPHILE} ({settings['seconds']} s)")
-        postgraphile = Scenario(POSTGRAPHILE, "bench", POSTGRAPHILE_NESTED_LIST)
-        results.append(
-            measure(
-                base, process, url, postgraphile, check=like_nested_list(api_answer), **settings
+        for name, answer in api_answers.items():
+            peer = SCENARIOS[name].peer
+            if peer is None:
+                continue
+            variables = asyncio.run(peer.resolve(dsn)) if peer.resolve else {}
+            theirs = Scenario(postgraphile_name(name), "bench", peer.query, variables)
+            check = (
+                like_nested_list(answer)
+                if name == NESTED
+                else same_rows(answer, name, peer.unmatched)
             )
-        )
+            say(f"measuring {theirs.name} ({settings['seconds']} s)")
+            results.append(
+                measure(
+                    base, process, url, Ready(theirs, None), check=check, paths=False, **settings
+                )
+            )
     return results
 
 
 def print_table(results: list[Result]) -> None:
-    """The figures, one row per scenario; the nested list's ratios to its peers at the end."""
+    """The figures, one row per scenario; the API's ratios to its peers at the end."""
     by_name = {r.scenario: r for r in results}
-    nested = by_name.get(NESTED)
     header = (
-        f"{'scenario':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-        f" {'SQL/req':>8} {'RSS MB':>8} {'errors':>7} {'ratio':>9}"
+        f"{'scenario':<31} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'SQL/req':>8}"
+        f" {'RSS MB':>8} {'errors':>7} {'vs PG':>7} {'path':>9}"
     )
     print(header)  # noqa: T201 - the table is the output
     print("-" * len(header))  # noqa: T201
     for r in results:
+        peer = by_name.get(postgraphile_name(r.scenario))
         ratio = (
-            f"{nested.requests_per_second / r.requests_per_second:8.2f}x"
-            if nested and r.scenario in {FLOOR, POSTGRAPHILE} and r.requests_per_second
+            f"{r.requests_per_second / peer.requests_per_second:6.2f}x"
+            if peer and peer.requests_per_second
             else ""
         )
         print(  # noqa: T201
-            f"{r.scenario:<28} {r.requests_per_second:8.1f} {r.p50_ms:8.1f} {r.p99_ms:8.1f}"
+            f"{r.scenario:<31} {r.requests_per_second:8.1f} {r.p50_ms:8.1f} {r.p99_ms:8.1f}"
             f" {r.statements_per_request:8.2f} {r.max_rss_mb:8.1f} {r.bad_responses:7d}"
-            f" {ratio:>9}"
+            f" {ratio:>7} {r.path:>9}"
         )
+    compared = [
+        (name, by_name[name], by_name[postgraphile_name(name)])
+        for name in (scenario.name for scenario in READ_OPERATIONS)
+        if name in by_name and postgraphile_name(name) in by_name
+    ]
+    notes = [spec.note for name, _, _ in compared if (spec := SCENARIOS[name].peer) and spec.note]
+    if compared:
+        print()  # noqa: T201
+        print(f"* {POSTGRAPHILE_TERMS}")  # noqa: T201
+        for note in notes:
+            print(f"* {note}")  # noqa: T201
+    nested = by_name.get(NESTED)
+    if compared or nested:
+        print()  # noqa: T201
+    for name, ours, theirs in compared:
+        if theirs.requests_per_second:
+            times = ours.requests_per_second / theirs.requests_per_second
+            print(f"{name} vs PostGraphile: {times:.2f}x")  # noqa: T201
     if nested is None:
         return
-    print()  # noqa: T201
     for label, name in (("PostGraphile", POSTGRAPHILE), ("floor", FLOOR)):
         peer = by_name.get(name)
         if peer and peer.requests_per_second:
@@ -494,7 +660,7 @@ def print_table(results: list[Result]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the chosen scenarios (and the nested list's peers) and print the table."""
+    """Run the chosen scenarios (and their peers) and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--scenario", action="append", choices=list(SCENARIOS))
     parser.add_argument("--duration", type=int, default=15, help="seconds measured")
@@ -505,7 +671,7 @@ def main(argv: list[str] | None = None) -> None:
         "--no-peers",
         dest="peers",
         action="store_false",
-        help="skip the floor and PostGraphile after the nested list",
+        help="skip the floor and PostGraphile",
     )
     arguments = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -519,16 +685,23 @@ def main(argv: list[str] | None = None) -> None:
     results: list[Result] = []
     for dataset_name in sorted({scenario.dataset for scenario in chosen}):
         url = prepare(DATASETS[dataset_name])
-        nested_answer: dict[str, Any] | None = None
+        dsn = libpq(url)
+        answers: dict[str, dict[str, Any]] = {}
         with serve(url, workers=arguments.workers) as (base, process):
+            measured = []
             for scenario in (s for s in chosen if s.dataset == dataset_name):
-                if scenario.name == NESTED:
-                    token = asyncio.run(scenario.token(libpq(url))) if scenario.token else None
-                    nested_answer = check_once(base, scenario, token)
+                ready = get_ready(scenario, dsn)
                 say(f"measuring {scenario.name} ({arguments.duration} s)")
-                results.append(measure(base, process, url, scenario, **settings))
-        if nested_answer is not None and arguments.peers:
-            results += measure_peers(url, nested_answer, workers=arguments.workers, **settings)
+                results.append(measure(base, process, url, ready, paths=True, **settings))
+                measured.append(ready)
+            if arguments.peers:  # after every write of the run: the rows the peers will read
+                answers = {
+                    ready.scenario.name: check_once(base, ready.scenario, ready.token)
+                    for ready in measured
+                    if ready.scenario.peer is not None
+                }
+        if answers:
+            results += measure_peers(url, answers, workers=arguments.workers, **settings)
     print_table(results)
 
 
