@@ -1,22 +1,38 @@
-"""Fixtures for generated requests: a small world of rows and tokens, and one way to send."""
+"""Fixtures for generated requests: worlds of rows and tokens, one way to send, both read paths."""
 
+import datetime as dt
+import json
 import logging
 import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from prometheus_client.registry import DuplicateTimeseries
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 import models
+from graph.compiler import fast_path
 from graph.core.global_id import encode_global_id
+from graph.schema import metrics
+from models import soft_delete
 from models.settings import Settings
-from tests.factories import make_booking, make_login_session, make_media, make_user, make_venue
-from tests.graph.generated import answers
+from tests.factories import (
+    DEFAULT_BOOKINGS_FROM,
+    make_booking,
+    make_login_session,
+    make_media,
+    make_user,
+    make_venue,
+    point,
+)
+from tests.graph.generated import answers, differential
 from tests.graph.generated.answers import Sent
 from tests.graph.serving import http_client, served_app
 
@@ -131,3 +147,271 @@ def send(
         return response
 
     return run
+
+
+# --- differential testing of the two read paths (test_differential_*.py) -----------------------
+
+READ_ROLES = ("admin", "host", "member")
+
+
+@dataclass(frozen=True)
+class ReadWorld:
+    """Rows for reads to find, the tokens of each viewer, and cursors of real pages."""
+
+    ids: dict[str, str]
+    tokens: dict[str, str]
+    cursors: dict[str, list[str]]
+
+
+async def _make_read_rows(session: AsyncSession) -> tuple[dict[str, str], dict[str, str]]:
+    """Venues in three cities, bookings in every status, media and sessions; IDs and tokens."""
+    users = {
+        "admin": await make_user(session, role="admin", display_name="Ada Admin"),
+        "host": await make_user(session, role="host", display_name="Hana Host"),
+        "host2": await make_user(session, role="host", display_name="Otto Owner"),
+        "member": await make_user(
+            session,
+            display_name="Mia Member",
+            preferences={"home": {"latitude": 48.853, "longitude": 2.3499}},
+        ),
+        "member2": await make_user(session, display_name="Max Member"),
+    }
+    venues: list[models.Venue] = []
+    for n, (name, city, latitude, longitude) in enumerate(differential.VENUES):
+        venues.append(
+            await make_venue(
+                session,
+                owner=users["host" if n < 3 else "host2"],
+                address=f"{n + 1} {city} Street",
+                name=name,
+                city=city,
+                country={"Paris": "FR", "Lisbon": "PT", "Berlin": "DE"}[city],
+                latitude=latitude,
+                longitude=longitude,
+                hourly_rate=Decimal(40 + 15 * n),
+                amenities={"wifi": n % 2 == 0, "seats": 4 * n},
+                description=f"A place for {name.lower()} meetings in {city}",
+            )
+        )
+    name, city, latitude, longitude = differential.DELETED_VENUE
+    gone = await make_venue(
+        session, owner=users["host"], name=name, city=city, latitude=latitude, longitude=longitude
+    )
+    bookings: list[models.Booking] = []
+    statuses = ("pending", "confirmed", "completed", "cancelled")
+    for n, venue in enumerate(venues):
+        for guest in ("member", "member2", "host") if n < 2 else ("member",):
+            bookings.append(
+                await make_booking(
+                    session, user=users[guest], venue=venue, status=statuses[len(bookings) % 4]
+                )
+            )
+    for n, title in enumerate(differential.MEDIA_TITLES):
+        venue = venues[n]
+        await make_media(
+            session,
+            owner=users["member" if n % 2 else "host"],
+            venue=venue,
+            booking=bookings[n] if n % 2 else None,
+            resource_type="VIDEO" if n == 1 else "IMAGE",
+            title=title,
+            tags=["sunny", "indoor"][: n % 3],
+            location=point(latitude=48.85 + n / 100, longitude=2.35) if n < 3 else None,
+            captured_at=DEFAULT_BOOKINGS_FROM - dt.timedelta(days=n),
+        )
+    first_media = await make_media(session, owner=users["member"], title="Loft detail")
+    await soft_delete(session, gone)
+    tokens = {}
+    for role in READ_ROLES:
+        tokens[role] = f"differential-{role}-{secrets.token_hex(8)}"
+        await make_login_session(session, user=users[role], token=tokens[role])
+    login = await make_login_session(
+        session, user=users["member"], revoked_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    await session.commit()
+    rows = {
+        "Venue": ("Venue", venues[0].id),
+        "OddVenue": ("Venue", venues[-1].id),
+        "GoneVenue": ("Venue", gone.id),
+        "Booking": ("Booking", bookings[0].id),
+        "Media": ("Media", first_media.id),
+        "User": ("User", users["member"].id),
+        "Host": ("User", users["host"].id),
+        "Session": ("Session", login.id),
+    }
+    ids = {key: encode_global_id(name, id_) for key, (name, id_) in rows.items()}
+    return ids, tokens
+
+
+CURSOR_PAGES = """
+query Pages($venue: ID!) {
+  venues(first: 3) { edges { cursor } }
+  venues_name: venues(first: 3, orderBy: NAME_ASC) { edges { cursor } }
+  venues_search: venues(first: 3, search: "loft") { edges { cursor } }
+  bookings(first: 3) { edges { cursor } }
+  bookings_starts: bookings(first: 3, orderBy: STARTS_AT_ASC) { edges { cursor } }
+  media(first: 3) { edges { cursor } }
+  venues_city: venues(first: 3, filter: {city: "Paris"}, orderBy: NAME_ASC) { edges { cursor } }
+  users(first: 3) { edges { cursor } }
+  search(query: "loft", first: 3) { edges { cursor } }
+  viewer { sessions(first: 3) { edges { cursor } } history(first: 3) { edges { cursor } } }
+  venue(id: $venue) {
+    bookings(first: 3) { edges { cursor } }
+    media(first: 3) { edges { cursor } }
+    history(first: 3) { edges { cursor node { id } } }
+  }
+}
+"""
+
+
+def _cursors(value: object, found: dict[str, list[str]], key: str = "") -> None:
+    """Every edge cursor in a response, by the list (the field name before any `_`) it pages."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == "cursor" and isinstance(item, str):
+                found.setdefault(key.split("_", maxsplit=1)[0], []).append(item)
+                if "_" in key:
+                    found.setdefault(key, []).append(item)
+            else:
+                _cursors(item, found, key if name in {"edges", "node"} else name)
+    elif isinstance(value, list):
+        for item in value:
+            _cursors(item, found, key)
+
+
+@dataclass(frozen=True)
+class ReadPaths:
+    """One client per read path, both on the test's session."""
+
+    compiled: httpx.AsyncClient
+    loaders: httpx.AsyncClient
+    answered: list[str]
+
+
+@pytest.fixture
+async def read_paths(
+    test_database, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[ReadPaths]:
+    """The app with the compiled path, and the app with only the loader path, both running.
+
+    Each app reports its pool under the same metric names; the second one's pool goes
+    unreported rather than refused as a duplicate.
+    """
+    register, unregister = metrics.register_pool, metrics.unregister_pool
+    unreported: list[metrics.PoolCollector] = []
+
+    def register_once(engine: AsyncEngine) -> metrics.PoolCollector:
+        try:
+            return register(engine)
+        except DuplicateTimeseries:
+            unreported.append(metrics.PoolCollector(engine))
+            return unreported[-1]
+
+    def unregister_once(collector: metrics.PoolCollector) -> None:
+        if collector not in unreported:
+            unregister(collector)
+
+    monkeypatch.setattr(metrics, "register_pool", register_once)
+    # Until the app counts its read paths (`sartiq_graphql_read_path_total`), watch the fast
+    # path's answers (None: the loaders answer); `differential.which_path` prefers the metric.
+    execute = getattr(fast_path.FastPath, "execute", None)
+    answered: list[str] = []
+
+    async def watched(self: object, **request: Any) -> Any:
+        assert execute is not None
+        result = await execute(self, **request)
+        answered.append("loaders" if result is None else "compiled")
+        return result
+
+    if execute is not None:
+        monkeypatch.setattr(fast_path.FastPath, "execute", watched)
+    monkeypatch.setattr(metrics, "unregister_pool", unregister_once)
+    async with (
+        served_app(Settings(database_url=test_database.url, fast_path=True), session) as fast,
+        served_app(Settings(database_url=test_database.url, fast_path=False), session) as slow,
+        http_client(fast) as compiled,
+        http_client(slow) as loaders,
+    ):
+        yield ReadPaths(compiled=compiled, loaders=loaders, answered=answered)
+
+
+@pytest.fixture
+async def read_world(session: AsyncSession, read_paths: ReadPaths) -> ReadWorld:
+    """The rows, the viewers' tokens, and cursors read from real pages (by the loader path)."""
+    ids, tokens = await _make_read_rows(session)
+    response = await read_paths.loaders.post(
+        "/graphql",
+        json={"query": CURSOR_PAGES, "variables": {"venue": ids["Venue"]}},
+        headers={"Authorization": f"Bearer {tokens['admin']}"},
+    )
+    payload = response.json()
+    assert not payload.get("errors"), payload
+    cursors: dict[str, list[str]] = {}
+    _cursors(payload["data"], cursors)
+    ids["AuditEvent"] = payload["data"]["venue"]["history"]["edges"][0]["node"]["id"]
+    return ReadWorld(ids=ids, tokens=tokens, cursors=cursors)
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What both paths answered to one request, and which path the compiled app took."""
+
+    status: int
+    body: bytes
+    path: str
+
+
+CompareReads = Callable[..., Awaitable[Compared]]
+
+
+@pytest.fixture
+def compare_reads(
+    read_paths: ReadPaths, read_world: ReadWorld, session: AsyncSession
+) -> CompareReads:
+    """Send one read request as `role` to both apps; fail unless status and bytes are equal."""
+
+    async def run(
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        role: str | None = None,
+        operation_name: str | None = None,
+    ) -> Compared:
+        payload: dict[str, Any] = {"query": query}
+        if variables:
+            payload["variables"] = variables
+        if operation_name is not None:
+            payload["operationName"] = operation_name
+        content = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if role is not None:
+            headers["Authorization"] = f"Bearer {read_world.tokens[role]}"
+        # A request that failed half-way must not leave the session unusable for the next.
+        await session.rollback()
+        before = differential.read_path_counts()
+        read_paths.answered.clear()
+        fast = await read_paths.compiled.post("/graphql", content=content, headers=headers)
+        spied = read_paths.answered[0] if read_paths.answered else "refused"
+        path = differential.which_path(before, differential.read_path_counts(), spied=spied)
+        await session.rollback()
+        slow = await read_paths.loaders.post("/graphql", content=content, headers=headers)
+        described = (
+            f"as {role or 'anonymous'}: {content.decode()}\n"
+            f"compiled path ({path}) -> HTTP {fast.status_code}: {fast.content.decode()}\n"
+            f"loader path -> HTTP {slow.status_code}: {slow.content.decode()}"
+        )
+        assert fast.status_code == slow.status_code, described
+        assert differential.comparable(fast.content) == differential.comparable(slow.content), (
+            described
+        )
+        return Compared(status=fast.status_code, body=fast.content, path=path)
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How the differential tests' documents were answered: compiled or fallen back."""
+    for test, tally in differential.TALLIES.items():
+        terminalreporter.write_line(f"{test}: {tally.summary()}")
+        for message, count in tally.messages.most_common(10):
+            terminalreporter.write_line(f"  {count} x {message}")
