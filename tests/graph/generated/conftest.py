@@ -18,7 +18,6 @@ from prometheus_client.registry import DuplicateTimeseries
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 import models
-from graph.compiler import fast_path
 from graph.core.global_id import encode_global_id
 from graph.schema import metrics
 from models import soft_delete
@@ -285,7 +284,6 @@ class ReadPaths:
 
     compiled: httpx.AsyncClient
     loaders: httpx.AsyncClient
-    answered: list[str]
 
 
 @pytest.fixture
@@ -312,19 +310,6 @@ async def read_paths(
             unregister(collector)
 
     monkeypatch.setattr(metrics, "register_pool", register_once)
-    # Until the app counts its read paths (`sartiq_graphql_read_path_total`), watch the fast
-    # path's answers (None: the loaders answer); `differential.which_path` prefers the metric.
-    execute = getattr(fast_path.FastPath, "execute", None)
-    answered: list[str] = []
-
-    async def watched(self: object, **request: Any) -> Any:
-        assert execute is not None
-        result = await execute(self, **request)
-        answered.append("loaders" if result is None else "compiled")
-        return result
-
-    if execute is not None:
-        monkeypatch.setattr(fast_path.FastPath, "execute", watched)
     monkeypatch.setattr(metrics, "unregister_pool", unregister_once)
     async with (
         served_app(Settings(database_url=test_database.url, fast_path=True), session) as fast,
@@ -332,7 +317,7 @@ async def read_paths(
         http_client(fast) as compiled,
         http_client(slow) as loaders,
     ):
-        yield ReadPaths(compiled=compiled, loaders=loaders, answered=answered)
+        yield ReadPaths(compiled=compiled, loaders=loaders)
 
 
 @pytest.fixture
@@ -389,10 +374,8 @@ def compare_reads(
         # A request that failed half-way must not leave the session unusable for the next.
         await session.rollback()
         before = differential.read_path_counts()
-        read_paths.answered.clear()
         fast = await read_paths.compiled.post("/graphql", content=content, headers=headers)
-        spied = read_paths.answered[0] if read_paths.answered else "refused"
-        path = differential.which_path(before, differential.read_path_counts(), spied=spied)
+        path = differential.which_path(before, differential.read_path_counts())
         await session.rollback()
         slow = await read_paths.loaders.post("/graphql", content=content, headers=headers)
         described = (

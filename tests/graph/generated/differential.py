@@ -570,19 +570,15 @@ REQUEST_ID = re.compile(rb'"requestId":\s*"[0-9a-f]{32}"')
 
 
 def read_path_counts() -> dict[str, float | None]:
-    """The read-path counter per path; None while the app does not count (no such metric)."""
+    """The read-path counter per path (None before the first query of that path)."""
     return {
         path: REGISTRY.get_sample_value(READ_PATH_METRIC, {"path": path})
         for path in ("compiled", "loaders")
     }
 
 
-def which_path(
-    before: Mapping[str, float | None], after: Mapping[str, float | None], *, spied: str
-) -> str:
-    """Which path answered between two readings of the counter (`spied` while it is absent)."""
-    if after["compiled"] is None and after["loaders"] is None:
-        return spied
+def which_path(before: Mapping[str, float | None], after: Mapping[str, float | None]) -> str:
+    """Which path answered between two readings of the counter ("refused": neither ran)."""
     moved = [path for path in ("compiled", "loaders") if (after[path] or 0) > (before[path] or 0)]
     return moved[0] if len(moved) == 1 else ("refused" if not moved else "both")
 
