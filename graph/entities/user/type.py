@@ -11,10 +11,10 @@ from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
 from graph.core.enums import UserRole
 from graph.core.errors import ForbiddenError
-from graph.core.loaders import PageKey
+from graph.core.loaders import ChildArguments, CountKey, PageKey
 from graph.core.node import Node
 from graph.core.node_lookup import to_node
-from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
+from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size, page_window
 from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.read_model import column_field, read_model, read_values
 from graph.core.viewer import Viewer
@@ -128,10 +128,9 @@ class User(Node):
         if not is_self_or_admin(viewer, self._is_self):
             message = "Only the user themselves and admins may see a user's sessions."
             raise ForbiddenError(message)
-        page_size = checked_page_size(first)
-        cursor = SESSIONS_NEWEST_FIRST.decode(after, field="after") if after is not None else None
+        window = page_window(SESSIONS_NEWEST_FIRST, first=first, after=after)
         page = await info.context.loaders.user_sessions.load(
-            PageKey(self.row.id, SESSIONS_NEWEST_FIRST, page_size, cursor)
+            PageKey(self.row.id, ChildArguments(SESSIONS_NEWEST_FIRST, window))
         )
         edges = [
             Edge(
@@ -144,8 +143,8 @@ class User(Node):
         return page_of(
             edges,
             has_next_page=page.has_next_page,
-            has_previous_page=cursor is not None,
-            total_count=lambda: info.context.loaders.user_sessions_count.load(user_id),
+            has_previous_page=page.has_previous_page,
+            total_count=lambda: info.context.loaders.user_sessions_count.load(CountKey(user_id)),
         )
 
     @strawberry.field(
