@@ -39,8 +39,6 @@ from graph.compiler.catalog import (
 from graph.core.root_list import RootList, root_list_of
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-# The arguments of a child connection the compiler reads (Relay's).
-PAGE_ARGUMENTS = frozenset({"first", "after", "last", "before"})
 # Edge fields of a searchable list (`graph.core.search.Found`), read from the page's extras.
 FOUND_FIELDS = frozenset({"rank", "highlight", "matchedBy", "distanceMeters"})
 # graphql-core's back-reference from a schema element to the Strawberry definition it came from.
@@ -391,9 +389,7 @@ class Builder:
         if name in compiled.to_one:
             target = self.object_selection(self._field_type(parent, name), nodes, nested=nested)
             return ToOneField(key, name, target)
-        if name not in compiled.children or any(
-            argument.name.value not in PAGE_ARGUMENTS for argument in nodes[0].arguments or ()
-        ):
+        if name not in compiled.children:
             raise UnsupportedError
         arguments = Arguments(parent.fields[name], nodes[0])
         connection = self.connection_selection(self._field_type(parent, name), nodes, nested=True)

@@ -25,8 +25,8 @@ from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
 from graph.compiler import json_sql as js
-from graph.core.paging import Ordering
 from graph.core.read_model import (
+    Children,
     ColumnRead,
     ComputedRead,
     FieldRead,
@@ -66,8 +66,12 @@ class ChildList:
 
     type_name: str
     parent_key: str
-    ordering: Ordering
-    owner_only: bool
+    declared: Children[Any, Any]
+
+    @property
+    def owner_only(self) -> bool:
+        """Only the parent user and admins may read it (see `Children`)."""
+        return self.declared.owner_only
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -177,12 +181,7 @@ def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> Comp
         if python_name in declared.children:
             child = declared.children[python_name]
             node = _object_type(_object_type(_object_type(graphql_type, name), "edges"), "node")
-            children[name] = ChildList(
-                node.name,
-                _column_name(child.foreign_key.expression),
-                child.ordering,
-                child.owner_only,
-            )
+            children[name] = ChildList(node.name, _column_name(child.foreign_key.expression), child)
     return CompiledType(
         name=type_name,
         table=declared.model.__table__,  # type: ignore[arg-type]

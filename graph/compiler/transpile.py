@@ -72,6 +72,7 @@ from graph.compiler.builder import (
     plan_operation,
 )
 from graph.compiler.catalog import ChildList, CompiledType, catalog
+from graph.core.child_connection import plan_child_page
 from graph.core.context import Context
 from graph.core.cursors import encode_cursor_sql
 from graph.core.errors import ClientError
@@ -81,7 +82,6 @@ from graph.core.paging import (
     Window,
     at_or_beyond,
     beyond,
-    page_window,
 )
 from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.viewer import Viewer
@@ -832,27 +832,31 @@ def _child_slot(
         # else's read is refused, and the loader path says so.
         if spec.owner_only and not (the_viewer or (viewer is not None and viewer.is_admin)):
             raise UnsupportedError
-        window = page_window(
-            spec.ordering,
+        given = {argument.name.value for argument in field.arguments.node.arguments or ()}
+        page = plan_child_page(
+            spec.declared,
             first=arguments.get("first"),
             after=arguments.get("after"),
             last=arguments.get("last"),
             before=arguments.get("before"),
+            filter_=arguments.get("filter_"),
+            order_by=arguments.get("order_by"),
+            passes_first="first" in given and arguments.get("first") is not None,
         )
-        conditions = [table.c[spec.parent_key] == parent.c.id, *_live_of(table)]
+        conditions = [
+            table.c[spec.parent_key] == parent.c.id,
+            *_live_of(table),
+            *page.conditions,
+        ]
         if child.visible is not None:
             conditions.append(child.visible(viewer))
-        piece = _list_piece(
-            spec.ordering,
-            window,
+        return _list_piece(
+            page.ordering,
+            page.window,
             and_(*conditions),
             extras={},
             scope=lambda condition: select(table.c.id).where(condition).correlate(parent),
         )
-        if spec.owner_only and window.after is not None:
-            # `User.sessions` says there is a previous page whenever `after` is given.
-            return Piece(piece.shape, {**piece.sql, "rows_before": true()})
-        return piece
 
     return Slot(field.arguments, build)
 

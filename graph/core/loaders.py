@@ -7,8 +7,8 @@ live exactly as long as one request. Batch functions return one result per key, 
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -16,7 +16,16 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from graph.core.cursors import KeyKind
-from graph.core.paging import Ordering, SortKey, at_or_beyond, beyond
+from graph.core.paging import (
+    Cut,
+    Ordering,
+    SortKey,
+    Window,
+    at_or_beyond,
+    cut_page,
+    outside_window,
+    window_conditions,
+)
 from graph.core.permissions import visible_bookings, visible_login_sessions, visible_media
 from graph.core.request_database import RequestDatabase
 from graph.core.viewer import Viewer
@@ -26,25 +35,47 @@ Row = TypeVar("Row", User, Venue, Booking, Media, LoginSession)
 
 
 @dataclass(frozen=True, slots=True)
-class ChildPage:
-    """The first `first` children of one parent, plus whether more exist after them."""
+class ChildFilter:
+    """Which children a page or count takes: a filter argument's value and its SQL conditions.
 
-    rows: list[Any]
-    has_next_page: bool
+    `value` is the argument as given, made hashable; keys whose values are equal load together.
+    The resolver builds (and so checks) the `conditions` from that value, so they are the same
+    for equal values and take no part in comparing keys.
+    """
+
+    value: Hashable = None
+    conditions: tuple[ColumnElement[bool], ...] = field(default=(), compare=False)
+
+
+NO_FILTER = ChildFilter()
+
+
+@dataclass(frozen=True, slots=True)
+class ChildArguments:
+    """What a page of children asks for, whoever their parent: order, window and filter.
+
+    The window's cursors hold the sort-key values of `ordering` (`ordering.decode` of them).
+    """
+
+    ordering: Ordering
+    window: Window
+    filter: ChildFilter = NO_FILTER
 
 
 @dataclass(frozen=True, slots=True)
 class PageKey:
-    """A key for a paged one-to-many loader: which parent, in which order, how many, after which.
-
-    `after` holds the sort-key values of the child the previous page ended on
-    (`ordering.decode` of its cursor).
-    """
+    """A key for a paged one-to-many loader: which parent, and what page of its children."""
 
     parent_id: uuid.UUID
-    ordering: Ordering
-    first: int
-    after: tuple[Any, ...] | None = None
+    arguments: ChildArguments
+
+
+@dataclass(frozen=True, slots=True)
+class CountKey:
+    """A key for a child count loader: which parent, and which of its children to count."""
+
+    parent_id: uuid.UUID
+    filter: ChildFilter = NO_FILTER
 
 
 class ByIdLoader(DataLoader[uuid.UUID, Row | None]):
@@ -94,11 +125,13 @@ class PreferencesLoader(DataLoader[uuid.UUID, dict[str, Any]]):
         return [found.get(key, {}) for key in keys]
 
 
-class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
-    """The first N live children of many parents in one statement (a window function).
+class FirstChildrenLoader(DataLoader[PageKey, Cut[Any]]):
+    """One page of live children of many parents in one statement (a window function).
 
-    Keys asking for different N, orderings or cursors in the same batch are grouped; each
-    group is one statement, so a query shape still maps to a fixed number of statements.
+    Keys asking for different arguments (order, window, filter) in the same batch are grouped;
+    each group is one statement whatever its cursors, so a query shape still maps to a fixed
+    number of statements. Pages are those of the root list of the same ordering and filter,
+    narrowed to the parent: the same rows, cursors and `hasNextPage`/`hasPreviousPage`.
     """
 
     def __init__(
@@ -116,58 +149,90 @@ class FirstChildrenLoader(DataLoader[PageKey, ChildPage]):
         self._parent_key = parent_key
         self._visible = visible
 
-    async def batch_load_fn(self, keys: Sequence[PageKey]) -> list[ChildPage]:
-        """Load each distinct ordering, page size and cursor with one ranked query."""
-        groups: dict[tuple[Ordering, int, tuple[Any, ...] | None], set[uuid.UUID]] = defaultdict(
-            set
-        )
+    async def batch_load_fn(self, keys: Sequence[PageKey]) -> list[Cut[Any]]:
+        """Load the keys asking for the same arguments with one ranked query."""
+        groups: dict[ChildArguments, set[uuid.UUID]] = defaultdict(set)
         for key in keys:
-            groups[key.ordering, key.first, key.after].add(key.parent_id)
-        pages: dict[PageKey, ChildPage] = {}
-        for (ordering, first, after), parent_ids in groups.items():
-            children = await self._load(parent_ids, ordering, first, after)
+            groups[key.arguments].add(key.parent_id)
+        pages: dict[PageKey, Cut[Any]] = {}
+        for arguments, parent_ids in groups.items():
+            found, outside = await self._load(parent_ids, arguments)
             for parent_id in parent_ids:
-                rows = children.get(parent_id, [])
-                pages[PageKey(parent_id, ordering, first, after)] = ChildPage(
-                    rows=rows[:first], has_next_page=len(rows) > first
+                pages[PageKey(parent_id, arguments)] = cut_page(
+                    arguments.window, found.get(parent_id, []), outside.get(parent_id, {})
                 )
         return [pages[key] for key in keys]
 
     async def _load(
-        self,
-        parent_ids: set[uuid.UUID],
-        ordering: Ordering,
-        first: int,
-        after: tuple[Any, ...] | None,
-    ) -> dict[uuid.UUID, list[Any]]:
+        self, parent_ids: set[uuid.UUID], arguments: ChildArguments
+    ) -> tuple[dict[uuid.UUID, list[Any]], dict[uuid.UUID, dict[str, bool | None]]]:
+        """Each parent's rows in the window's reading order, and what lies outside its cursors."""
         model = self._model
+        ordering, window = arguments.ordering, arguments.window
         parent_column = getattr(model, self._parent_key)
+        scope = [parent_column.in_(parent_ids), *arguments.filter.conditions]
+        if self._visible is not None:
+            scope.append(self._visible)
         position = (
             func.row_number()
-            .over(partition_by=parent_column, order_by=ordering.order_by())
+            .over(partition_by=parent_column, order_by=ordering.order_by(reverse=window.backward))
             .label("position")
         )
-        ranked_rows = select(model, position).where(parent_column.in_(parent_ids))
-        if self._visible is not None:
-            ranked_rows = ranked_rows.where(self._visible)
-        if after is not None:
-            ranked_rows = ranked_rows.where(beyond(ordering, after, forward=True))
-        ranked = ranked_rows.subquery()
-        child = aliased(model, ranked)
-        # One row past the page tells whether a next page exists.
-        statement = (
-            select(child)
-            .where(ranked.c.position <= first + 1)
-            .order_by(getattr(child, self._parent_key), ranked.c.position)
+        ranked = (
+            select(model, position)
+            .where(*scope, *window_conditions(ordering, window))
+            .subquery("ranked")
         )
-        children: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        for row in (await self._db.execute(statement)).scalars():
-            children[getattr(row, self._parent_key)].append(row)
-        return children
+        # One row past the page tells whether more exist the way the page reads.
+        paged = select(ranked).where(ranked.c.position <= window.size + 1).subquery("paged")
+        child = aliased(model, paged)
+        child_parent = getattr(child, self._parent_key)
+        outside = outside_window(ordering, window)
+        if not outside:
+            statement = select(child).order_by(child_parent, paged.c.position)
+            found: dict[uuid.UUID, list[Any]] = defaultdict(list)
+            for row in (await self._db.execute(statement)).scalars():
+                found[getattr(row, self._parent_key)].append(row)
+            return found, {}
+        # Whether rows lie outside the cursors, per parent: one row per parent that has any,
+        # joined to its page (both sides kept, so neither an empty page nor a parent without
+        # such rows drops the other).
+        beyond_rows = (
+            select(
+                parent_column.label("parent_id"),
+                *(func.bool_or(condition).label(name) for name, condition in outside.items()),
+            )
+            .where(*scope, or_(*outside.values()))
+            .group_by(parent_column)
+            .subquery("beyond_cursors")
+        )
+        statement = (
+            select(child, beyond_rows)
+            .select_from(paged)
+            .join(beyond_rows, child_parent == beyond_rows.c.parent_id, full=True)
+            .order_by(child_parent, paged.c.position)
+        )
+        return self._split(await self._db.execute(statement), list(outside))
+
+    def _split(
+        self, result: Iterable[Sequence[Any]], names: list[str]
+    ) -> tuple[dict[uuid.UUID, list[Any]], dict[uuid.UUID, dict[str, bool | None]]]:
+        found: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        outside: dict[uuid.UUID, dict[str, bool | None]] = {}
+        for row in result:
+            child, parent_id, flags = row[0], row[1], row[2:]
+            if parent_id is not None:
+                outside[parent_id] = dict(zip(names, flags, strict=True))
+            if child is not None:
+                found[getattr(child, self._parent_key)].append(child)
+        return found, outside
 
 
-class ChildCountLoader(DataLoader[uuid.UUID, int]):
-    """How many live children each of many parents has, in one `GROUP BY` statement."""
+class ChildCountLoader(DataLoader[CountKey, int]):
+    """How many live children each of many parents has, in one `GROUP BY` statement.
+
+    Keys counting by different filters in the same batch are grouped, one statement a group.
+    """
 
     def __init__(
         self,
@@ -184,19 +249,30 @@ class ChildCountLoader(DataLoader[uuid.UUID, int]):
         self._parent_key = parent_key
         self._visible = visible
 
-    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[int]:
-        """Count the children of every requested parent at once; 0 for a parent without."""
+    async def batch_load_fn(self, keys: Sequence[CountKey]) -> list[int]:
+        """Count the matching children of every requested parent at once; 0 for none."""
+        groups: dict[ChildFilter, set[uuid.UUID]] = defaultdict(set)
+        for key in keys:
+            groups[key.filter].add(key.parent_id)
+        counts: dict[CountKey, int] = {}
+        for child_filter, parent_ids in groups.items():
+            found = await self._count(parent_ids, child_filter)
+            for parent_id in parent_ids:
+                counts[CountKey(parent_id, child_filter)] = found.get(parent_id, 0)
+        return [counts[key] for key in keys]
+
+    async def _count(
+        self, parent_ids: set[uuid.UUID], child_filter: ChildFilter
+    ) -> dict[uuid.UUID, int]:
         parent_column = getattr(self._model, self._parent_key)
         statement = (
             select(parent_column.label("parent_id"), func.count().label("children"))
-            .where(parent_column.in_(set(keys)))
+            .where(parent_column.in_(parent_ids), *child_filter.conditions)
             .group_by(parent_column)
         )
         if self._visible is not None:
             statement = statement.where(self._visible)
-        result = await self._db.execute(statement)
-        counts: dict[uuid.UUID, int] = {row.parent_id: row.children for row in result}
-        return [counts.get(key, 0) for key in keys]
+        return {row.parent_id: row.children for row in await self._db.execute(statement)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,13 +52,19 @@ RowType = TypeVar("RowType")
 NodeType = TypeVar("NodeType")
 OrderType = TypeVar("OrderType", bound=enum.Enum)
 
-First = Annotated[
-    int | None,
-    strawberry.argument(
-        description=f"How many items from the start (or from `after`), 0 to {MAX_PAGE_SIZE}; "
-        f"{DEFAULT_PAGE_SIZE} when neither `first` nor `last` is given."
-    ),
-]
+
+def first_argument(default: int) -> object:
+    """The `first` argument of a connection that serves `default` items when given no size."""
+    return Annotated[
+        int | None,
+        strawberry.argument(
+            description=f"How many items from the start (or from `after`), 0 to "
+            f"{MAX_PAGE_SIZE}; {default} when neither `first` nor `last` is given."
+        ),
+    ]
+
+
+First = first_argument(DEFAULT_PAGE_SIZE)
 After = Annotated[
     str | None,
     strawberry.argument(description="Only items after this cursor (an edge's `cursor`)."),
@@ -220,15 +226,19 @@ class Window:
     before: tuple[Any, ...] | None = None
 
 
-def page_window(
+def page_window(  # noqa: PLR0913 - the Relay arguments and the default page size
     ordering: Ordering,
     *,
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
+    default_size: int = DEFAULT_PAGE_SIZE,
 ) -> Window:
-    """Check Relay arguments against the rules every list shares; `BAD_USER_INPUT` if broken."""
+    """Check Relay arguments against the rules every list shares; `BAD_USER_INPUT` if broken.
+
+    Given neither `first` nor `last`, the window holds `default_size` rows from the start.
+    """
     if first is not None and last is not None:
         message = "Pass `first` or `last`, not both."
         raise BadUserInputError(message, field="last")
@@ -236,10 +246,65 @@ def page_window(
         if value is not None:
             checked_page_size(value, field=name)
     return Window(
-        size=first if first is not None else last if last is not None else DEFAULT_PAGE_SIZE,
+        size=first if first is not None else last if last is not None else default_size,
         backward=last is not None,
         after=ordering.decode(after, field="after") if after is not None else None,
         before=ordering.decode(before, field="before") if before is not None else None,
+    )
+
+
+def window_conditions(ordering: Ordering, window: Window) -> list[ColumnElement[bool]]:
+    """The keyset conditions of `window`'s cursors: rows after `after`, rows before `before`."""
+    conditions: list[ColumnElement[bool]] = []
+    if window.after is not None:
+        conditions.append(beyond(ordering, window.after, forward=True))
+    if window.before is not None:
+        conditions.append(beyond(ordering, window.before, forward=False))
+    return conditions
+
+
+# The names of `outside_window`'s conditions, as `cut_page` reads whether rows meet them.
+ROWS_BEFORE = "_rows_before"
+ROWS_AFTER = "_rows_after"
+
+
+def outside_window(ordering: Ordering, window: Window) -> dict[str, ColumnElement[bool]]:
+    """Rows at or beyond each cursor, on the side the page does not read towards.
+
+    Whether any exist tells `hasPreviousPage` past `after` and `hasNextPage` past `before`.
+    """
+    outside: dict[str, ColumnElement[bool]] = {}
+    if window.after is not None:
+        outside[ROWS_BEFORE] = at_or_beyond(ordering, window.after, forward=False)
+    if window.before is not None:
+        outside[ROWS_AFTER] = at_or_beyond(ordering, window.before, forward=True)
+    return outside
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Cut(Generic[RowType]):
+    """The rows of one page in list order, and whether rows exist on either side."""
+
+    rows: list[RowType]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def cut_page(
+    window: Window, found: Sequence[RowType], outside: Mapping[str, bool | None]
+) -> Cut[RowType]:
+    """The page `found` makes: up to one row past `window`, read in its direction.
+
+    `outside` says whether rows meet each condition of `outside_window` (absent: none do).
+    """
+    more = len(found) > window.size
+    rows = list(found[: window.size])
+    if window.backward:
+        rows.reverse()
+    return Cut(
+        rows=rows,
+        has_next_page=(more and not window.backward) or bool(outside.get(ROWS_AFTER)),
+        has_previous_page=(more and window.backward) or bool(outside.get(ROWS_BEFORE)),
     )
 
 
@@ -353,24 +418,15 @@ async def fetch_page(
         *(key.expression.label(label) for key, label in zip(keys, sort_labels, strict=True)),
         *(expression.label(name) for name, expression in extras.items()),
     )
-    if window.after is not None:
-        page = page.where(beyond(ordering, window.after, forward=True))
-    if window.before is not None:
-        page = page.where(beyond(ordering, window.before, forward=False))
+    page = page.where(*window_conditions(ordering, window))
     page = page.order_by(*ordering.order_by(reverse=window.backward))
     page = page.limit(window.size + 1)
 
-    # Whether rows lie beyond the cursors, on the side the page does not read towards.
-    flags: dict[str, ColumnElement[bool]] = {}
     base = statement.order_by(None)
-    if window.after is not None:
-        flags["_rows_before"] = base.where(
-            at_or_beyond(ordering, window.after, forward=False)
-        ).exists()
-    if window.before is not None:
-        flags["_rows_after"] = base.where(
-            at_or_beyond(ordering, window.before, forward=True)
-        ).exists()
+    flags = {
+        name: base.where(outside).exists()
+        for name, outside in outside_window(ordering, window).items()
+    }
 
     options = statement.get_execution_options()
     if flags:
@@ -399,26 +455,16 @@ async def fetch_page(
     result = list(await db.execute(executed.execution_options(**options)))
 
     flag_values = dict(zip(flags, result[0][-len(flags) :], strict=True)) if flags else {}
-    found = [row for row in result if row[0] is not None]
-    more = len(found) > window.size
-    found = found[: window.size]
-    if window.backward:
-        found.reverse()
+    cut = cut_page(window, [row for row in result if row[0] is not None], flag_values)
     rows = [
         PageRow(
             row=row[0],
             cursor=ordering.cursor(row[1 : len(keys) + 1]),
             extras=dict(zip(extras, row[len(keys) + 1 : len(keys) + 1 + len(extras)], strict=True)),
         )
-        for row in found
+        for row in cut.rows
     ]
-    beyond_before = bool(flag_values.get("_rows_before", False))
-    beyond_after = bool(flag_values.get("_rows_after", False))
-    return Page(
-        rows=rows,
-        has_next_page=(more and not window.backward) or beyond_after,
-        has_previous_page=(more and window.backward) or beyond_before,
-    )
+    return Page(rows=rows, has_next_page=cut.has_next_page, has_previous_page=cut.has_previous_page)
 
 
 def counter(db: RequestDatabase, statement: Select[Any]) -> TotalCount:

@@ -3,17 +3,18 @@
 A type's fields say what they read: `column_field` names a model column, `computed_field`
 gives a value computed from the row (and, when the compiler may read it, the same value as a
 SQL expression). `read_model` declares the rest of the type's reading: its model, its
-many-to-one fields (by foreign key), its child connections (foreign key and ordering) and who
-may see its rows. The general path maps rows with `read_values` (each type's `from_model`);
-the compiler (`graph.compiler.catalog`) derives its SQL from the same declarations, choosing how
-to render each value from the field's Python type. Adding a column clients can read is one
-field here, in the type, beside the model and its migration.
+many-to-one fields (by foreign key), its child connections (foreign key, orderings, default
+ordering and filter) and who may see its rows. The general path maps rows with `read_values`
+(each type's `from_model`); the compiler (`graph.compiler.catalog`) derives its SQL from the
+same declarations, choosing how to render each value from the field's Python type. Adding a
+column clients can read is one field here, in the type, beside the model and its migration.
 """
 
 import dataclasses
+import enum
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import ColumnElement, FromClause
@@ -30,6 +31,8 @@ from models.base import Base, SoftDelete
 READ = "graph.read_model"
 
 TypeT = TypeVar("TypeT", bound=type)
+OrderT = TypeVar("OrderT", bound=enum.Enum)
+FilterT = TypeVar("FilterT")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -94,16 +97,27 @@ class ToOne:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Children:
-    """A paged one-to-many field: the children whose `foreign_key` is the parent, in `ordering`.
+class Children(Generic[OrderT, FilterT]):
+    """A paged one-to-many field: the children whose `foreign_key` is the parent.
 
-    `owner_only`: only the parent user themselves and admins may read it (others FORBIDDEN),
-    and `hasPreviousPage` says whether `after` was given (`User.sessions`).
+    It sorts by the `orderings` it offers (its root list's, keyed by that list's order enum, so
+    cursors carry over), `default_order` when asked for none, and filters by the root list's
+    `filter` input, whose `conditions` (which raise `BAD_USER_INPUT`) say which children match.
+    `owner_only`: only the parent user themselves and admins may read them, others are
+    FORBIDDEN (`User.sessions`, which takes no filter).
     """
 
     foreign_key: InstrumentedAttribute[Any]
-    ordering: Ordering
+    orderings: Mapping[OrderT, Ordering]
+    default_order: OrderT
+    filter: type[FilterT] | None = None
+    conditions: Callable[[FilterT | None], Sequence[ColumnElement[bool]]] = lambda _: ()
     owner_only: bool = False
+
+    @property
+    def ordering(self) -> Ordering:
+        """The default ordering: the children's order when no `orderBy` is given."""
+        return self.orderings[self.default_order]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -112,7 +126,7 @@ class ReadModel:
 
     model: type[Base]
     to_one: Mapping[str, ToOne]
-    children: Mapping[str, Children]
+    children: Mapping[str, Children[Any, Any]]
     # The rows a viewer may see, as a condition on the model's table; None: every row.
     visible: Callable[[Viewer | None], ColumnElement[bool]] | None
 
@@ -129,7 +143,7 @@ def read_model(
     model: type[Base],
     *,
     to_one: Mapping[str, ToOne] | None = None,
-    children: Mapping[str, Children] | None = None,
+    children: Mapping[str, Children[Any, Any]] | None = None,
     visible: Callable[[Viewer | None], ColumnElement[bool]] | None = None,
 ) -> Callable[[TypeT], TypeT]:
     """Declare how a GraphQL type reads `model` (relations keyed by Python field name)."""

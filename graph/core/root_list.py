@@ -44,6 +44,34 @@ def root_list_of(resolver: object) -> "RootList[Any, Any, Any] | None":
     return _ROOT_LISTS.get(resolver) if callable(resolver) else None
 
 
+def list_arguments(
+    *, filter_type: type, filter_description: str, first: tuple[object, object] = (First, None)
+) -> dict[str, tuple[object, object]]:
+    """A list's Relay arguments and its `filter`, as `declare_arguments` takes them.
+
+    `first` is the `first` argument's annotation and default (the root lists': none, serving
+    `DEFAULT_PAGE_SIZE`).
+    """
+    return {
+        "first": first,
+        "after": (After, None),
+        "last": (Last, None),
+        "before": (Before, None),
+        "filter_": (
+            Annotated[
+                filter_type | None,
+                strawberry.argument(name="filter", description=filter_description),
+            ],
+            None,
+        ),
+    }
+
+
+def order_argument(order: type[Enum], description: str) -> tuple[object, object]:
+    """A list's `orderBy` argument, of the enum `order`, as `declare_arguments` takes it."""
+    return Annotated[order | None, strawberry.argument(description=description)], None
+
+
 def anyone(context: Context) -> None:
     """Every viewer may read the list (its conditions still say which rows)."""
 
@@ -91,19 +119,9 @@ class RootList(Generic[RowT, FilterT, OrderT]):
 
     def _arguments(self) -> dict[str, tuple[object, object]]:
         """Each argument's Python name, annotation and default, in the schema's order."""
-        arguments: dict[str, tuple[object, object]] = {
-            "first": (First, None),
-            "after": (After, None),
-            "last": (Last, None),
-            "before": (Before, None),
-            "filter_": (
-                Annotated[
-                    self.filter | None,
-                    strawberry.argument(name="filter", description=self.filter_description),
-                ],
-                None,
-            ),
-        }
+        arguments = list_arguments(
+            filter_type=self.filter, filter_description=self.filter_description
+        )
         if self.searchable is not None:
             arguments |= {
                 "search": (SearchArgument, None),
@@ -111,12 +129,7 @@ class RootList(Generic[RowT, FilterT, OrderT]):
                 "within": (WithinArgument, None),
             }
         return arguments | {
-            "order_by": (
-                Annotated[
-                    self.order | None, strawberry.argument(description=self.order_description)
-                ],
-                None,
-            ),
+            "order_by": order_argument(self.order, self.order_description),
             "include_deleted": (IncludeDeleted, False),
         }
 

@@ -119,6 +119,12 @@ class SearchableList:
     id: InstrumentedAttribute[uuid.UUID]
 
 
+def unsearched_order(order: str) -> BadUserInputError:
+    """The error for `RELEVANCE` without `search`, or `DISTANCE` without `near`, on `orderBy`."""
+    needs = "search" if order == RELEVANCE else "near"
+    return BadUserInputError(f"`orderBy: {order}` needs `{needs}`.", field="orderBy")
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ListQuery:
     """The SQL a list's search and place arguments add: conditions, orderings, edge values."""
@@ -134,13 +140,11 @@ class ListQuery:
         tie_break = SortKey.column(self.listed.id, KeyKind.UUID)
         if order == RELEVANCE:
             if self.rank is None:
-                message = "`orderBy: RELEVANCE` needs `search`."
-                raise BadUserInputError(message, field="orderBy")
+                raise unsearched_order(order)
             key = SortKey(self.rank, KeyKind.FLOAT, descending=True)
         else:
             if self.nearness is None:
-                message = "`orderBy: DISTANCE` needs `near`."
-                raise BadUserInputError(message, field="orderBy")
+                raise unsearched_order(order)
             key = SortKey(self.nearness, KeyKind.FLOAT)
         return Ordering(f"{self.listed.entity}.{order}", (key, tie_break))
 

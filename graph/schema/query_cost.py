@@ -1,9 +1,9 @@
 """Query cost: how much work an operation asks of the database, known before it runs.
 
 Every field costs 1 for each time it can appear in the response. A list field's page size
-(`first`, `last`, or the number of `ids`; the schema default when not given, and the lists'
-default page, `DEFAULT_PAGE_SIZE`, for a connection whose `first` and `last` are omitted or
-null) multiplies the cost of everything selected below it, so
+(the larger of `first` and `last`, or the number of `ids`; the schema default when not given,
+and the lists' default page, `DEFAULT_PAGE_SIZE`, for a connection whose `first` and `last` are
+omitted or null) multiplies the cost of everything selected below it, so
 `venues(first: 50) { bookings(first: 10) { user } }` costs about 50 + 50 x 10 + 50 x 10: the
 rows the database would have to produce.
 
@@ -158,9 +158,10 @@ class _CostWalker:
 
 
 def _page_size(values: Mapping[str, Any], definition: GraphQLField) -> int:
-    for name in PAGE_ARGUMENTS:
-        if isinstance(values.get(name), int):
-            return max(int(values[name]), 0)
+    sizes = [int(values[name]) for name in PAGE_ARGUMENTS if isinstance(values.get(name), int)]
+    if sizes:
+        # The larger: a child connection's `first` keeps its schema default beside `last`.
+        return max(*sizes, 0)
     if any(name in definition.args for name in PAGE_ARGUMENTS):
         # A connection given neither (or null): the resolver serves its default page.
         return DEFAULT_PAGE_SIZE

@@ -1,5 +1,7 @@
 """The order of a user's `sessions`: newest first, as the other lists' orderings are declared."""
 
+import enum
+
 import models
 from graph.core.cursors import KeyKind
 from graph.core.paging import Ordering, SortKey
@@ -13,3 +15,9 @@ SESSIONS_NEWEST_FIRST = Ordering(
         SortKey.column(models.LoginSession.id, KeyKind.UUID, descending=True),
     ),
 )
+
+
+class SessionOrder(enum.Enum):
+    """The one order a user's sessions come in (the field takes no `orderBy`)."""
+
+    CREATED_AT_DESC = "CREATED_AT_DESC"

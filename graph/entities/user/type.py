@@ -11,15 +11,15 @@ from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
 from graph.core.enums import UserRole
 from graph.core.errors import ForbiddenError
-from graph.core.loaders import PageKey
+from graph.core.loaders import ChildArguments, CountKey, PageKey
 from graph.core.node import Node
 from graph.core.node_lookup import to_node
-from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
+from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size, page_window
 from graph.core.permissions import email_visible, is_self_or_admin
 from graph.core.read_model import Children, column_field, read_model, read_values
 from graph.core.viewer import Viewer
 from graph.entities.audit.history import history_field
-from graph.entities.login_session.inputs import SESSIONS_NEWEST_FIRST
+from graph.entities.login_session.inputs import SESSIONS_NEWEST_FIRST, SessionOrder
 from graph.entities.user.nearby import nearby_venues
 
 if TYPE_CHECKING:
@@ -32,7 +32,12 @@ VenueType = Annotated["Venue", strawberry.lazy("graph.entities.venue.type")]
 
 # The user's sessions: the field's own resolver pages them (it refuses viewers other than the
 # user and admins); declared here so the compiler reads them the same way.
-USER_SESSIONS = Children(models.LoginSession.user_id, SESSIONS_NEWEST_FIRST, owner_only=True)
+USER_SESSIONS: Children[SessionOrder, None] = Children(
+    models.LoginSession.user_id,
+    {SessionOrder.CREATED_AT_DESC: SESSIONS_NEWEST_FIRST},
+    SessionOrder.CREATED_AT_DESC,
+    owner_only=True,
+)
 
 
 @read_model(models.User, children={"sessions": USER_SESSIONS})
@@ -133,10 +138,9 @@ class User(Node):
         if not is_self_or_admin(viewer, self._is_self):
             message = "Only the user themselves and admins may see a user's sessions."
             raise ForbiddenError(message)
-        page_size = checked_page_size(first)
-        cursor = USER_SESSIONS.ordering.decode(after, field="after") if after is not None else None
+        window = page_window(USER_SESSIONS.ordering, first=first, after=after)
         page = await info.context.loaders.user_sessions.load(
-            PageKey(self.row.id, USER_SESSIONS.ordering, page_size, cursor)
+            PageKey(self.row.id, ChildArguments(USER_SESSIONS.ordering, window))
         )
         edges = [
             Edge(
@@ -149,8 +153,8 @@ class User(Node):
         return page_of(
             edges,
             has_next_page=page.has_next_page,
-            has_previous_page=cursor is not None,
-            total_count=lambda: info.context.loaders.user_sessions_count.load(user_id),
+            has_previous_page=page.has_previous_page,
+            total_count=lambda: info.context.loaders.user_sessions_count.load(CountKey(user_id)),
         )
 
     @strawberry.field(

@@ -28,8 +28,13 @@ from graph.core.read_model import (
     read_values,
 )
 from graph.entities.audit.history import history_field
-from graph.entities.booking.inputs import BOOKING_ORDERINGS, BookingOrder
-from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaOrder
+from graph.entities.booking.inputs import (
+    BOOKING_ORDERINGS,
+    BookingFilter,
+    BookingOrder,
+    booking_conditions,
+)
+from graph.entities.media.inputs import MEDIA_ORDERINGS, MediaFilter, MediaOrder, media_conditions
 
 if TYPE_CHECKING:
     from graph.entities.booking.type import Booking
@@ -41,9 +46,21 @@ MediaType = Annotated["Media", strawberry.lazy("graph.entities.media.type")]
 UserType = Annotated["User", strawberry.lazy("graph.entities.user.type")]
 
 
-# Cursors of the root lists' default orders: continue there by `venueId`.
-VENUE_BOOKINGS = Children(models.Booking.venue_id, BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC])
-VENUE_MEDIA = Children(models.Media.venue_id, MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC])
+# The root lists' orderings, defaults and filters: a child page continues there by `venueId`.
+VENUE_BOOKINGS = Children(
+    models.Booking.venue_id,
+    orderings=BOOKING_ORDERINGS,
+    default_order=BookingOrder.STARTS_AT_ASC,
+    filter=BookingFilter,
+    conditions=booking_conditions,
+)
+VENUE_MEDIA = Children(
+    models.Media.venue_id,
+    orderings=MEDIA_ORDERINGS,
+    default_order=MediaOrder.CREATED_AT_ASC,
+    filter=MediaFilter,
+    conditions=media_conditions,
+)
 
 
 def _latitude(row: models.Venue) -> float:
@@ -125,14 +142,19 @@ class Venue(Node):
         BookingType,
         pages=lambda loaders: loaders.venue_bookings,
         counts=lambda loaders: loaders.venue_bookings_count,
-        description="The venue's bookings, earliest start first.",
-        items="bookings",
+        description="The venue's bookings the viewer may see, earliest start first unless "
+        "`orderBy` says otherwise.",
+        filter_description="Only bookings matching all of this.",
+        order_description="Sort order; earliest start first when not given.",
     )
     media = child_connection(
         VENUE_MEDIA,
         MediaType,
         pages=lambda loaders: loaders.venue_media,
         counts=lambda loaders: loaders.venue_media_count,
-        description="Photos and videos of the venue, oldest first.",
-        items="items",
+        description="Photos and videos of the venue the viewer may see, oldest first unless "
+        "`orderBy` says otherwise.",
+        filter_description="Only media matching all of this.",
+        order_description="Sort order; oldest upload first when not given. `RELEVANCE` and "
+        "`DISTANCE` need `search` and `near`, which only the root `media` list takes.",
     )

@@ -400,6 +400,16 @@ PLACES: list[Place] = [
     _nested(
         'node(id: "{media}")', "... on Media { history(after: $ARG) { totalCount } }", "after"
     ).whole("Media.history(after)", CURSOR),
+    *(
+        # Through `node`: the compiled path answers `venue(id)`, and takes no cursor here yet.
+        _nested(
+            'node(id: "{venue}")',
+            f"... on Venue {{ {name}({argument}: $ARG) {{ totalCount }} }}",
+            argument,
+        ).whole(f"Venue.{name}({argument})", CURSOR)
+        for name in ("bookings", "media")
+        for argument in ("after", "before")
+    ),
     _nested("viewer", "history(after: $ARG) { totalCount }", "after").whole(
         "User.history(after)", CURSOR
     ),

@@ -48,6 +48,14 @@ def test_variables_and_defaults_set_the_page_size():
     assert cost(defaulted) == 1 + 1 + 10 * 3  # Venue.bookings defaults to first: 10
 
 
+def test_a_child_connection_paged_by_last_costs_its_last():
+    # `first` keeps its schema default of 10 beside `last`, which the resolver then ignores.
+    backward = '{ venue(id: "x") { bookings(last: 100) { edges { node { status } } } } }'
+    assert cost(backward) == 1 + 1 + 100 * 3
+    query = 'query($n: Int) { venue(id: "x") { media(first: null, last: $n) { totalCount } } }'
+    assert cost(query, {"n": 60}) == 1 + 1 + 60 * 1
+
+
 def test_fragments_count_like_inline_selections_and_cycles_stop():
     with_fragment = """
     query { venues(first: 2) { edges { node { ...V } } } }
