@@ -47,8 +47,9 @@ def test_the_compiled_map_is_the_declared_one():
         "bookings": "Booking",
         "media": "Media",
     }
-    assert venue.children["bookings"].declared.ordering is BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC]
-    assert venue.children["media"].declared.ordering is MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC]
+    bookings, media = venue.children["bookings"].declared, venue.children["media"].declared
+    assert bookings.ordering is BOOKING_ORDERINGS[BookingOrder.STARTS_AT_ASC]
+    assert media.ordering is MEDIA_ORDERINGS[MediaOrder.CREATED_AT_ASC]
     assert types["Booking"].to_one == {"user": "user_id", "venue": "venue_id"}
     assert types["Booking"].visible is not None
     assert types["Venue"].visible is None
