@@ -74,7 +74,6 @@ from graph.compiler.builder import (
 from graph.compiler.catalog import ChildList, CompiledType, catalog
 from graph.core.child_connection import plan_child_page
 from graph.core.context import Context
-from graph.core.cursors import encode_cursor_sql
 from graph.core.errors import ClientError
 from graph.core.global_id import decode_typed_id
 from graph.core.paging import (
@@ -183,9 +182,12 @@ class Slot:
             coerced = get_argument_values(
                 self.arguments.field, self.arguments.node, request.variables
             )
+        # Everything a build reads of the request: the viewer (or why a token was refused)
+        # and the node's arguments.
         viewer = request.context.viewer
         key = (
             None if viewer is None else (viewer.user_id, viewer.role, viewer.session_id),
+            request.context.auth_failure,
             _frozen(coerced),
         )
         with self.lock:
@@ -478,16 +480,7 @@ class _Transpiler:
         ordering: Ordering = sql["ordering"]
         backward: bool = sql["backward"]
         where = [sql["where"], *(sql[name] for name in ("after", "before") if name in sql)]
-        cursor = (
-            encode_cursor_sql(
-                ordering.name,
-                ordering.kinds,
-                sql["order"],
-                [key.nullable for key in ordering.keys],
-            )
-            if _wants_cursors(connection)
-            else js.NULL
-        )
+        cursor = ordering.cursor_sql(sql["order"]) if _wants_cursors(connection) else js.NULL
         edge = self._edge_json(connection, scope, cursor=cursor, extras=sql["extras"])
         order_by = ordering.order_by(reverse=backward)
         position = func.row_number().over(order_by=order_by)
@@ -756,6 +749,8 @@ def _viewer_slot(table: FromClause) -> Slot:
     def build(request: Request, _values: dict[str, Any]) -> Piece:
         viewer = request.context.viewer
         if viewer is None:
+            if request.context.auth_failure is not None:
+                raise UnsupportedError  # UNAUTHENTICATED, with the reason, from the loader path
             return Piece("anonymous", {"where": false()})
         user_id = bindparam(None, viewer.user_id, type_=UUID(as_uuid=True))
         return Piece("signed in", {"where": table.c.id == user_id})

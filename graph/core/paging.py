@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from graph.core.connection import Connection, Edge, TotalCount, page_of
-from graph.core.cursors import KeyKind, decode_cursor, encode_cursor
+from graph.core.cursors import KeyKind, decode_cursor, encode_cursor, encode_cursor_sql
 from graph.core.errors import BadUserInputError
 from graph.core.request_database import RequestDatabase
 
@@ -163,6 +163,12 @@ class Ordering:
     def cursor(self, values: Sequence[Any]) -> str:
         """The cursor of a row whose sort-key values are `values`."""
         return encode_cursor(self.name, self.kinds, values)
+
+    def cursor_sql(self, expressions: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
+        """The cursor of a row as SQL text, from its sort-key `expressions` (the compiler's)."""
+        return encode_cursor_sql(
+            self.name, self.kinds, expressions, [key.nullable for key in self.keys]
+        )
 
     def cursor_of(self, row: object) -> str:
         """The cursor of a loaded row, for orderings made only of column keys."""

@@ -4,8 +4,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
-from sqlalchemy import Text
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Text, func
 
 import models
 from graph.core.context import Context
@@ -56,8 +55,8 @@ class LoginSession(Node):
     )
     ip_address: str | None = computed_field(
         value=_ip_address,
-        # inet's text is `str()` of the address asyncpg reads: no `/32` on a single host.
-        sql=lambda sessions: sql_cast(sessions.c.ip_address, Text),
+        # `abbrev` is `str()` of the address asyncpg reads: no `/32` on a single host.
+        sql=lambda sessions: func.abbrev(sessions.c.ip_address, type_=Text),
         description="The IP address the client signed in from, if known.",
     )
 

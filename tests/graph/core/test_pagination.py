@@ -318,11 +318,11 @@ async def test_total_count_counts_the_filtered_list_only_when_selected(
     variables = {"first": 1, "filter": {"city": "Paris"}}
 
     with count_statements as without:
-        result = await execute(WITHOUT_TOTAL, variables)
+        result = await execute(WITHOUT_TOTAL, variables, paths="loaders")
     assert result.errors is None
     statements_without_total = without.count
     with count_statements as counted:
-        result = await execute(TOTAL, variables)
+        result = await execute(TOTAL, variables, paths="loaders")
     assert result.errors is None
 
     assert result.data["venues"]["totalCount"] == 3

@@ -17,11 +17,11 @@ CURSORS = "core/cursors.py"
 PAGING = "core/paging.py"
 # Global IDs are base64 too, by the Relay convention: their own module, their own format.
 BASE64_MODULES = frozenset({CURSORS, "core/global_id.py"})
-# Who may call the cursor functions: `Ordering` (Python) and the compiler's SQL text helpers.
+# Who may call the cursor functions: `Ordering`, in Python and in SQL (for the compiler).
 CURSOR_CALLERS = {
     "encode_cursor": frozenset({PAGING}),
     "decode_cursor": frozenset({PAGING}),
-    "encode_cursor_sql": frozenset({"compiler/json_sql.py"}),
+    "encode_cursor_sql": frozenset({PAGING}),
 }
 PAGE_ARGUMENTS = frozenset({"first", "last"})
 
