@@ -233,7 +233,15 @@ class ListRoot:
     connection: ConnectionSelection
 
 
-RootField = Typename | VenueRoot | ViewerRoot | ListRoot
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoaderRoot:
+    """A root field the compiler does not plan (`bookingStats`): graphql-core resolves it."""
+
+    key: str
+    nodes: tuple[FieldNode, ...]
+
+
+RootField = Typename | VenueRoot | ViewerRoot | ListRoot | LoaderRoot
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -486,33 +494,43 @@ class Builder:
         for key, nodes in self.collect(query_type, operation.selection_set):
             if not _NAME.match(key):
                 raise UnsupportedError
-            name = nodes[0].name.value
-            if name == "__typename":
-                fields.append(Typename(key, query_type.name))
-            elif name == "venue":
-                arguments = Arguments(query_type.fields["venue"], nodes[0])
-                venue = self.object_selection(
-                    self._field_type(query_type, "venue"), nodes, nested=False
-                )
-                fields.append(VenueRoot(key, arguments, venue))
-            elif name == "viewer":
-                self._no_arguments(nodes)
-                user = self.object_selection(
-                    self._field_type(query_type, "viewer"), nodes, nested=False
-                )
-                fields.append(ViewerRoot(key, user))
-            else:
-                field = query_type.fields[name]
-                definition = field.extensions.get(_DEFINITION)
-                resolver = getattr(getattr(definition, "base_resolver", None), "wrapped_func", None)
-                root_list = root_list_of(resolver)
-                if root_list is None:
-                    raise UnsupportedError
-                connection = self.connection_selection(
-                    self._field_type(query_type, name), nodes, nested=False
-                )
-                fields.append(ListRoot(key, root_list, Arguments(field, nodes[0]), connection))
+            try:
+                fields.append(self._root_field(query_type, key, nodes))
+            except (UnsupportedError, KeyError):
+                fields.append(LoaderRoot(key, tuple(nodes)))
+        if all(isinstance(field, LoaderRoot | Typename) for field in fields):
+            raise UnsupportedError  # nothing for a statement to answer
         return OperationPlan(tuple(fields))
+
+    def _root_field(
+        self, query_type: GraphQLObjectType, key: str, nodes: list[FieldNode]
+    ) -> RootField:
+        """One root field's plan; `UnsupportedError` when graphql-core must resolve it."""
+        name = nodes[0].name.value
+        if name == "__typename":
+            return Typename(key, query_type.name)
+        if name == "venue":
+            arguments = Arguments(query_type.fields["venue"], nodes[0])
+            venue = self.object_selection(
+                self._field_type(query_type, "venue"), nodes, nested=False
+            )
+            return VenueRoot(key, arguments, venue)
+        if name == "viewer":
+            self._no_arguments(nodes)
+            user = self.object_selection(
+                self._field_type(query_type, "viewer"), nodes, nested=False
+            )
+            return ViewerRoot(key, user)
+        field = query_type.fields[name]
+        definition = field.extensions.get(_DEFINITION)
+        resolver = getattr(getattr(definition, "base_resolver", None), "wrapped_func", None)
+        root_list = root_list_of(resolver)
+        if root_list is None:
+            raise UnsupportedError
+        connection = self.connection_selection(
+            self._field_type(query_type, name), nodes, nested=False
+        )
+        return ListRoot(key, root_list, Arguments(field, nodes[0]), connection)
 
 
 def plan_operation(

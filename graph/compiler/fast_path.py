@@ -20,10 +20,12 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import execute as graphql_execute
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
+from strawberry.utils.await_maybe import await_maybe
 
 from graph.compiler.json_sql import ascii_json
 from graph.compiler.transpile import Plan, compile_operation, viewer_kind
@@ -135,20 +137,52 @@ class CompiledReads(SchemaExtension):
             return None
         sql, parameters = bound
         try:
-            body = await context.db.run(lambda session: _fetch(session, sql, parameters))
+            texts = await context.db.run(lambda session: _fetch(session, sql, parameters))
         except Exception as error:  # noqa: BLE001 - as graphql-core: a failure is an error
             # Masked (timeout, unavailable database: 503) by the error extension, as there.
             return GraphQLExecutionResult(
                 data=None, errors=[GraphQLError(str(error), original_error=error)]
             )
-        return GraphQLExecutionResult(data=RawData(body), errors=None)  # type: ignore[arg-type]
+        if plan.loader_document is None:
+            return GraphQLExecutionResult(data=RawData(_ascii(plan.data(texts, None))))  # type: ignore[arg-type]
+        return await self._with_loaded_fields(plan, texts, context)
+
+    async def _with_loaded_fields(
+        self, plan: Plan, texts: list[str], context: Context
+    ) -> GraphQLExecutionResult:
+        """The statement's fields beside those graphql-core resolves, after it.
+
+        They are the root fields the compiler does not plan (a raw-SQL aggregate); after the
+        statement, because the request has one connection.
+        """
+        execution = self.execution_context
+        loaded = await await_maybe(
+            graphql_execute(
+                execution.schema._schema,  # noqa: SLF001 - graphql-core's schema
+                plan.loader_document,  # type: ignore[arg-type]
+                context_value=context,
+                variable_values=execution.variables,
+                operation_name=execution.operation_name,
+                # Strawberry's own executor, as its execution passes it.
+                executor_class=execution.schema.execution_context_class,
+            )
+        )
+        if loaded.data is None:  # a non-null root field failed: no data at all, as there
+            return loaded
+        return GraphQLExecutionResult(
+            data=RawData(_ascii(plan.data(texts, loaded.data))),  # type: ignore[arg-type]
+            errors=loaded.errors,
+        )
 
 
-async def _fetch(session: AsyncSession, sql: str, parameters: tuple[Any, ...]) -> bytes:
+def _ascii(text: str) -> bytes:
+    return ascii_json(text.encode())
+
+
+async def _fetch(session: AsyncSession, sql: str, parameters: tuple[Any, ...]) -> list[str]:
     connection = await session.connection()
     result = await connection.exec_driver_sql(sql, parameters)
-    text: str = result.scalar_one()
-    return ascii_json(text.encode())
+    return list(result.one())
 
 
 def encode_response(data: object) -> bytes | None:

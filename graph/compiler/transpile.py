@@ -16,13 +16,21 @@ the loader path reports the error with its code.
 """
 
 import dataclasses
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy import (
     ARRAY,
@@ -57,6 +65,7 @@ from graph.compiler.builder import (
     EmailField,
     FoundField,
     ListRoot,
+    LoaderRoot,
     NodeField,
     ObjectSelection,
     OperationPlan,
@@ -349,8 +358,26 @@ class Plan:
     slots: list[Slot]
     # Per plan node (by id), the SQL scope its slot and its rendering share.
     scopes: dict[int, FromClause]
+    # The operation with only the root fields graphql-core resolves (None: every one compiled).
+    loader_document: DocumentNode | None
     statements: dict[Hashable, Statement | None] = dataclasses.field(default_factory=dict)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def data(self, texts: Sequence[str], loaded: Mapping[str, Any] | None) -> str:
+        """The response's `data` as JSON text, root fields in the operation's order.
+
+        `texts`: the statement's root fields in order; `loaded`: graphql-core's data.
+        """
+        compiled = iter(texts)
+        parts = []
+        for field in self.plan.fields:
+            if isinstance(field, LoaderRoot):
+                assert loaded is not None  # noqa: S101 - a plan with loader fields loads them
+                value = json.dumps(loaded[field.key], separators=(",", ":"))
+            else:
+                value = next(compiled)
+            parts.append(f'"{field.key}":{value}')
+        return "{" + ",".join(parts) + "}"
 
     def bind(
         self, variables: dict[str, Any] | None, context: Context, schema: strawberry.Schema
@@ -598,19 +625,22 @@ class _Transpiler:
     # --- root fields ---------------------------------------------------------------------------
 
     def root(self, plan: OperationPlan) -> Select[Any]:
-        parts: list[ColumnElement[Any]] = []
-        for index, field in enumerate(plan.fields):
-            parts.append(js.const(("{" if index == 0 else ",") + f'"{field.key}":'))
+        """One column per compiled root field: its value as JSON text (see `Plan.answer`)."""
+        columns: list[ColumnElement[Any]] = []
+        for field in plan.fields:
+            if isinstance(field, LoaderRoot):
+                continue
             if isinstance(field, Typename):
-                parts.append(js.const(f'"{field.type_name}"'))
+                columns.append(js.const(f'"{field.type_name}"'))
             elif isinstance(field, VenueRoot | ViewerRoot):
-                parts.append(self._root_object(field))
+                columns.append(self._root_object(field))
             else:
                 piece = self.piece()
                 scope = self.plan.scopes[id(field)]
-                parts.append(self._connection_over(field.connection, scope, piece, correlate=None))
-        parts.append(js.const("}"))
-        return select(js.concat(parts))
+                columns.append(
+                    self._connection_over(field.connection, scope, piece, correlate=None)
+                )
+        return select(*(column.label(f"f{index}") for index, column in enumerate(columns)))
 
     def _root_object(self, field: VenueRoot | ViewerRoot) -> ColumnElement[str]:
         selection = field.venue if isinstance(field, VenueRoot) else field.user
@@ -876,7 +906,33 @@ def compile_operation(
         slots.operation(plan)
     except (UnsupportedError, KeyError):
         return None
-    return Plan(operation, plan, schema, viewer, slots.slots, slots.scopes)
+    return Plan(
+        operation,
+        plan,
+        schema,
+        viewer,
+        slots.slots,
+        slots.scopes,
+        _loader_document(document, operation, plan),
+    )
+
+
+def _loader_document(
+    document: DocumentNode, operation: OperationDefinitionNode, plan: OperationPlan
+) -> DocumentNode | None:
+    """`document` with `operation` keeping only the root fields graphql-core resolves."""
+    nodes = [node for field in plan.fields if isinstance(field, LoaderRoot) for node in field.nodes]
+    if not nodes:
+        return None
+    only_those = OperationDefinitionNode(
+        operation=operation.operation,
+        name=operation.name,
+        variable_definitions=operation.variable_definitions,
+        directives=operation.directives,
+        selection_set=SelectionSetNode(selections=tuple(nodes)),
+    )
+    fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    return DocumentNode(definitions=(only_those, *fragments))
 
 
 __all__ = ["Plan", "Request", "compile_operation", "viewer_kind"]

@@ -385,3 +385,32 @@ async def test_an_empty_selection_answers_valid_json(client, document):
 
     assert response.status_code == 200
     assert response.json() == {"data": {}}
+
+
+MIXED = """query Mixed($from: DateTime!, $to: DateTime!) {
+  first: venues(first: 2) { totalCount edges { node { name } } }
+  bookingStats(from: $from, to: $to, groupBy: MONTH) { key count completedRevenue }
+  __typename
+  last: viewer { id }
+}"""
+
+
+@pytest.mark.parametrize("who", VIEWER_KINDS)
+async def test_root_fields_it_cannot_plan_run_beside_the_statement(  # noqa: PLR0913, PLR0917 - fixtures
+    execute, session, fast_path, world, count_statements, who
+):
+    # `bookingStats` is a raw-SQL aggregate graphql-core resolves; the rest is one statement.
+    variables = {"from": "2030-01-01T00:00:00Z", "to": "2031-01-01T00:00:00Z"}
+    viewer = world["viewers"][who]
+    general = await general_response(execute, MIXED, variables, viewer=viewer)
+    with count_statements as counted:
+        fast = await fast_response(fast_path, session, MIXED, variables, viewer=viewer)
+
+    statements = counted.count
+    if viewer is None:  # `bookingStats` is UNAUTHENTICATED and non-null: no data at all
+        assert fast is None
+        assert b'"data":null' in general
+    else:
+        assert fast == general
+        assert statements == 2
+        assert fast.index(b'"first"') < fast.index(b'"bookingStats"') < fast.index(b'"last"')
