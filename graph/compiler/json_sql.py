@@ -110,12 +110,13 @@ def global_id(type_name: str, row_id: ColumnElement[Any]) -> ColumnElement[str]:
 
 def ascii_json(body: bytes) -> bytes:
     """`body` with every non-ASCII character escaped as `json.dumps` (ensure_ascii) does."""
-    if body.isascii():
+    if body.isascii() and b"\x7f" not in body:
         return body
     return _NON_ASCII.sub(_escape, body.decode()).encode()
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# What `ensure_ascii` escapes beyond PostgreSQL's JSON: DEL and everything past ASCII.
+_NON_ASCII = re.compile(r"[^\x00-\x7e]")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Text, case, cast, func, literal_column
+from sqlalchemy import ColumnElement, Float, Text, case, cast, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from graph.core.errors import BadUserInputError
 from graph.core.global_id import unbase64url
@@ -86,15 +87,19 @@ def encode_cursor_sql(
 ) -> ColumnElement[str]:
     """`encode_cursor(ordering, kinds, values)` as a SQL text expression, for the compiler.
 
-    Written for the key kinds whose text needs no JSON escaping (times, UUIDs, integers,
-    decimals, floats), so the payload is concatenated as `json.dumps` writes it; a nullable
-    key writes JSON `null` for NULL. A text key raises `ValueError` (no SQL writes Python's
-    ASCII escapes).
+    The payload is concatenated as `json.dumps` writes it: times, UUIDs, integers, decimals
+    and floats need no escaping; a text key is PostgreSQL's JSON string with every non-ASCII
+    character escaped as Python's `ensure_ascii` does; a nullable key writes `null` for NULL.
     """
     nullable = nullable or [False] * len(kinds)
     parts: list[ColumnElement[str]] = [sql_constant(f'["{ordering}"')]
     for kind, value, may_be_null in zip(kinds, values, nullable, strict=True):
-        quoted = _sql_concat([sql_constant(',"'), _write_sql(kind, value), sql_constant('"')])
+        if kind is KeyKind.TEXT:
+            quoted = _sql_concat(
+                [sql_constant(","), ascii_json_sql(cast(func.to_json(value), Text))]
+            )
+        else:
+            quoted = _sql_concat([sql_constant(',"'), _write_sql(kind, value), sql_constant('"')])
         if may_be_null:
             quoted = case((value.is_(None), sql_constant(",null")), else_=quoted)
         parts.append(quoted)
@@ -140,6 +145,41 @@ def _write_sql(kind: KeyKind, value: ColumnElement[Any]) -> ColumnElement[str]:
         return float_repr_sql(value)
     message = f"no SQL writer for {kind.value} cursor keys"
     raise ValueError(message)
+
+
+def ascii_json_sql(text: ColumnElement[str]) -> ColumnElement[str]:
+    """JSON `text` with each non-ASCII character escaped as `json.dumps` (ensure_ascii) does.
+
+    Characters beyond the Basic Multilingual Plane become a surrogate pair, as in Python.
+    A subquery over the characters: used for the few rows of a page, never for a table.
+    """
+    character = (
+        func.regexp_split_to_table(text, sql_constant(""))
+        .table_valued("value", with_ordinality="position")
+        .render_derived()
+    )
+    code = func.ascii(character.c.value)
+    beyond = code - 65536
+    escape = literal("\\u", Text)
+    escaped = case(
+        # json.dumps escapes DEL (127) too: it keeps printable ASCII only.
+        (code < 127, character.c.value),  # noqa: PLR2004 - printable ASCII and controls
+        (code < 65536, escape.concat(func.lpad(func.to_hex(code), 4, sql_constant("0")))),  # noqa: PLR2004 - the BMP
+        else_=_sql_concat(
+            [
+                escape,
+                func.to_hex(55296 + beyond.op(">>")(10)),
+                escape,
+                func.to_hex(56320 + beyond.op("&")(1023)),
+            ]
+        ),
+    )
+    return (
+        select(func.string_agg(escaped, aggregate_order_by(sql_constant(""), character.c.position)))
+        .select_from(character)
+        .correlate_except(character)
+        .scalar_subquery()
+    )
 
 
 def float_repr_sql(value: ColumnElement[Any]) -> ColumnElement[str]:

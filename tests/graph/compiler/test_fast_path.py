@@ -111,7 +111,7 @@ def fast_path(monkeypatch) -> PlanCache:
 @pytest.fixture
 async def world(session) -> dict[str, Any]:
     """Users of every kind, and venues with the cases the two paths could disagree on."""
-    guest = await make_user(session, display_name='Zoë "the guest" \\ \n \U0001f600')
+    guest = await make_user(session, display_name='Zoë "the guest" \\ \n \x7f \U0001f600')
     other_guest = await make_user(session)
     for device in ("phone", "laptop"):
         await make_login_session(session, user=guest, token=f"world-guest-{device}")
@@ -255,6 +255,9 @@ COMPILED_LATER = {
     "last": """{ venues(last: 2, orderBy: CREATED_AT_DESC) { edges { cursor node { id } }
                  pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }""",
     "viewer": "{ viewer { id displayName email role preferences } }",
+    "text cursors": """{ venues(orderBy: NAME_DESC, first: 3) { edges { cursor node { name } }
+        pageInfo { startCursor endCursor } }
+        users(orderBy: DISPLAY_NAME_ASC) { edges { cursor } } }""",
     "preferences of others": """{ venues { edges { node { owner { preferences } bookings {
         edges { node { user { preferences } } } } } } } }""",
     "viewer sessions": """{ viewer { id sessions(first: 1) { totalCount
