@@ -27,6 +27,7 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     get_named_type,
+    is_abstract_type,
 )
 
 from graph.compiler.catalog import (
@@ -216,6 +217,19 @@ class VenueRoot:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class NodeRoot:
+    """`node(id:)`: the object of whichever type the ID names, selected per type.
+
+    A type whose selection the compiler cannot plan maps to None (its IDs take the loader
+    path); a type missing here is not compiled at all.
+    """
+
+    key: str
+    arguments: Arguments
+    selections: Mapping[str, "ObjectSelection | None"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ViewerRoot:
     """`viewer`: the signed-in user, or null."""
 
@@ -241,7 +255,7 @@ class LoaderRoot:
     nodes: tuple[FieldNode, ...]
 
 
-RootField = Typename | VenueRoot | ViewerRoot | ListRoot | LoaderRoot
+RootField = Typename | VenueRoot | NodeRoot | ViewerRoot | ListRoot | LoaderRoot
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -286,9 +300,9 @@ class Builder:
                 key = selection.alias.value if selection.alias else selection.name.value
                 fields.setdefault(key, []).append(selection)
             elif isinstance(selection, InlineFragmentNode):
-                if selection.type_condition is not None:
-                    self._check_condition(parent, selection.type_condition.name.value)
-                self._collect(parent, selection.selection_set, fields, visited)
+                condition = selection.type_condition
+                if condition is None or self._applies(parent, condition.name.value):
+                    self._collect(parent, selection.selection_set, fields, visited)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 if name in visited:
@@ -297,21 +311,20 @@ class Builder:
                 fragment = self.fragments.get(name)
                 if fragment is None or fragment.directives or fragment.variable_definitions:
                     raise UnsupportedError
-                self._check_condition(parent, fragment.type_condition.name.value)
-                self._collect(parent, fragment.selection_set, fields, visited)
+                if self._applies(parent, fragment.type_condition.name.value):
+                    self._collect(parent, fragment.selection_set, fields, visited)
             else:
                 raise UnsupportedError
 
-    def _check_condition(self, parent: GraphQLObjectType, condition: str) -> None:
+    def _applies(self, parent: GraphQLObjectType, condition: str) -> bool:
+        """Whether a fragment on `condition` applies to an object of `parent`.
+
+        graphql-core's rule: the type itself, or an interface or union it belongs to.
+        """
         condition_type = self.schema.get_type(condition)
-        if condition_type is None or not (
-            condition_type is parent
-            or (
-                hasattr(condition_type, "fields")
-                and self.schema.is_sub_type(condition_type, parent)  # type: ignore[arg-type]
-            )
-        ):
-            raise UnsupportedError
+        if condition_type is parent:
+            return True
+        return is_abstract_type(condition_type) and self.schema.is_sub_type(condition_type, parent)
 
     def _merged(
         self, graphql_type: GraphQLObjectType, nodes: Sequence[FieldNode]
@@ -515,6 +528,17 @@ class Builder:
                 self._field_type(query_type, "venue"), nodes, nested=False
             )
             return VenueRoot(key, arguments, venue)
+        if name == "node":
+            node_interface = get_named_type(query_type.fields["node"].type)
+            selections: dict[str, ObjectSelection | None] = {}
+            for possible in self.schema.get_possible_types(node_interface):
+                if possible.name not in self.types:
+                    continue
+                try:
+                    selections[possible.name] = self.object_selection(possible, nodes, nested=False)
+                except (UnsupportedError, KeyError):
+                    selections[possible.name] = None
+            return NodeRoot(key, Arguments(query_type.fields["node"], nodes[0]), selections)
         if name == "viewer":
             self._no_arguments(nodes)
             user = self.object_selection(

@@ -67,6 +67,7 @@ from graph.compiler.builder import (
     ListRoot,
     LoaderRoot,
     NodeField,
+    NodeRoot,
     ObjectSelection,
     OperationPlan,
     PageInfoField,
@@ -84,7 +85,8 @@ from graph.compiler.catalog import ChildList, CompiledType, catalog
 from graph.core.child_connection import plan_child_page
 from graph.core.context import Context
 from graph.core.errors import ClientError
-from graph.core.global_id import decode_typed_id
+from graph.core.global_id import decode_global_id, decode_typed_id, global_id_type_name
+from graph.core.node_lookup import registered_type_names
 from graph.core.paging import (
     Ordering,
     Window,
@@ -181,6 +183,8 @@ class Slot:
 
     arguments: Arguments | None
     build: Build
+    # (slot index, type name): built only when that `node(id:)` slot names the type.
+    when: tuple[int, str] | None = None
     cache: OrderedDict[Hashable, Built | None] = dataclasses.field(default_factory=OrderedDict)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -225,6 +229,10 @@ class Slot:
             (piece.shape, tuple(key for key, _ in keys)),
             tuple(tuple(parameter.effective_value for parameter in found) for _, found in keys),
         )
+
+
+# A slot of a type `node(id:)` did not name this time: no SQL, no values.
+_SKIPPED = Built(Piece("skipped", {}), "skipped", ())
 
 
 def _frozen(value: Any) -> Hashable:  # noqa: ANN401 - a coerced argument value
@@ -358,6 +366,8 @@ class Plan:
     slots: list[Slot]
     # Per plan node (by id), the SQL scope its slot and its rendering share.
     scopes: dict[int, FromClause]
+    # Per plan node (by id), the index of its slot.
+    slot_of: dict[int, int]
     # The operation with only the root fields graphql-core resolves (None: every one compiled).
     loader_document: DocumentNode | None
     statements: dict[Hashable, Statement | None] = dataclasses.field(default_factory=dict)
@@ -389,8 +399,15 @@ class Plan:
         if isinstance(coerced, list):
             return None
         request = Request(context, coerced, schema)
+        built: list[Built | None] = []
         try:
-            built = [slot.built(request) for slot in self.slots]
+            for slot in self.slots:
+                if slot.when is not None:
+                    chosen = built[slot.when[0]]
+                    if chosen is None or chosen.piece.shape != slot.when[1]:
+                        built.append(_SKIPPED)
+                        continue
+                built.append(slot.built(request))
         except (GraphQLError, TypeError):  # an argument graphql-core refuses; unhashable input
             return None
         if any(item is None for item in built):
@@ -401,8 +418,9 @@ class Plan:
             known = shape in self.statements
             statement = self.statements.get(shape)
         if not known:
-            pieces = [item.piece for item in found]
-            statement = self._build(pieces, [c for piece in pieces for c in piece.clauses])
+            pieces = [None if item is _SKIPPED else item.piece for item in found]
+            clauses = [clause for piece in pieces if piece is not None for clause in piece.clauses]
+            statement = self._build(pieces, clauses)
             with self.lock:
                 if len(self.statements) >= SHAPES_PER_PLAN:
                     self.statements.pop(next(iter(self.statements)))
@@ -413,7 +431,9 @@ class Plan:
             [values for item in found for values in item.values]
         )
 
-    def _build(self, pieces: Sequence[Piece], clauses: Sequence[ClauseElement]) -> Statement | None:
+    def _build(
+        self, pieces: Sequence[Piece | None], clauses: Sequence[ClauseElement]
+    ) -> Statement | None:
         transpiler = _Transpiler(catalog(self.schema), self.viewer, pieces, self.scopes, self)
         try:
             return _compile(transpiler.root(self.plan), clauses)
@@ -428,15 +448,15 @@ class Plan:
 class _Transpiler:
     types: Mapping[str, CompiledType]
     viewer: Viewer | None
-    pieces: Sequence[Piece]
+    pieces: Sequence[Piece | None]
     scopes: dict[int, FromClause]
     plan: Plan
-    next_piece: int = 0
 
-    def piece(self) -> Piece:
-        """The next node's piece: nodes take them in the order their slots were made."""
-        found = self.pieces[self.next_piece]
-        self.next_piece += 1
+    def piece(self, node: object) -> Piece:
+        """The request's piece for a plan node (see `_Slots`)."""
+        found = self.pieces[self.plan.slot_of[id(node)]]
+        if found is None:
+            raise UnsupportedError  # a slot skipped for this request: the plan is wrong
         return found
 
     def object_json(self, selection: ObjectSelection, scope: FromClause) -> ColumnElement[str]:
@@ -450,11 +470,12 @@ class _Transpiler:
             elif isinstance(field, ScalarField):
                 parts.append(compiled.scalars[field.name](scope))
             elif isinstance(field, EmailField):
-                parts.append(self._email(scope))
+                visible = self.piece(field).sql["visible"]
+                parts.append(case((visible, js.json_string(scope.c.email)), else_=js.NULL))
             elif isinstance(field, CurrentSessionField):
-                parts.append(_json_bool(self.piece().sql["current"]))
+                parts.append(_json_bool(self.piece(field).sql["current"]))
             elif isinstance(field, PreferencesField):
-                visible = self.piece().sql["visible"]
+                visible = self.piece(field).sql["visible"]
                 parts.append(case((visible, js.json_object(scope.c.preferences)), else_=js.NULL))
             elif isinstance(field, ToOneField):
                 parts.append(self._to_one(compiled, field, scope))
@@ -462,11 +483,6 @@ class _Transpiler:
                 parts.append(self._child_list(compiled, field, scope))
         parts.append(js.const("}"))
         return js.concat(parts)
-
-    def _email(self, scope: FromClause) -> ColumnElement[str]:
-        visible = self.piece().sql["visible"]
-        email = js.json_string(scope.c.email)
-        return case((visible, email), else_=js.NULL)
 
     def _to_one(
         self, parent: CompiledType, field: ToOneField, scope: FromClause
@@ -487,8 +503,7 @@ class _Transpiler:
     ) -> ColumnElement[str]:
         spec = parent.children[field.name]
         table = self.types[spec.type_name].table
-        piece = self.piece()
-        return self._connection_over(field.connection, table, piece, correlate=scope)
+        return self._connection_over(field.connection, table, self.piece(field), correlate=scope)
 
     def _live(self, type_name: str, scope: FromClause) -> list[ColumnElement[bool]]:
         """Rows not soft-deleted, for types whose rows are."""
@@ -634,18 +649,36 @@ class _Transpiler:
                 columns.append(js.const(f'"{field.type_name}"'))
             elif isinstance(field, VenueRoot | ViewerRoot):
                 columns.append(self._root_object(field))
+            elif isinstance(field, NodeRoot):
+                columns.append(self._root_node(field))
             else:
-                piece = self.piece()
                 scope = self.plan.scopes[id(field)]
                 columns.append(
-                    self._connection_over(field.connection, scope, piece, correlate=None)
+                    self._connection_over(
+                        field.connection, scope, self.piece(field), correlate=None
+                    )
                 )
         return select(*(column.label(f"f{index}") for index, column in enumerate(columns)))
 
+    def _root_node(self, field: NodeRoot) -> ColumnElement[str]:
+        """`node(id:)`: the object of the type the request's ID names (the piece's shape)."""
+        piece = self.piece(field)
+        type_name = piece.shape
+        if not isinstance(type_name, str):
+            return js.NULL  # a type no object is read as: null, as on the loader path
+        selection = field.selections.get(type_name)
+        if selection is None:
+            raise UnsupportedError
+        return self._object_where(selection, piece.sql["where"])
+
     def _root_object(self, field: VenueRoot | ViewerRoot) -> ColumnElement[str]:
         selection = field.venue if isinstance(field, VenueRoot) else field.user
+        return self._object_where(selection, self.piece(field).sql["where"])
+
+    def _object_where(
+        self, selection: ObjectSelection, condition: ColumnElement[bool]
+    ) -> ColumnElement[str]:
         scope = self.plan.scopes[id(selection)]
-        condition = self.piece().sql["where"]
         body = self.object_json(selection, scope)
         statement = (
             select(body)
@@ -700,18 +733,28 @@ class _Slots:
     viewer: Viewer | None
     slots: list[Slot] = dataclasses.field(default_factory=list)
     scopes: dict[int, FromClause] = dataclasses.field(default_factory=dict)
+    # Plan node (by id) -> its slot's index.
+    slot_of: dict[int, int] = dataclasses.field(default_factory=dict)
+    # The slots made now are built only when `node(id:)` (slot index) names this type.
+    when: tuple[int, str] | None = None
+
+    def add(self, node: object, slot: Slot) -> None:
+        """`slot` serves `node`."""
+        slot.when = self.when
+        self.slot_of[id(node)] = len(self.slots)
+        self.slots.append(slot)
 
     def operation(self, plan: OperationPlan) -> None:
         for field in plan.fields:
             if isinstance(field, VenueRoot):
                 table = self.types["Venue"].table
                 self.scopes[id(field.venue)] = table
-                self.slots.append(_venue_slot(field.arguments, table))
+                self.add(field, _venue_slot(field.arguments, table))
                 self.object(field.venue, table)
             elif isinstance(field, ViewerRoot):
                 table = self.types["User"].table
                 self.scopes[id(field.user)] = table
-                self.slots.append(_viewer_slot(table))
+                self.add(field, _viewer_slot(table))
                 self.object(field.user, table, the_viewer=True)
             elif isinstance(field, ListRoot):
                 node_type = field.connection.node_type
@@ -721,8 +764,19 @@ class _Slots:
                     isinstance(edge, FoundField) and edge.name == "highlight"
                     for edge in field.connection.edge
                 )
-                self.slots.append(_root_list_slot(field, table, highlight=highlight))
+                self.add(field, _root_list_slot(field, table, highlight=highlight))
                 self.connection(field.connection, table)
+            elif isinstance(field, NodeRoot):
+                index = len(self.slots)
+                self.add(field, _node_slot(field.arguments, self.types))
+                for type_name, selection in field.selections.items():
+                    if selection is None:
+                        continue
+                    table = self.types[type_name].table
+                    self.scopes[id(selection)] = table
+                    self.when = (index, type_name)
+                    self.object(selection, table)
+                    self.when = None
 
     def object(
         self, selection: ObjectSelection, scope: FromClause, *, the_viewer: bool = False
@@ -731,11 +785,11 @@ class _Slots:
         compiled = self.types[selection.type_name]
         for field in selection.fields:
             if isinstance(field, EmailField):
-                self.slots.append(_email_slot(scope, through_visible_booking=False))
+                self.add(field, _email_slot(scope, through_visible_booking=False))
             elif isinstance(field, CurrentSessionField):
-                self.slots.append(_current_session_slot(scope))
+                self.add(field, _current_session_slot(scope))
             elif isinstance(field, PreferencesField):
-                self.slots.append(_self_or_admin_slot(scope))
+                self.add(field, _self_or_admin_slot(scope))
             elif isinstance(field, ToOneField):
                 target = self.types[field.target.type_name].table.alias()
                 self.scopes[id(field.target)] = target
@@ -746,7 +800,7 @@ class _Slots:
             elif isinstance(field, ChildField):
                 spec = compiled.children[field.name]
                 child = self.types[spec.type_name]
-                self.slots.append(_child_slot(field, spec, child, scope, the_viewer=the_viewer))
+                self.add(field, _child_slot(field, spec, child, scope, the_viewer=the_viewer))
                 self.connection(field.connection, child.table)
 
     def _object_with_email(
@@ -754,9 +808,7 @@ class _Slots:
     ) -> None:
         for field in selection.fields:
             if isinstance(field, EmailField):
-                self.slots.append(
-                    _email_slot(scope, through_visible_booking=through_visible_booking)
-                )
+                self.add(field, _email_slot(scope, through_visible_booking=through_visible_booking))
             else:
                 self.object(dataclasses.replace(selection, fields=(field,)), scope)
 
@@ -771,6 +823,25 @@ def _venue_slot(arguments: Arguments, table: FromClause) -> Slot:
         venue_id = decode_typed_id(values["id"], "Venue", field="id")
         row_id = bindparam(None, venue_id, type_=UUID(as_uuid=True))
         return Piece(None, {"where": table.c.id == row_id})
+
+    return Slot(arguments, build)
+
+
+def _node_slot(arguments: Arguments, types: Mapping[str, CompiledType]) -> Slot:
+    def build(request: Request, values: dict[str, Any]) -> Piece:
+        global_id = values["id"]
+        type_name = global_id_type_name(global_id, field="id")
+        row_id = decode_global_id(global_id, field="id")[1]  # an invalid ID fails, any type
+        if type_name not in registered_type_names():
+            return Piece(None, {"where": false()})
+        compiled = types.get(type_name)
+        if compiled is None:
+            raise UnsupportedError  # a type read only by the loader path (an audit event)
+        table = compiled.table
+        conditions = [table.c.id == bindparam(None, row_id, type_=UUID(as_uuid=True))]
+        if compiled.visible is not None:
+            conditions.append(compiled.visible(request.context.viewer))
+        return Piece(type_name, {"where": and_(*conditions)})
 
     return Slot(arguments, build)
 
@@ -913,6 +984,7 @@ def compile_operation(
         viewer,
         slots.slots,
         slots.scopes,
+        slots.slot_of,
         _loader_document(document, operation, plan),
     )
 

@@ -240,7 +240,7 @@ async def test_venue_list_pages_continue_after_a_cursor(execute, session, fast_p
 UNSUPPORTED = {
     "mutation": "mutation { logOut(input: {}) { __typename } }",
     "unmapped field": "{ venues { edges { node { location } } } }",
-    "unmapped root": '{ node(id: "VmVudWU6eA==") { id } }',
+    "unmapped root": "{ nodes(ids: []) { id } }",
     "unmapped child list": "{ viewer { nearbyVenues(radiusMeters: 10) { totalCount } } }",
     # Each key selects its own edge fields; the compiled page has one edge for all.
     "edges under two keys": "{ venues(first: 2) { a: edges { cursor } b: edges { node { id } } } }",
@@ -417,3 +417,41 @@ async def test_root_fields_it_cannot_plan_run_beside_the_statement(  # noqa: PLR
         assert fast == general
         assert statements == 2
         assert fast.index(b'"first"') < fast.index(b'"bookingStats"') < fast.index(b'"last"')
+
+
+NODE = """query Node($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Venue { name owner { email } bookings(first: 2) { totalCount } }
+    ... on Booking { amount user { email } }
+    ...MediaCard
+    ... on User { displayName email }
+    ... on Node { id }
+  }
+}
+fragment MediaCard on Media { title tags }"""
+
+
+async def test_node_compiles_for_each_type_its_id_names(session, execute, fast_path, world):
+    guest = world["viewers"]["guest"]
+    ids = [
+        encode_global_id("Venue", world["venue"].id),
+        encode_global_id("Venue", world["deleted_venue"].id),
+        encode_global_id("User", guest.user_id),
+        encode_global_id("Nothing", world["venue"].id),  # no such type: null
+    ]
+    listed = await execute(
+        "{ bookings { edges { node { id } } } media { edges { node { id } } } }",
+        viewer=world["viewers"]["admin"],
+    )
+    for key in ("bookings", "media"):
+        ids += [edge["node"]["id"] for edge in listed.data[key]["edges"]]
+    compiled = 0
+    for who in VIEWER_KINDS:
+        viewer = world["viewers"][who]
+        for node_id in ids:
+            general = await general_response(execute, NODE, {"id": node_id}, viewer=viewer)
+            fast = await fast_response(fast_path, session, NODE, {"id": node_id}, viewer=viewer)
+            assert fast in (None, general)
+            compiled += fast is not None
+    assert compiled == len(VIEWER_KINDS) * len(ids)  # every type of these is compiled
