@@ -222,7 +222,7 @@ class Slot:
             )
             piece = self.build(request, converted)
             keys = [_cache_key(clause) for clause in piece.clauses]
-        except (ClientError, GraphQLError, ValueError, TypeError, UnsupportedError):
+        except (ClientError, GraphQLError, ValueError, TypeError, UnsupportedError, RecursionError):
             return None
         return Built(
             piece,
@@ -393,9 +393,12 @@ class Plan:
         self, variables: dict[str, Any] | None, context: Context, schema: strawberry.Schema
     ) -> tuple[str, tuple[Any, ...]] | None:
         """The SQL and parameters for one request; None when the loader path must answer."""
-        coerced = get_variable_values(
-            self.schema, self.operation.variable_definitions or (), variables or {}
-        )
+        try:
+            coerced = get_variable_values(
+                self.schema, self.operation.variable_definitions or (), variables or {}
+            )
+        except RecursionError:
+            return None
         if isinstance(coerced, list):
             return None
         request = Request(context, coerced, schema)
@@ -408,7 +411,9 @@ class Plan:
                         built.append(_SKIPPED)
                         continue
                 built.append(slot.built(request))
-        except (GraphQLError, TypeError):  # an argument graphql-core refuses; unhashable input
+        except (GraphQLError, TypeError, RecursionError):
+            # An argument graphql-core refuses, or input too deep to key: the loader path
+            # answers (and refuses it with its code).
             return None
         if any(item is None for item in built):
             return None
