@@ -401,23 +401,10 @@ class Plan:
             return None
         if isinstance(coerced, list):
             return None
-        request = Request(context, coerced, schema)
-        built: list[Built | None] = []
-        try:
-            for slot in self.slots:
-                if slot.when is not None:
-                    chosen = built[slot.when[0]]
-                    if chosen is None or chosen.piece.shape != slot.when[1]:
-                        built.append(_SKIPPED)
-                        continue
-                built.append(slot.built(request))
-        except (GraphQLError, TypeError, RecursionError):
-            # An argument graphql-core refuses, or input too deep to key: the loader path
-            # answers (and refuses it with its code).
+        built = self._pieces(Request(context, coerced, schema))
+        if built is None:
             return None
-        if any(item is None for item in built):
-            return None
-        found = [item for item in built if item is not None]
+        found = built
         shape = tuple(item.shape for item in found)
         with self.lock:
             known = shape in self.statements
@@ -435,6 +422,26 @@ class Plan:
         return statement.sql, statement.parameters(
             [values for item in found for values in item.values]
         )
+
+    def _pieces(self, request: Request) -> list[Built] | None:
+        """Each slot's piece for `request` (skipped ones as `_SKIPPED`); None to fall back."""
+        built: list[Built] = []
+        try:
+            for slot in self.slots:
+                if slot.when is not None:
+                    chosen = built[slot.when[0]]
+                    if chosen.piece.shape != slot.when[1]:
+                        built.append(_SKIPPED)
+                        continue
+                found = slot.built(request)
+                if found is None:
+                    return None
+                built.append(found)
+        except (GraphQLError, TypeError, RecursionError):
+            # An argument graphql-core refuses, or input too deep to key: the loader path
+            # answers (and refuses it with its code).
+            return None
+        return built
 
     def _build(
         self, pieces: Sequence[Piece | None], clauses: Sequence[ClauseElement]
