@@ -14,21 +14,27 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import graphql
 from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLField,
+    GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionNode,
     SelectionSetNode,
     get_named_type,
     is_abstract_type,
 )
+from graphql.execution.values import VariableValues, get_directive_values
 
 from graph.compiler.catalog import (
     CURRENT_SESSION_FIELD,
@@ -275,6 +281,8 @@ class Builder:
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     types: Mapping[str, CompiledType]
+    # `@skip`/`@include`, decided once for the plan (see `Inclusion`).
+    inclusion: "Inclusion"
 
     def collect(
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None
@@ -294,8 +302,8 @@ class Builder:
         visited: set[str],
     ) -> None:
         for selection in selection_set.selections:
-            if selection.directives:
-                raise UnsupportedError
+            if selection.directives and not self.inclusion.included(selection):
+                continue
             if isinstance(selection, FieldNode):
                 key = selection.alias.value if selection.alias else selection.name.value
                 fields.setdefault(key, []).append(selection)
@@ -309,7 +317,7 @@ class Builder:
                     continue
                 visited.add(name)
                 fragment = self.fragments.get(name)
-                if fragment is None or fragment.directives or fragment.variable_definitions:
+                if fragment is None or fragment.directives:
                     raise UnsupportedError
                 if self._applies(parent, fragment.type_condition.name.value):
                     self._collect(parent, fragment.selection_set, fields, visited)
@@ -557,8 +565,55 @@ class Builder:
         return ListRoot(key, root_list, Arguments(field, nodes[0]), connection)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Inclusion:
+    """How `@skip` and `@include` were decided for a plan: their `if` values, in document order.
+
+    A plan holds for the requests whose variables decide every directive the same way, so the
+    decisions are part of its cache key (`decisions`). Any other directive on a selection is
+    refused.
+    """
+
+    variables: VariableValues | None
+
+    def included(self, node: SelectionNode) -> bool:
+        """Whether `node` is selected, as graphql-core decides it."""
+        if self.variables is None or any(
+            directive.name.value not in {"skip", "include"} for directive in node.directives or ()
+        ):
+            raise UnsupportedError
+        assert isinstance(node, FieldNode | InlineFragmentNode | FragmentSpreadNode)  # noqa: S101 - graphql-core's selections
+        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        if skip is not None and skip["if"] is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        return not (include is not None and include["if"] is False)
+
+
+def decisions(document: DocumentNode, variables: VariableValues) -> tuple[bool, ...]:
+    """Every `@skip`/`@include` of `document` decided for `variables`, in document order."""
+    inclusion = Inclusion(variables)
+    found: list[bool] = []
+
+    class Visitor(graphql.Visitor):
+        def enter(self, node: object, *_args: object) -> None:
+            if isinstance(node, FieldNode | InlineFragmentNode | FragmentSpreadNode) and (
+                node.directives
+            ):
+                try:
+                    found.append(inclusion.included(node))
+                except (UnsupportedError, GraphQLError):  # another operation's variable
+                    found.append(False)
+
+    graphql.visit(document, Visitor())
+    return tuple(found)
+
+
 def plan_operation(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: VariableValues | None = None,
 ) -> tuple[OperationDefinitionNode, OperationPlan] | None:
     """The operation `operation_name` of `document` and its plan; None if unsupported."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -571,6 +626,7 @@ def plan_operation(
         chosen = [op for op in operations if op.name and op.name.value == operation_name]
     if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY or chosen[0].directives:
         return None
+    inclusion = Inclusion(variables)
     operation = chosen[0]
     query_type = schema.query_type
     # graphql-core parses `{}` (an empty selection set) and validation lets it through; the
@@ -578,7 +634,8 @@ def plan_operation(
     if query_type is None or not operation.selection_set.selections:
         return None
     try:
-        plan = Builder(schema, fragments, catalog(schema)).operation(query_type, operation)
+        builder = Builder(schema, fragments, catalog(schema), inclusion)
+        plan = builder.operation(query_type, operation)
     except (UnsupportedError, KeyError):
         return None
     return operation, plan

@@ -18,15 +18,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_operation_ast
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import execute as graphql_execute
+from graphql.execution.values import VariableValues, get_variable_values
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
+from graph.compiler.builder import decisions
 from graph.compiler.json_sql import ascii_json
 from graph.compiler.transpile import Plan, compile_operation, viewer_kind
 from graph.core.context import Context
@@ -54,7 +57,9 @@ class PlanCache:
     def __init__(self, maxsize: int = PLANS_CACHED) -> None:
         """Keep at most `maxsize` plans."""
         self.maxsize = maxsize
-        self._plans: OrderedDict[tuple[str, str | None, str], Plan | None] = OrderedDict()
+        self._plans: OrderedDict[tuple[str, str | None, str, tuple[bool, ...]], Plan | None] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
         self.compiled = 0
 
@@ -68,14 +73,19 @@ class PlanCache:
         document: DocumentNode,
         key: tuple[str, str | None],
         viewer: Any,  # noqa: ANN401 - a viewer or None
+        variables: VariableValues | None = None,
     ) -> Plan | None:
-        """The cached plan of `document` (its text and operation name are `key`)."""
-        cache_key = (*key, viewer_kind(viewer))
+        """The cached plan of `document` (its text and operation name are `key`).
+
+        With `variables`, its `@skip`/`@include` decided by them key the plan too.
+        """
+        decided = decisions(document, variables) if variables is not None else ()
+        cache_key = (*key, viewer_kind(viewer), decided)
         with self._lock:
             if cache_key in self._plans:
                 self._plans.move_to_end(cache_key)
                 return self._plans[cache_key]
-        plan = compile_operation(schema, document, key[1], viewer)
+        plan = compile_operation(schema, document, key[1], viewer, variables)
         with self._lock:
             self.compiled += 1
             self._plans[cache_key] = plan
@@ -118,17 +128,29 @@ class CompiledReads(SchemaExtension):
         if cancelled is not None:
             raise cancelled
 
+    def _plan(self, context: Context, document: DocumentNode) -> Plan | None:
+        """The request's plan, its `@skip`/`@include` decided by its variables if it has any."""
+        execution = self.execution_context
+        schema = execution.schema._schema  # noqa: SLF001 - graphql-core's schema
+        variables = None
+        if "@" in (execution.query or ""):  # directives (or an @ in a string): decide them
+            variables = _coerced_variables(schema, document, execution)
+            if variables is None:
+                return None
+        return self.plans.get(
+            schema,
+            document,
+            (execution.query or "", execution.operation_name),
+            context.viewer,
+            variables,
+        )
+
     async def _answer(self, context: Context) -> GraphQLExecutionResult | None:
         execution = self.execution_context
         document = execution.graphql_document
         if document is None or execution.pre_execution_errors:
             return None
-        plan = self.plans.get(
-            self.execution_context.schema._schema,  # noqa: SLF001 - graphql-core's schema
-            document,
-            (execution.query or "", execution.operation_name),
-            context.viewer,
-        )
+        plan = self._plan(context, document)
         if plan is None:
             return None
         bound = plan.bind(execution.variables, context, execution.schema)
@@ -173,6 +195,19 @@ class CompiledReads(SchemaExtension):
             data=RawData(_ascii(plan.data(texts, loaded.data))),  # type: ignore[arg-type]
             errors=loaded.errors,
         )
+
+
+def _coerced_variables(
+    schema: GraphQLSchema, document: DocumentNode, execution: ExecutionContext
+) -> VariableValues | None:
+    """The operation's variables as graphql-core coerces them; None if they do not coerce."""
+    operation = get_operation_ast(document, execution.operation_name)
+    if operation is None:
+        return None
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), execution.variables or {}
+    )
+    return None if isinstance(coerced, list) else coerced
 
 
 def _ascii(text: str) -> bytes:

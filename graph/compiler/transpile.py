@@ -978,9 +978,13 @@ def compile_operation(
     document: DocumentNode,
     operation_name: str | None,
     viewer: Viewer | None,
+    variables: VariableValues | None = None,
 ) -> Plan | None:
-    """The plan of `document`'s operation for viewers of `viewer`'s kind; None if unsupported."""
-    planned = plan_operation(schema, document, operation_name)
+    """The plan of `document`'s operation for viewers of `viewer`'s kind; None if unsupported.
+
+    `variables` decide `@skip` and `@include` (the plan serves requests deciding them alike).
+    """
+    planned = plan_operation(schema, document, operation_name, variables)
     if planned is None:
         return None
     operation, plan = planned

@@ -29,12 +29,22 @@ class Context(BaseContext):
     # Whether a query may be answered by its compiled statement (graph/compiler/); the app
     # sets it from the `fast_path` setting, the tests run reads both ways.
     compiled_reads: bool = False
-    loaders: Loaders = field(init=False)
+    _loaders: Loaders | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
-        """Give the request its own loaders (and so its own caches)."""
+        """Strawberry's own context fields."""
         super().__init__()
-        self.loaders = create_loaders(self.db, self.viewer)
+
+    @property
+    def loaders(self) -> Loaders:
+        """The request's own loaders (and so its own caches), made on first use.
+
+        A query the compiled path answers never uses them: building a dozen loaders was a
+        measurable share of such a request.
+        """
+        if self._loaders is None:
+            self._loaders = create_loaders(self.db, self.viewer)
+        return self._loaders
 
     def require_viewer(self) -> Viewer:
         """The signed-in viewer, or `UNAUTHENTICATED`."""

@@ -244,7 +244,6 @@ UNSUPPORTED = {
     "unmapped child list": "{ viewer { nearbyVenues(radiusMeters: 10) { totalCount } } }",
     # Each key selects its own edge fields; the compiled page has one edge for all.
     "edges under two keys": "{ venues(first: 2) { a: edges { cursor } b: edges { node { id } } } }",
-    "directive": "{ venues { edges { node { id @include(if: true) } } } }",
     "invalid": "{ venues { edges { node { nope } } } }",
 }
 
@@ -255,6 +254,10 @@ COMPILED_LATER = {
     "last": """{ venues(last: 2, orderBy: CREATED_AT_DESC) { edges { cursor node { id } }
                  pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }""",
     "viewer": "{ viewer { id displayName email role preferences } }",
+    "skip and include": """{ venues(first: 2) { edges { node { id @include(if: true)
+        name @skip(if: true) ... on Venue @include(if: false) { city }
+        ...Where @skip(if: false) } } } }
+        fragment Where on Venue { country }""",
     "text cursors": """{ venues(orderBy: NAME_DESC, first: 3) { edges { cursor node { name } }
         pageInfo { startCursor endCursor } }
         users(orderBy: DISPLAY_NAME_ASC) { edges { cursor } } }""",
@@ -455,3 +458,19 @@ async def test_node_compiles_for_each_type_its_id_names(session, execute, fast_p
             assert fast in (None, general)
             compiled += fast is not None
     assert compiled == len(VIEWER_KINDS) * len(ids)  # every type of these is compiled
+
+
+DECIDED = """query Decided($full: Boolean!, $terse: Boolean = false) {
+  venues(first: 2) { edges { node { id name @include(if: $full)
+    owner @skip(if: $terse) { displayName } } } }
+}"""
+
+
+async def test_skip_and_include_decided_by_variables_get_a_plan_each(
+    execute, session, fast_path, world
+):
+    for variables in ({"full": True}, {"full": False, "terse": True}, {"full": True}):
+        general = await general_response(execute, DECIDED, variables)
+        assert await fast_response(fast_path, session, DECIDED, variables) == general
+    assert fast_path.compiled == 2  # the third request reused the first one's plan
+    del world

@@ -109,3 +109,43 @@ async def test_sessions_and_their_counts_take_one_statement_each_for_any_number_
     # The users page, their sessions (one window query), their counts (one GROUP BY); or the
     # compiled statement.
     assert counted.count == (3 if path == "loaders" else 1), "\n\n".join(counted.statements)
+
+
+# Every connection field of the schema, each with every argument it takes that changes the
+# statement (a filter, an order, a cursor, paging backwards), under as many parents as the
+# data has. Root lists are their own parents.
+CONNECTIONS = {
+    "venues": 'venues(first: $n, orderBy: NAME_ASC, filter: {city: "Lyon"}) { totalCount }',
+    "bookings": "bookings(last: $n, filter: {status: [PENDING]}) { totalCount }",
+    "media": "media(first: $n, orderBy: TITLE_DESC) { totalCount edges { cursor } }",
+    "users": "users(first: $n, orderBy: DISPLAY_NAME_DESC) { totalCount edges { node { email } } }",
+    "Venue.bookings": """venues(first: $n) { edges { node { bookings(last: 2,
+        filter: {status: [PENDING, CONFIRMED]}, orderBy: AMOUNT_DESC) { totalCount
+        pageInfo { hasPreviousPage } edges { node { user { email } } } } } } }""",
+    "Venue.media": """venues(first: $n) { edges { node { media(first: 1, orderBy: TITLE_ASC)
+        { totalCount edges { cursor node { title } } } } } }""",
+    "User.sessions": """users(first: $n) { edges { node { sessions(first: 2) { totalCount
+        edges { node { current } } } } } }""",
+}
+
+
+@pytest.mark.parametrize("field", list(CONNECTIONS))
+async def test_every_connection_runs_as_many_statements_for_1_as_for_many_parents(
+    session, execute, count_statements, field
+):
+    admin = viewer_of(await make_user(session, role="admin"))
+    await seed(session, 8)
+    for _ in range(2):
+        await make_login_session(session, user=await make_user(session))
+    query = f"query Q($n: Int!) {{ {CONNECTIONS[field]} }}"
+    counts = {}
+    for path in ("loaders", "both"):
+        for parents in (1, 8):
+            with count_statements as counted:
+                result = await execute(query, {"n": parents}, viewer=admin, paths=path)
+            assert result.errors is None, result.errors
+            counts[path, parents] = counted.count
+
+    assert counts["loaders", 1] == counts["loaders", 8]
+    # Compiled (production): one statement, whatever the shape.
+    assert counts["both", 1] == counts["both", 8] == 1
