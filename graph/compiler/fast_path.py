@@ -69,7 +69,7 @@ class PlanCache:
 
     def get(
         self,
-        schema: Any,  # noqa: ANN401 - graphql-core's schema
+        schema: GraphQLSchema,
         document: DocumentNode,
         key: tuple[str, str | None],
         viewer: Any,  # noqa: ANN401 - a viewer or None

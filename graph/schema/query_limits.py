@@ -11,14 +11,13 @@ limits come from the settings of the app serving the request (`app.state.query_l
 from the process settings.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Self
 
 from graphql import (
     ASTValidationRule,
-    DocumentNode,
     GraphQLSchema,
     OperationDefinitionNode,
     get_operation_ast,
@@ -26,7 +25,6 @@ from graphql import (
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import DisableIntrospection, SchemaExtension
-from strawberry.extensions.parser_cache import _get_parse_cache
 
 from graph.core.errors import QueryTooCostlyError
 from graph.schema.query_cost import operation_cost
@@ -35,8 +33,6 @@ from models.settings import Settings, get_settings
 
 # Distinct operation documents kept parsed and validated; clients send a few dozen.
 PARSED_DOCUMENTS_CACHED = 512
-# Strawberry's `ParserCache(maxsize=PARSED_DOCUMENTS_CACHED)` parse, for the fast path to share.
-parse_cached: Callable[..., DocumentNode] = _get_parse_cache(PARSED_DOCUMENTS_CACHED)
 
 
 @dataclass(frozen=True, slots=True)
