@@ -3,10 +3,11 @@
 As pg_graphql's `builder.rs`, this reads the GraphQL document against the schema and the
 compiler's catalog (`graph.compiler.catalog`) and says what is selected: which fields of which
 compiled type, which relations and connections, and where each field's arguments are read.
-It writes no SQL (`graph.compiler.transpile` does). Anything outside what the compiler maps
-raises `UnsupportedError`, and the general path answers. Arguments are read per request: a
-node keeps the field and its AST, and `Arguments.read` turns graphql-core's coerced values into
-the plan's own (a page size, a row id), refusing what the general path would refuse.
+It writes no SQL (`graph.compiler.transpile` does). A root field outside what the compiler
+maps becomes a `LoaderRoot` (graphql-core resolves it beside the statement); anything else
+outside it raises `UnsupportedError`, and the loader path answers the whole operation.
+Arguments are read per request: a node keeps the field and its AST (`Arguments`), and the
+transpiler's slots read them with graphql-core's coercion and Strawberry's conversion.
 """
 
 import dataclasses
@@ -136,14 +137,10 @@ ObjectField = (
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ObjectSelection:
-    """The fields selected on one object of a compiled type, by response key in order.
-
-    `nested`: read inside a child list's scope, where no further child list may open.
-    """
+    """The fields selected on one object of a compiled type, by response key in order."""
 
     type_name: str
     fields: tuple[ObjectField, ...]
-    nested: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -372,7 +369,7 @@ class Builder:
         return found
 
     def object_selection(
-        self, graphql_type: GraphQLObjectType, nodes: Sequence[FieldNode], *, nested: bool
+        self, graphql_type: GraphQLObjectType, nodes: Sequence[FieldNode]
     ) -> ObjectSelection:
         """One object of a compiled type, selected by `nodes`' merged selections."""
         type_name = graphql_type.name
@@ -399,36 +396,34 @@ class Builder:
                 self._no_selection(field_nodes)
                 fields.append(CurrentSessionField(key))
             else:
-                fields.append(self._relation(graphql_type, key, field_nodes, nested=nested))
+                fields.append(self._relation(graphql_type, key, field_nodes))
         if not fields:
             raise UnsupportedError
-        return ObjectSelection(type_name, tuple(fields), nested)
+        return ObjectSelection(type_name, tuple(fields))
 
     def _relation(
         self,
         parent: GraphQLObjectType,
         key: str,
         nodes: Sequence[FieldNode],
-        *,
-        nested: bool,
     ) -> ToOneField | ChildField:
         """A many-to-one field or a child connection of a compiled type."""
         compiled = self.types[parent.name]
         name = nodes[0].name.value
         if name in compiled.to_one:
-            target = self.object_selection(self._field_type(parent, name), nodes, nested=nested)
+            target = self.object_selection(self._field_type(parent, name), nodes)
             return ToOneField(key, name, target)
         if name not in compiled.children:
             raise UnsupportedError
         arguments = Arguments(parent.fields[name], nodes[0])
-        connection = self.connection_selection(self._field_type(parent, name), nodes, nested=True)
+        connection = self.connection_selection(self._field_type(parent, name), nodes)
         return ChildField(key, name, connection, arguments)
 
     def connection_selection(
-        self, connection: GraphQLObjectType, nodes: Sequence[FieldNode], *, nested: bool
+        self, connection: GraphQLObjectType, nodes: Sequence[FieldNode]
     ) -> ConnectionSelection:
         """A connection's fields, its merged edge and whether rows need their cursors."""
-        edge = self._edge(connection, nodes, nested=nested)
+        edge = self._edge(connection, nodes)
         fields: list[ConnectionField] = []
         for key, field_nodes in self._merged(connection, nodes):
             name = field_nodes[0].name.value
@@ -470,7 +465,7 @@ class Builder:
         return tuple(fields)
 
     def _edge(
-        self, connection: GraphQLObjectType, nodes: Sequence[FieldNode], *, nested: bool
+        self, connection: GraphQLObjectType, nodes: Sequence[FieldNode]
     ) -> tuple[EdgeField, ...]:
         edge_type = self._field_type(connection, "edges")
         node_type = self._field_type(edge_type, "node")
@@ -486,9 +481,7 @@ class Builder:
             elif name == "cursor":
                 fields.append(CursorField(key))
             elif name == "node":
-                fields.append(
-                    NodeField(key, self.object_selection(node_type, field_nodes, nested=nested))
-                )
+                fields.append(NodeField(key, self.object_selection(node_type, field_nodes)))
             elif name in FOUND_FIELDS:
                 self._no_selection(field_nodes)
                 fields.append(FoundField(key, name))
@@ -532,9 +525,7 @@ class Builder:
             return Typename(key, query_type.name)
         if name == "venue":
             arguments = Arguments(query_type.fields["venue"], nodes[0])
-            venue = self.object_selection(
-                self._field_type(query_type, "venue"), nodes, nested=False
-            )
+            venue = self.object_selection(self._field_type(query_type, "venue"), nodes)
             return VenueRoot(key, arguments, venue)
         if name == "node":
             node_interface = get_named_type(query_type.fields["node"].type)
@@ -543,15 +534,13 @@ class Builder:
                 if possible.name not in self.types:
                     continue
                 try:
-                    selections[possible.name] = self.object_selection(possible, nodes, nested=False)
+                    selections[possible.name] = self.object_selection(possible, nodes)
                 except (UnsupportedError, KeyError):
                     selections[possible.name] = None
             return NodeRoot(key, Arguments(query_type.fields["node"], nodes[0]), selections)
         if name == "viewer":
             self._no_arguments(nodes)
-            user = self.object_selection(
-                self._field_type(query_type, "viewer"), nodes, nested=False
-            )
+            user = self.object_selection(self._field_type(query_type, "viewer"), nodes)
             return ViewerRoot(key, user)
         field = query_type.fields[name]
         definition = field.extensions.get(_DEFINITION)
@@ -559,9 +548,7 @@ class Builder:
         root_list = root_list_of(resolver)
         if root_list is None:
             raise UnsupportedError
-        connection = self.connection_selection(
-            self._field_type(query_type, name), nodes, nested=False
-        )
+        connection = self.connection_selection(self._field_type(query_type, name), nodes)
         return ListRoot(key, root_list, Arguments(field, nodes[0]), connection)
 
 
