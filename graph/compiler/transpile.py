@@ -16,6 +16,7 @@ the loader path reports the error with its code.
 """
 
 import dataclasses
+import itertools
 import json
 import threading
 from collections import OrderedDict
@@ -99,8 +100,43 @@ from graph.core.viewer import Viewer
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 # graphql-core's back-reference from a schema element to the Strawberry definition it came from.
 _DEFINITION = "strawberry-definition"
-# Statements kept per plan: one per shape its requests take (orderings, filters given).
-SHAPES_PER_PLAN = 64
+# Compiled statements kept by the process, each for one plan and one shape its requests take
+# (orderings, filters given), and pieces kept, each for one slot, viewer and argument set. One
+# bound for all plans, so many documents or argument sets cannot grow a worker's memory.
+STATEMENTS_CACHED = 1024
+PIECES_CACHED = 4096
+_NEVER = object()
+
+
+class BoundedCache:
+    """A process-wide least-recently-used map of at most `maxsize` entries, safe across threads."""
+
+    def __init__(self, maxsize: int) -> None:
+        """Keep at most `maxsize` entries."""
+        self.maxsize = maxsize
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:  # noqa: ANN401 - what was put, or `_NEVER`
+        """The value put under `key`, or `_NEVER` if none is kept."""
+        with self._lock:
+            if key not in self._entries:
+                return _NEVER
+            self._entries.move_to_end(key)
+            return self._entries[key]
+
+    def put(self, key: Hashable, value: object) -> None:
+        """Keep `value` under `key`, dropping the least recently used entry past the bound."""
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+
+_STATEMENTS = BoundedCache(STATEMENTS_CACHED)
+_PIECES = BoundedCache(PIECES_CACHED)
+# Plans and slots are told apart in those caches by a number of their own, never reused.
+_SERIALS = itertools.count()
 
 
 def viewer_kind(viewer: Viewer | None) -> str:
@@ -164,8 +200,6 @@ class Piece:
 # How a node's piece is built from the request and the node's converted arguments. It must
 # depend on nothing else (no clock, no state): pieces are cached by those two.
 Build = Callable[[Request, dict[str, Any]], Piece]
-# Pieces kept per slot, by viewer and argument values.
-PIECES_PER_SLOT = 256
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -185,8 +219,7 @@ class Slot:
     build: Build
     # (slot index, type name): built only when that `node(id:)` slot names the type.
     when: tuple[int, str] | None = None
-    cache: OrderedDict[Hashable, Built | None] = dataclasses.field(default_factory=OrderedDict)
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    serial: int = dataclasses.field(default_factory=lambda: next(_SERIALS))
 
     def built(self, request: Request) -> Built | None:
         """This request's piece (None when the loader path must answer: it reports the error)."""
@@ -199,20 +232,17 @@ class Slot:
         # and the node's arguments.
         viewer = request.context.viewer
         key = (
+            self.serial,
             None if viewer is None else (viewer.user_id, viewer.role, viewer.session_id),
             request.context.auth_failure,
             _frozen(coerced),
         )
-        with self.lock:
-            if key in self.cache:
-                self.cache.move_to_end(key)
-                cached: Built | None = self.cache[key]
-                return cached
+        cached = _PIECES.get(key)
+        if cached is not _NEVER:
+            found: Built | None = cached
+            return found
         found = self._build(request, coerced)
-        with self.lock:
-            self.cache[key] = found
-            while len(self.cache) > PIECES_PER_SLOT:
-                self.cache.popitem(last=False)
+        _PIECES.put(key, found)
         return found
 
     def _build(self, request: Request, coerced: dict[str, Any]) -> Built | None:
@@ -370,8 +400,7 @@ class Plan:
     slot_of: dict[int, int]
     # The operation with only the root fields graphql-core resolves (None: every one compiled).
     loader_document: DocumentNode | None
-    statements: dict[Hashable, Statement | None] = dataclasses.field(default_factory=dict)
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    serial: int = dataclasses.field(default_factory=lambda: next(_SERIALS))
 
     def data(self, texts: Sequence[str], loaded: Mapping[str, Any] | None) -> str:
         """The response's `data` as JSON text, root fields in the operation's order.
@@ -401,22 +430,16 @@ class Plan:
             return None
         if isinstance(coerced, list):
             return None
-        built = self._pieces(Request(context, coerced, schema))
-        if built is None:
+        found = self._pieces(Request(context, coerced, schema))
+        if found is None:
             return None
-        found = built
         shape = tuple(item.shape for item in found)
-        with self.lock:
-            known = shape in self.statements
-            statement = self.statements.get(shape)
-        if not known:
+        statement = _STATEMENTS.get((self.serial, shape))
+        if statement is _NEVER:
             pieces = [None if item is _SKIPPED else item.piece for item in found]
             clauses = [clause for piece in pieces if piece is not None for clause in piece.clauses]
             statement = self._build(pieces, clauses)
-            with self.lock:
-                if len(self.statements) >= SHAPES_PER_PLAN:
-                    self.statements.pop(next(iter(self.statements)))
-                self.statements[shape] = statement
+            _STATEMENTS.put((self.serial, shape), statement)
         if statement is None:
             return None
         return statement.sql, statement.parameters(
