@@ -2,15 +2,17 @@
 
 As pg_graphql's `transpile.rs`, this turns the plan's nodes into SQL and knows nothing of the
 GraphQL document: columns become JSON text, many-to-one fields correlated scalar subqueries,
-connections a page subquery aggregated with `string_agg`.
+connections a page subquery aggregated with `string_agg`; the statement returns one column per
+compiled root field (`Plan.data` splices them with any graphql-core resolved).
 
 What a request adds (its arguments, its viewer) is read per request into *pieces*: for each
 node that takes arguments, the SQL the loader path would run for them, built by the loader
 path's own code (`RootList.page_query`, the types' `visible` rules, `page_window`). Building
 the whole statement costs milliseconds, so it is built once per *shape* (which pieces, with
 which structure: the ordering, the filter fields given, whether a cursor was) and compiled;
-each later request of that shape only builds its pieces again, reads their parameter values
-in SQLAlchemy's cache-key order, and runs the cached SQL with them. A piece the loader path
+a later request of that shape only builds its pieces (or finds them cached by viewer and
+arguments), reads their parameter values in SQLAlchemy's cache-key order, and runs the cached
+SQL with them. A piece the loader path
 refuses (a bad cursor, a page too large, a viewer not allowed) makes the request fall back, so
 the loader path reports the error with its code.
 """
