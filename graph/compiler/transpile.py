@@ -85,7 +85,7 @@ from graph.compiler.builder import (
     plan_operation,
 )
 from graph.compiler.catalog import ChildList, CompiledType, catalog
-from graph.core.child_connection import plan_child_page
+from graph.core.child_connection import hashable, plan_child_page
 from graph.core.context import Context
 from graph.core.errors import ClientError
 from graph.core.global_id import decode_global_id, decode_typed_id, global_id_type_name
@@ -237,7 +237,7 @@ class Slot:
             self.serial,
             None if viewer is None else (viewer.user_id, viewer.role, viewer.session_id),
             request.context.auth_failure,
-            _frozen(coerced),
+            hashable(coerced),
         )
         cached = _PIECES.get(key)
         if cached is not _NEVER:
@@ -265,16 +265,6 @@ class Slot:
 
 # A slot of a type `node(id:)` did not name this time: no SQL, no values.
 _SKIPPED = Built(Piece("skipped", {}), "skipped", ())
-
-
-def _frozen(value: Any) -> Hashable:  # noqa: ANN401 - a coerced argument value
-    """`value` (graphql-core's coerced input: dicts, lists, scalars) as a hashable key."""
-    if isinstance(value, dict):
-        return tuple((name, _frozen(item)) for name, item in sorted(value.items()))
-    if isinstance(value, list):
-        return ("list", *(_frozen(item) for item in value))
-    hash(value)
-    return (type(value), value)
 
 
 def _size_parameters(size: int) -> dict[str, BindParameter[int]]:

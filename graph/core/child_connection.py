@@ -47,18 +47,22 @@ class _Parent(Protocol):
 
 
 def hashable(value: object) -> Hashable:
-    """An input argument's value (Strawberry's input objects, lists, scalars) as a hashable one.
+    """An argument's value as a hashable one (a `TypeError` for anything unhashable).
 
-    Equal inputs give equal values, so loader keys made from them group as the inputs do.
+    It takes Strawberry's input objects and graphql-core's coerced dicts, lists and scalars.
+    Equal inputs give equal values, so loader keys (and the compiler's cached pieces) made
+    from them group as the inputs do. Scalars keep their type: `1`, `1.0` and `True` are
+    equal in Python but different inputs (a JSON value may hold any of them).
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = dataclasses.fields(value)
         return (type(value), tuple(hashable(getattr(value, item.name)) for item in fields))
     if isinstance(value, list | tuple):
-        return tuple(hashable(item) for item in value)
+        return (list, tuple(hashable(item) for item in value))
     if isinstance(value, dict):
-        return tuple(sorted((key, hashable(item)) for key, item in value.items()))
-    return value  # scalars and enum members
+        return (dict, tuple(sorted((key, hashable(item)) for key, item in value.items())))
+    hash(value)
+    return (type(value), value)  # scalars and enum members
 
 
 def _ordering(children: Children[Any, Any], order: Any) -> Ordering:  # noqa: ANN401 - the enum
