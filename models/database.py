@@ -4,20 +4,22 @@ import os
 import uuid
 from typing import Any
 
+from sqlalchemy import event, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from models.settings import Settings
 
 
 def create_engine(settings: Settings, *, application_name: str | None = None) -> AsyncEngine:
     """Build the process's engine with the pool and asyncpg settings from configuration."""
-    return create_async_engine(
+    engine = create_async_engine(
         str(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -26,6 +28,26 @@ def create_engine(settings: Settings, *, application_name: str | None = None) ->
         pool_pre_ping=settings.db_pool_pre_ping,
         connect_args=_connect_args(settings, application_name),
     )
+    event.listen(engine.sync_engine.pool, "checkout", refuse_closed_connection)
+    return engine
+
+
+def refuse_closed_connection(
+    dbapi_connection: DBAPIConnection,
+    _record: ConnectionPoolEntry,
+    _proxy: PoolProxiedConnection,
+) -> None:
+    """Hand out no connection the server has closed; the pool then opens a new one.
+
+    A restarted server or a terminated backend closes the socket, and asyncpg notices at
+    once (the pool's connections stay registered with the event loop), so this costs no
+    round trip. SQLAlchemy's `pool_pre_ping` costs three with asyncpg (BEGIN, a ping,
+    ROLLBACK) on every request: it stays an option (`DB_POOL_PRE_PING`) for links that can
+    drop connections silently, such as a firewall that forgets idle ones.
+    """
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise exc.DisconnectionError  # the pool's documented way to ask for a fresh one
 
 
 def create_probe_engine(settings: Settings) -> AsyncEngine:

@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
-    db_pool_pre_ping: bool = True
+    # A round-trip ping before every checkout; closed connections are refused without one
+    # (models/database.py: refuse_closed_connection).
+    db_pool_pre_ping: bool = False
     db_statement_cache_size: int = Field(default=500, ge=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)

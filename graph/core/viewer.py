@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 
 import models
+from models.auth import TokenHolder
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,4 +31,14 @@ class Viewer:
         """The viewer a valid login session stands for."""
         return cls(
             user_id=user.id, email=user.email, role=models.UserRole(user.role), session_id=login.id
+        )
+
+    @classmethod
+    def from_token_holder(cls, holder: TokenHolder) -> "Viewer":
+        """The viewer a bearer token signs in (graph/http/authentication.py)."""
+        return cls(
+            user_id=holder.user_id,
+            email=holder.email,
+            role=models.UserRole(holder.role),
+            session_id=holder.session_id,
         )

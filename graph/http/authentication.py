@@ -28,14 +28,14 @@ async def authenticate_request(db: RequestDatabase, authorization: str | None) -
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return Authentication(failure="The Authorization header must be `Bearer <token>`.")
-    found = await db.run(lambda session: auth.authenticate(session, token=token))
-    if found is None:
+    holder = await db.run(lambda session: auth.token_holder(session, token=token))
+    if holder is None:
         return Authentication(failure="The token is invalid, expired or revoked; sign in again.")
-    user, login = found
-    if auth.is_stale(login, now=dt.datetime.now(dt.UTC)):
-        actor = Actor(user_id=user.id, email=user.email)
-        await db.write(actor, lambda session: auth.touch_session(session, session_id=login.id))
-    return Authentication(viewer=Viewer.from_login(user, login))
+    if auth.is_stale(holder, now=dt.datetime.now(dt.UTC)):
+        actor = Actor(user_id=holder.user_id, email=holder.email)
+        session_id = holder.session_id
+        await db.write(actor, lambda session: auth.touch_session(session, session_id=session_id))
+    return Authentication(viewer=Viewer.from_token_holder(holder))
 
 
 def client_ip(host: str | None) -> str | None:

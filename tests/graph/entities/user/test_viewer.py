@@ -442,10 +442,10 @@ async def test_node_resolves_a_session_for_its_user_and_admins(session, execute,
 
 async def test_last_seen_moves_in_steps_when_the_token_is_used(session, client):
     sql = text
-    login = await make_login_session(session, token="seen-token")
+    login_id = (await make_login_session(session, token="seen-token")).id
     await session.execute(
         sql("UPDATE sessions SET last_seen_at = now() - interval '1 hour' WHERE id = :id"),
-        {"id": login.id},
+        {"id": login_id},
     )
     session.expire_all()  # the app shares this session: let it read the stamp afresh
     headers = {"Authorization": "Bearer seen-token"}
@@ -453,7 +453,7 @@ async def test_last_seen_moves_in_steps_when_the_token_is_used(session, client):
     async def last_seen():
         return (
             await session.execute(
-                sql("SELECT now() - last_seen_at FROM sessions WHERE id = :id"), {"id": login.id}
+                sql("SELECT now() - last_seen_at FROM sessions WHERE id = :id"), {"id": login_id}
             )
         ).scalar_one()
 
@@ -464,7 +464,7 @@ async def test_last_seen_moves_in_steps_when_the_token_is_used(session, client):
     # Within the step nothing is written: a stamp two minutes old stays.
     await session.execute(
         sql("UPDATE sessions SET last_seen_at = now() - interval '2 minutes' WHERE id = :id"),
-        {"id": login.id},
+        {"id": login_id},
     )
     session.expire_all()
     await client.post("/graphql", json={"query": "{ viewer { id } }"}, headers=headers)
