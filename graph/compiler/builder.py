@@ -99,6 +99,14 @@ class PreferencesField:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PersonalField:
+    """A field shown to one user and admins (`personal_field`): `AuditEvent.actorEmail`."""
+
+    key: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class CurrentSessionField:
     """`Session.current`: whether the session is the one the request signed in with."""
 
@@ -124,14 +132,26 @@ class ChildField:
     arguments: Arguments
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class HistoryField:
+    """`history`: the object's audit events, paged by `first` and `after`."""
+
+    key: str
+    name: str
+    connection: "ConnectionSelection"
+    arguments: Arguments
+
+
 ObjectField = (
     Typename
     | ScalarField
     | EmailField
     | PreferencesField
+    | PersonalField
     | CurrentSessionField
     | ToOneField
     | ChildField
+    | HistoryField
 )
 
 
@@ -268,6 +288,15 @@ class OperationPlan:
     fields: tuple[RootField, ...]
 
 
+# Fields the compiler renders by a rule of their own (see the catalog).
+_SPECIAL_LEAVES: Mapping[
+    tuple[str, str], type[EmailField | PreferencesField | CurrentSessionField]
+] = {
+    EMAIL_FIELD: EmailField,
+    PREFERENCES_FIELD: PreferencesField,
+    CURRENT_SESSION_FIELD: CurrentSessionField,
+}
+
 # --- planning ----------------------------------------------------------------------------------
 
 
@@ -379,40 +408,58 @@ class Builder:
         fields: list[ObjectField] = []
         for key, field_nodes in self._merged(graphql_type, nodes):
             name = field_nodes[0].name.value
-            if field_nodes[0].arguments and name not in compiled.children:
+            if field_nodes[0].arguments and not (
+                name in compiled.children or name in compiled.histories
+            ):
                 raise UnsupportedError
-            if name == "__typename":
-                fields.append(Typename(key, type_name))
-            elif name in compiled.scalars:
-                self._no_selection(field_nodes)
-                fields.append(ScalarField(key, name))
-            elif (type_name, name) == EMAIL_FIELD:
-                self._no_selection(field_nodes)
-                fields.append(EmailField(key))
-            elif (type_name, name) == PREFERENCES_FIELD:
-                self._no_selection(field_nodes)
-                fields.append(PreferencesField(key))
-            elif (type_name, name) == CURRENT_SESSION_FIELD:
-                self._no_selection(field_nodes)
-                fields.append(CurrentSessionField(key))
-            else:
+            leaf = self._leaf(compiled, key, name)
+            if leaf is None:
                 fields.append(self._relation(graphql_type, key, field_nodes))
+            else:
+                if not isinstance(leaf, Typename):
+                    self._no_selection(field_nodes)
+                fields.append(leaf)
         if not fields:
             raise UnsupportedError
         return ObjectSelection(type_name, tuple(fields))
+
+    @staticmethod
+    def _leaf(
+        compiled: CompiledType, key: str, name: str
+    ) -> (
+        Typename
+        | ScalarField
+        | PersonalField
+        | EmailField
+        | PreferencesField
+        | CurrentSessionField
+        | None
+    ):
+        """A field of `compiled` that selects no fields of its own; None for a relation."""
+        if name == "__typename":
+            return Typename(key, compiled.name)
+        if name in compiled.scalars:
+            return ScalarField(key, name)
+        if name in compiled.personal:
+            return PersonalField(key, name)
+        special = _SPECIAL_LEAVES.get((compiled.name, name))
+        return special(key) if special is not None else None
 
     def _relation(
         self,
         parent: GraphQLObjectType,
         key: str,
         nodes: Sequence[FieldNode],
-    ) -> ToOneField | ChildField:
-        """A many-to-one field or a child connection of a compiled type."""
+    ) -> ToOneField | ChildField | HistoryField:
+        """A many-to-one field, a child connection or the history of a compiled type."""
         compiled = self.types[parent.name]
         name = nodes[0].name.value
         if name in compiled.to_one:
             target = self.object_selection(self._field_type(parent, name), nodes)
             return ToOneField(key, name, target)
+        if name in compiled.histories:
+            connection = self.connection_selection(self._field_type(parent, name), nodes)
+            return HistoryField(key, name, connection, Arguments(parent.fields[name], nodes[0]))
         if name not in compiled.children:
             raise UnsupportedError
         arguments = Arguments(parent.fields[name], nodes[0])

@@ -17,8 +17,10 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import strawberry
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
 from sqlalchemy import ColumnClause, ColumnElement, FromClause, TableClause
+from sqlalchemy.dialects.postgresql import INET
 from strawberry.scalars import JSON
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
@@ -30,7 +32,10 @@ from graph.core.read_model import (
     ColumnRead,
     ComputedRead,
     FieldRead,
+    HistoryRead,
     ReadModel,
+    declared_history,
+    declared_personal,
     declared_read,
     read_model_of,
 )
@@ -75,6 +80,14 @@ class ChildList:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PersonalColumn:
+    """A field shown to one user (`owner`, a column) and admins: its rendering and that column."""
+
+    render: Render
+    owner: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class CompiledType:
     """What the compiler reads for one GraphQL type."""
 
@@ -86,6 +99,12 @@ class CompiledType:
     children: Mapping[str, ChildList]
     visible: Callable[[Viewer | None], ColumnElement[bool]] | None
     soft_deleted: bool
+    # Fields shown only to the user a column names and admins (`personal_field`).
+    personal: Mapping[str, PersonalColumn] = dataclasses.field(default_factory=dict)
+    # `history` fields: the row's audit events (`HistoryRead`).
+    histories: Mapping[str, HistoryRead] = dataclasses.field(default_factory=dict)
+    # Rows are keyed by `(id, created_at)` (a partitioned table): their IDs say both.
+    timestamped: bool = False
 
 
 def _scoped(read: FieldRead) -> Callable[[FromClause], ColumnElement[Any]] | None:
@@ -109,6 +128,7 @@ def _enum_upper(definition: StrawberryEnumDefinition) -> bool | None:
 # Python types rendered as JSON text by one function each (see `_render_value` for the rest).
 _PLAIN: Mapping[object, Callable[[ColumnElement[Any]], ColumnElement[str]]] = {
     str: js.json_string,
+    strawberry.ID: js.json_string,
     int: js.json_number,
     float: js.json_float,
     dt.datetime: js.json_datetime,
@@ -146,6 +166,12 @@ def render_of(field_type: object, read: FieldRead) -> Render | None:
     return lambda scope: render(value(scope))
 
 
+def _inet(column: ColumnElement[Any]) -> Render:
+    """An inet column's rendering (null stays null): see `json_sql.json_inet`."""
+    name = _column_name(column)
+    return lambda scope: js.null_or(scope.c[name], js.json_inet)
+
+
 def _column_name(expression: ColumnElement[Any]) -> str:
     if not isinstance(expression, ColumnClause):
         message = f"not a column: {expression}"
@@ -163,9 +189,19 @@ def _object_type(parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
 
 def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> CompiledType:
     type_name = graphql_type.name
-    scalars: dict[str, Render] = {"id": lambda scope: js.global_id(type_name, scope.c.id)}
+    table: TableClause = declared.model.__table__  # type: ignore[assignment]
+    timestamped = {column.name for column in table.primary_key} == {"id", "created_at"}
+    scalars: dict[str, Render] = {
+        "id": (
+            (lambda scope: js.timestamped_id(type_name, scope.c.id, scope.c.created_at))
+            if timestamped
+            else (lambda scope: js.global_id(type_name, scope.c.id))
+        )
+    }
     to_one: dict[str, str] = {}
     children: dict[str, ChildList] = {}
+    personal: dict[str, PersonalColumn] = {}
+    histories: dict[str, HistoryRead] = {}
     for name, field in graphql_type.fields.items():
         definition = field.extensions.get(_DEFINITION)
         if not isinstance(definition, StrawberryField):
@@ -175,6 +211,18 @@ def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> Comp
             render = render_of(definition.type, read)
             if render is not None:
                 scalars[name] = render
+        shown = declared_personal(definition)
+        if shown is not None and (type_name, name) not in GENERAL_PATH_ONLY:
+            render = (
+                _inet(shown.column.expression)
+                if isinstance(shown.column.type, INET)
+                else render_of(definition.type, ColumnRead(shown.column))
+            )
+            if render is not None:
+                personal[name] = PersonalColumn(render, _column_name(shown.owner.expression))
+        history = declared_history(definition)
+        if history is not None:
+            histories[name] = history
         python_name = definition.python_name
         if python_name in declared.to_one:
             to_one[name] = _column_name(declared.to_one[python_name].foreign_key.expression)
@@ -184,12 +232,15 @@ def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> Comp
             children[name] = ChildList(node.name, _column_name(child.foreign_key.expression), child)
     return CompiledType(
         name=type_name,
-        table=declared.model.__table__,  # type: ignore[arg-type]
+        table=table,
         scalars=scalars,
         to_one=to_one,
         children=children,
         visible=declared.visible,
         soft_deleted=declared.soft_deleted,
+        personal=personal,
+        histories=histories,
+        timestamped=timestamped,
     )
 
 
@@ -219,6 +270,7 @@ def undeclared_fields(schema: GraphQLSchema) -> list[str]:
             if (
                 is_leaf_type(get_named_type(field.type))
                 and name not in compiled.scalars
+                and name not in compiled.personal
                 and key not in {EMAIL_FIELD, CURRENT_SESSION_FIELD, PREFERENCES_FIELD}
                 and key not in GENERAL_PATH_ONLY
             ):
@@ -233,6 +285,7 @@ __all__ = [
     "PREFERENCES_FIELD",
     "ChildList",
     "CompiledType",
+    "PersonalColumn",
     "Render",
     "catalog",
     "render_of",

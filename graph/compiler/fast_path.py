@@ -30,7 +30,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
 from graph.compiler.builder import decisions
-from graph.compiler.json_sql import ascii_json
+from graph.compiler.json_sql import ascii_json, declined
 from graph.compiler.transpile import Plan, compile_operation, viewer_kind
 from graph.core.context import Context
 
@@ -151,11 +151,9 @@ class CompiledReads(SchemaExtension):
         if document is None or execution.pre_execution_errors:
             return None
         plan = self._plan(context, document)
-        if plan is None:
-            return None
-        bound = plan.bind(execution.variables, context, execution.schema)
-        if bound is None:
-            # An argument the loader path refuses: it reports the error with its code.
+        bound = plan.bind(execution.variables, context, execution.schema) if plan else None
+        if plan is None or bound is None:
+            # Not planned, or an argument the loader path refuses: it reports the error.
             return None
         sql, parameters = bound
         try:
@@ -165,6 +163,10 @@ class CompiledReads(SchemaExtension):
             return GraphQLExecutionResult(
                 data=None, errors=[GraphQLError(str(error), original_error=error)]
             )
+        if declined(texts):
+            # A value the statement could not render as the loader path does (a history the
+            # viewer may not read, which it refuses with an error): the loader path answers.
+            return None
         if plan.loader_document is None:
             return GraphQLExecutionResult(data=RawData(_ascii(plan.data(texts, None))))  # type: ignore[arg-type]
         return await self._with_loaded_fields(plan, texts, context)

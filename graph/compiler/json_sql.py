@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, cast, func, literal
+from sqlalchemy import ColumnElement, Text, case, cast, func, literal, literal_column
 
 from graph.core.cursors import base64url_sql, float_repr_sql, isoformat_sql, sql_constant
 
@@ -25,8 +25,6 @@ def const(text: str) -> ColumnElement[str]:
 
 
 NULL = const("null")
-# A JSON string literal, or one space outside them (bound, not inlined: it has backslashes).
-_JSON_SPACES = r'("(?:[^"\\]|\\.)*")| '
 
 
 def concat(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
@@ -49,20 +47,39 @@ def null_or(
     return case((expression.is_(None), NULL), else_=render(expression))
 
 
-def json_object(expression: ColumnElement[Any]) -> ColumnElement[str]:
-    """A jsonb value as `json.dumps` writes what asyncpg reads of it: without spaces.
+# Patterns bound, not inlined (they have backslashes). Outside strings, what `json.loads` then
+# `json.dumps` writes differently from jsonb's text: a space after `,` and `:`, and a fraction's
+# trailing zeros (a numeric's scale: 25.00 is 25.0).
+_JSON_REWRITE = r'("(?:[^"\\]|\\.)*")| |(\.[0-9]*[1-9])0+(?![0-9])|(\.0)0+(?![0-9])'
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+# Numbers whose float `repr` may differ from their digits (below 1e-4, or 16 digits and more).
+_JSON_RISKY_NUMBER = r"(^|[^0-9.])0\.0000|[0-9.]{17}"
+# Where a value cannot be rendered as the general path writes it: a character no rendered JSON
+# holds unescaped. A response holding it is answered by the general path instead (`declined`).
+FALL_BACK_MARK = "\x01"
+FALL_BACK = literal_column("chr(1)", Text)
 
-    jsonb's text has spaces only after `,` and `:` outside strings; the pattern keeps each
-    string whole and drops every space between them. (A number the application wrote with an
-    exponent, such as 1e-07, is stored as its digits and differs: the app writes none.)
+
+def declined(texts: Sequence[str]) -> bool:
+    """Whether a statement's output holds `FALL_BACK`: the general path must answer."""
+    return any(FALL_BACK_MARK in text for text in texts)
+
+
+def json_object(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """A jsonb value as `json.dumps` writes what asyncpg reads of it (its numbers as floats).
+
+    jsonb's text has spaces only after `,` and `:` outside strings, and numbers as their
+    digits; the pattern keeps each string whole, drops every space between them and a
+    fraction's trailing zeros. A number whose float Python writes otherwise (1e-05, or more
+    digits than a float keeps) makes the value `FALL_BACK`.
     """
-    return func.regexp_replace(
-        cast(expression, Text),
-        literal(_JSON_SPACES, Text),
-        literal("\\1", Text),
-        const("g"),
-        type_=Text,
+    text = cast(expression, Text)
+    rewritten = func.regexp_replace(
+        text, literal(_JSON_REWRITE, Text), literal("\\1\\2\\3", Text), const("g"), type_=Text
     )
+    numbers = func.regexp_replace(text, literal(_JSON_STRING, Text), const(""), const("g"))
+    risky = numbers.regexp_match(literal(_JSON_RISKY_NUMBER, Text))
+    return case((risky, FALL_BACK), else_=rewritten)
 
 
 def json_text_array(expression: ColumnElement[Any]) -> ColumnElement[str]:
@@ -85,6 +102,19 @@ def json_decimal(expression: ColumnElement[Any]) -> ColumnElement[str]:
     return concat([const('"'), cast(expression, Text), const('"')])
 
 
+def json_inet(expression: ColumnElement[Any]) -> ColumnElement[str]:
+    """An IPv4 inet as the JSON string `str` gives of what asyncpg reads; IPv6: `FALL_BACK`.
+
+    asyncpg reads an address for /32, an interface otherwise. Python and PostgreSQL write
+    IPv6 with embedded IPv4 apart (`::ffff:102:304`, `::ffff:1.2.3.4`).
+    """
+    text = case(
+        (func.masklen(expression) == 32, func.host(expression, type_=Text)),  # noqa: PLR2004 - one address
+        else_=func.text(expression, type_=Text),
+    )
+    return case((func.family(expression) == 4, json_string(text)), else_=FALL_BACK)  # noqa: PLR2004 - IPv4
+
+
 def json_enum(expression: ColumnElement[Any], *, upper: bool) -> ColumnElement[str]:
     """A stored enum value as its GraphQL name in a JSON string."""
     value = func.upper(expression, type_=Text) if upper else cast(expression, Text)
@@ -105,6 +135,16 @@ def json_float(expression: ColumnElement[Any]) -> ColumnElement[str]:
 def global_id(type_name: str, row_id: ColumnElement[Any]) -> ColumnElement[str]:
     """The JSON string of `encode_global_id(type_name, row_id)`."""
     payload = concat([const(f"{type_name}:"), cast(row_id, Text)])
+    return concat([const('"'), base64url_sql(payload), const('"')])
+
+
+def timestamped_id(
+    type_name: str, row_id: ColumnElement[Any], created_at: ColumnElement[Any]
+) -> ColumnElement[str]:
+    """The JSON string of `encode_timestamped_id(type_name, row_id, created_at)`."""
+    payload = concat(
+        [const(f"{type_name}:"), cast(row_id, Text), const(":"), isoformat_sql(created_at)]
+    )
     return concat([const('"'), base64url_sql(payload), const('"')])
 
 

@@ -14,7 +14,9 @@ a later request of that shape only builds its pieces (or finds them cached by vi
 arguments), reads their parameter values in SQLAlchemy's cache-key order, and runs the cached
 SQL with them. A piece the loader path
 refuses (a bad cursor, a page too large, a viewer not allowed) makes the request fall back, so
-the loader path reports the error with its code.
+the loader path reports the error with its code. What only the rows decide (a `history` the
+viewer may not read, a value Python would write otherwise) the statement writes as
+`json_sql.FALL_BACK`, and a response holding it is answered by the loader path too.
 """
 
 import dataclasses
@@ -67,6 +69,7 @@ from graph.compiler.builder import (
     EdgesField,
     EmailField,
     FoundField,
+    HistoryField,
     ListRoot,
     LoaderRoot,
     NodeField,
@@ -74,6 +77,7 @@ from graph.compiler.builder import (
     ObjectSelection,
     OperationPlan,
     PageInfoField,
+    PersonalField,
     PreferencesField,
     ScalarField,
     ToOneField,
@@ -89,6 +93,7 @@ from graph.core.child_connection import hashable, plan_child_page
 from graph.core.context import Context
 from graph.core.errors import ClientError
 from graph.core.global_id import decode_global_id, decode_typed_id, global_id_type_name
+from graph.core.loaders import HISTORY_ORDERING
 from graph.core.node_lookup import registered_type_names
 from graph.core.paging import (
     Ordering,
@@ -96,7 +101,8 @@ from graph.core.paging import (
     at_or_beyond,
     beyond,
 )
-from graph.core.permissions import email_visible, is_self_or_admin
+from graph.core.permissions import email_visible, history_readable, is_self_or_admin
+from graph.core.read_model import HistoryRead
 from graph.core.viewer import Viewer
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
@@ -504,8 +510,14 @@ class _Transpiler:
             elif isinstance(field, PreferencesField):
                 visible = self.piece(field).sql["visible"]
                 parts.append(case((visible, js.json_object(scope.c.preferences)), else_=js.NULL))
+            elif isinstance(field, PersonalField):
+                visible = self.piece(field).sql["visible"]
+                render = compiled.personal[field.name].render
+                parts.append(case((visible, render(scope)), else_=js.NULL))
             elif isinstance(field, ToOneField):
                 parts.append(self._to_one(compiled, field, scope))
+            elif isinstance(field, HistoryField):
+                parts.append(self._history(field, scope))
             else:
                 parts.append(self._child_list(compiled, field, scope))
         parts.append(js.const("}"))
@@ -531,6 +543,17 @@ class _Transpiler:
         spec = parent.children[field.name]
         table = self.types[spec.type_name].table
         return self._connection_over(field.connection, table, self.piece(field), correlate=scope)
+
+    def _history(self, field: HistoryField, scope: FromClause) -> ColumnElement[str]:
+        """The object's audit events, or `FALL_BACK` where the viewer may not read them.
+
+        The loader path refuses those (FORBIDDEN, or UNAUTHENTICATED when signed out), nulling
+        the enclosing object: it answers. Where no object is reached, nothing is refused.
+        """
+        piece = self.piece(field)
+        events = self.types[field.connection.node_type].table
+        connection = self._connection_over(field.connection, events, piece, correlate=scope)
+        return case((piece.sql["readable"], connection), else_=js.FALL_BACK)
 
     def _live(self, type_name: str, scope: FromClause) -> list[ColumnElement[bool]]:
         """Rows not soft-deleted, for types whose rows are."""
@@ -816,7 +839,9 @@ class _Slots:
             elif isinstance(field, CurrentSessionField):
                 self.add(field, _current_session_slot(scope))
             elif isinstance(field, PreferencesField):
-                self.add(field, _self_or_admin_slot(scope))
+                self.add(field, _self_or_admin_slot(scope, "id"))
+            elif isinstance(field, PersonalField):
+                self.add(field, _self_or_admin_slot(scope, compiled.personal[field.name].owner))
             elif isinstance(field, ToOneField):
                 target = self.types[field.target.type_name].table.alias()
                 self.scopes[id(field.target)] = target
@@ -829,6 +854,11 @@ class _Slots:
                 child = self.types[spec.type_name]
                 self.add(field, _child_slot(field, spec, child, scope, the_viewer=the_viewer))
                 self.connection(field.connection, child.table)
+            elif isinstance(field, HistoryField):
+                events = self.types[field.connection.node_type].table
+                history = compiled.histories[field.name]
+                self.add(field, _history_slot(field, history, compiled.table.name, events, scope))
+                self.connection(field.connection, events)
 
     def _object_with_email(
         self, selection: ObjectSelection, scope: FromClause, *, through_visible_booking: bool
@@ -862,7 +892,7 @@ def _node_slot(arguments: Arguments, types: Mapping[str, CompiledType]) -> Slot:
         if type_name not in registered_type_names():
             return Piece(None, {"where": false()})
         compiled = types.get(type_name)
-        if compiled is None:
+        if compiled is None or compiled.timestamped:
             raise UnsupportedError  # a type read only by the loader path (an audit event)
         table = compiled.table
         conditions = [table.c.id == bindparam(None, row_id, type_=UUID(as_uuid=True))]
@@ -918,12 +948,14 @@ def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> S
     return Slot(field.arguments, build)
 
 
-def _self_or_admin_slot(scope: FromClause) -> Slot:
+def _self_or_admin_slot(scope: FromClause, user: str) -> Slot:
+    """Whether the viewer is the user column `user` of `scope` names, or an admin."""
+
     def build(request: Request, _values: dict[str, Any]) -> Piece:
         visible = is_self_or_admin(
             request.context.viewer,
             lambda signed_in: (
-                scope.c.id == bindparam(None, signed_in.user_id, type_=UUID(as_uuid=True))
+                scope.c[user] == bindparam(None, signed_in.user_id, type_=UUID(as_uuid=True))
             ),
         )
         if isinstance(visible, bool):
@@ -980,6 +1012,35 @@ def _child_slot(
             extras={},
             scope=lambda condition: select(table.c.id).where(condition).correlate(parent),
         )
+
+    return Slot(field.arguments, build)
+
+
+def _history_slot(
+    field: HistoryField,
+    history: HistoryRead,
+    table_name: str,
+    events: FromClause,
+    parent: FromClause,
+) -> Slot:
+    """The page of `parent`'s audit events the arguments ask for, as the field pages them."""
+
+    def build(request: Request, arguments: dict[str, Any]) -> Piece:
+        viewer = request.context.viewer
+        window = history.window(arguments["first"], arguments["after"])
+        where = and_(events.c.table_name == table_name, events.c.record_id == parent.c.id)
+        piece = _list_piece(
+            HISTORY_ORDERING,
+            window,
+            where,
+            extras={},
+            scope=lambda condition: select(events.c.seq).where(condition).correlate(parent),
+        )
+        sql = {**piece.sql, "readable": history_readable(viewer, table_name, parent)}
+        if window.after is not None:
+            # The field has a previous page whenever `after` is given, whatever it names.
+            sql["rows_before"] = true()
+        return Piece(piece.shape, sql)
 
     return Slot(field.arguments, build)
 

@@ -30,9 +30,10 @@ Change rules:
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, FromClause, Select, and_, false, or_, select, true
 
 from graph.core.errors import ForbiddenError, UnauthenticatedError
 from graph.core.viewer import Viewer
@@ -210,19 +211,53 @@ async def may_change_booking(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _HistoryReaders:
+    """Who besides admins may read the history of an audited table's rows.
+
+    The user the `user` column names, and the owner of the live venue the `venue` column names.
+    """
+
+    user: str
+    venue: str | None = None
+
+
+# Keyed by table name, as the audit trail names what changed.
+_HISTORY_READERS = {
+    User.__tablename__: _HistoryReaders("id"),
+    Venue.__tablename__: _HistoryReaders("owner_id"),
+    Booking.__tablename__: _HistoryReaders("user_id", venue="venue_id"),
+    Media.__tablename__: _HistoryReaders("owner_id", venue="venue_id"),
+}
+
+
 async def may_read_history(
     viewer: Viewer, row: User | Venue | Booking | Media, *, venue_owner: VenueOwner
 ) -> bool:
     """Whether `viewer` may read the audit history of `row`."""
     if viewer.is_admin:
         return True
-    if isinstance(row, User):
-        return row.id == viewer.user_id
-    if isinstance(row, Venue):
-        return row.owner_id == viewer.user_id
+    readers = _HISTORY_READERS[row.__tablename__]
     # The venue is loaded even when another rule already allows: statements depend on shape.
-    if isinstance(row, Booking):
-        hosts = await venue_owner(row.venue_id) == viewer.user_id
-        return hosts or row.user_id == viewer.user_id
-    hosts = row.venue_id is not None and await venue_owner(row.venue_id) == viewer.user_id
-    return hosts or row.owner_id == viewer.user_id
+    venue_id = getattr(row, readers.venue) if readers.venue is not None else None
+    hosts = venue_id is not None and await venue_owner(venue_id) == viewer.user_id
+    return hosts or getattr(row, readers.user) == viewer.user_id
+
+
+def history_readable(
+    viewer: Viewer | None, table_name: str, row: FromClause
+) -> ColumnElement[bool]:
+    """`may_read_history` as a condition on `row`, a copy of table `table_name` (the compiler's).
+
+    Signed out, nothing is (the resolver says UNAUTHENTICATED). NULL (a media item of no
+    venue, not the viewer's) counts as refused, as false does.
+    """
+    if viewer is None:
+        return false()
+    if viewer.is_admin:
+        return true()
+    readers = _HISTORY_READERS[table_name]
+    conditions = [row.c[readers.user] == viewer.user_id]
+    if readers.venue is not None:
+        conditions.append(row.c[readers.venue].in_(_live_venues_hosted_by(viewer)))
+    return or_(*conditions)

@@ -23,7 +23,7 @@ from strawberry.types.base import StrawberryList, StrawberryOptional, get_object
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from graph.core.global_id import encode_global_id
-from graph.core.paging import Ordering
+from graph.core.paging import Ordering, Window
 from graph.core.viewer import Viewer
 from models.base import Base, SoftDelete
 
@@ -67,6 +67,36 @@ class ComputedRead:
 
 
 FieldRead = ColumnRead | ComputedRead
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PersonalRead:
+    """A column shown only to the user `owner` names and to admins (`is_self_or_admin`).
+
+    Everyone else reads null. The type's `from_model` applies the rule with the viewer; the
+    compiler applies the same rule in SQL.
+    """
+
+    column: InstrumentedAttribute[Any]
+    owner: InstrumentedAttribute[Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HistoryRead:
+    """`history`: the row's audit events, newest first (`graph.core.loaders.HISTORY_ORDERING`).
+
+    `window` checks the field's `first` and `after` as its resolver does (raising
+    `BAD_USER_INPUT`); who may read the events is `graph.core.permissions.may_read_history`.
+    """
+
+    window: Callable[[int, str | None], Window]
+
+
+def personal_field(
+    column: InstrumentedAttribute[Any], *, owner: InstrumentedAttribute[Any], description: str
+) -> Any:  # noqa: ANN401 - as `column_field`
+    """A field showing `column` to the user `owner` names and admins only (see `PersonalRead`)."""
+    return strawberry.field(description=description, metadata={READ: PersonalRead(column, owner)})
 
 
 def column_field(
@@ -166,6 +196,20 @@ def declared_read(field: object) -> FieldRead | None:
     metadata = getattr(field, "metadata", None) or {}
     found = metadata.get(READ)
     return found if isinstance(found, ColumnRead | ComputedRead) else None
+
+
+def declared_personal(field: object) -> PersonalRead | None:
+    """The `PersonalRead` declaration of a Strawberry field, if it has one."""
+    metadata = getattr(field, "metadata", None) or {}
+    found = metadata.get(READ)
+    return found if isinstance(found, PersonalRead) else None
+
+
+def declared_history(field: object) -> HistoryRead | None:
+    """The `HistoryRead` declaration of a Strawberry field (`history`), if it has one."""
+    metadata = getattr(field, "metadata", None) or {}
+    found = metadata.get(READ)
+    return found if isinstance(found, HistoryRead) else None
 
 
 Reader = Callable[[Any], Any]

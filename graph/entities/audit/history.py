@@ -17,8 +17,9 @@ from graph.core.connection import Connection, Edge, page_of
 from graph.core.context import Context
 from graph.core.errors import BadUserInputError, ForbiddenError
 from graph.core.loaders import HISTORY_ORDERING, HistoryKey
-from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size
+from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Window, checked_page_size
 from graph.core.permissions import may_read_audit_events, may_read_history
+from graph.core.read_model import READ, HistoryRead
 from graph.entities.audit.type import AuditEvent
 
 # A history cursor holds the `seq` of the event a page ended on (a bigint).
@@ -56,6 +57,16 @@ def decode_history_cursor(cursor: str, *, field: str) -> int:
     return int(seq)
 
 
+def history_window(first: int, after: str | None) -> Window:
+    """The page `history(first:, after:)` asks for; `BAD_USER_INPUT` as the field reports it.
+
+    The compiled path checks the arguments here too (see `HistoryRead`).
+    """
+    page_size = checked_page_size(first)
+    after_key = decode_history_cursor(after, field="after") if after is not None else None
+    return Window(size=page_size, after=None if after_key is None else (after_key,))
+
+
 async def history(
     root: Audited,
     info: strawberry.Info[Context],
@@ -74,15 +85,19 @@ async def history(
     """
     context = info.context
     viewer = context.require_viewer()
-    page_size = checked_page_size(first)
-    after_key = decode_history_cursor(after, field="after") if after is not None else None
+    window = history_window(first, after)
     row = root.row
     venue_owner = functools.partial(_live_venue_owner, context)
     if not await may_read_history(viewer, row, venue_owner=venue_owner):
         message = "You may not see this object's history."
         raise ForbiddenError(message)
     page = await context.loaders.history.load(
-        HistoryKey(str(row.__tablename__), row.id, page_size, after_key)
+        HistoryKey(
+            str(row.__tablename__),
+            row.id,
+            window.size,
+            window.after[0] if window.after is not None else None,
+        )
     )
     edges = [
         Edge(
@@ -107,6 +122,7 @@ def history_field(readers: str) -> Any:  # noqa: ANN401 - a strawberry field, ty
     """The `history` field of an audited type; `readers` names who, besides admins, may see it."""
     return strawberry.field(
         resolver=history,
+        metadata={READ: HistoryRead(window=history_window)},
         description=(
             "Recorded changes to this object, newest first (in the order they committed)."
             f" Visible to {readers} and admins;"

@@ -5,14 +5,24 @@ import enum
 from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
+from sqlalchemy import ColumnElement, FromClause, Text, case, func, null
 from strawberry.scalars import JSON
 
 import models
 from graph.core.context import Context
+from graph.core.cursors import base64url_sql, sql_constant
 from graph.core.global_id import encode_global_id, encode_timestamped_id
 from graph.core.node import Node
 from graph.core.node_lookup import to_node
 from graph.core.permissions import is_self_or_admin
+from graph.core.read_model import (
+    ToOne,
+    column_field,
+    computed_field,
+    personal_field,
+    read_model,
+    read_values,
+)
 from graph.core.viewer import Viewer
 
 if TYPE_CHECKING:
@@ -41,60 +51,92 @@ class AuditAction(enum.Enum):
     DELETE = strawberry.enum_value(models.AuditAction.DELETE.value, description="Removed for good.")
 
 
+def _record_id(row: models.AuditLog) -> str:
+    return encode_global_id(TYPE_OF_TABLE[row.table_name], row.record_id)
+
+
+def _record_id_sql(audit_log: FromClause) -> ColumnElement[str]:
+    """`_record_id` in SQL: the global ID of the changed row (of an audited table)."""
+    type_name = case(
+        *(
+            (audit_log.c.table_name == table, sql_constant(name))
+            for table, name in TYPE_OF_TABLE.items()
+        ),
+        else_=null(),
+    )
+    return base64url_sql(
+        func.concat(type_name, sql_constant(":"), audit_log.c.record_id.cast(Text))
+    )
+
+
+@read_model(models.AuditLog, to_one={"actor": ToOne(models.AuditLog.user_id)})
 @strawberry.type(description="One recorded change to a user, venue, booking or media item.")
 class AuditEvent(Node):
     """An `audit_log` row, written by the database whatever made the change."""
 
     row: strawberry.Private[models.AuditLog]
-    action: AuditAction = strawberry.field(description="What the change did.")
-    table_name: str = strawberry.field(
-        description="Table of the changed row: `users`, `venues`, `bookings` or `media`."
+    action: AuditAction = column_field(models.AuditLog.action, description="What the change did.")
+    table_name: str = column_field(
+        models.AuditLog.table_name,
+        description="Table of the changed row: `users`, `venues`, `bookings` or `media`.",
     )
-    record_id: strawberry.ID = strawberry.field(
+    record_id: strawberry.ID = computed_field(
+        value=_record_id,
+        sql=_record_id_sql,
         description=(
             "Global ID of the changed object (a User, Venue, Booking or Media); it may be gone."
-        )
+        ),
     )
-    changed_fields: list[str] | None = strawberry.field(
-        description="Columns an update changed, sorted; null for inserts and deletes."
+    changed_fields: list[str] | None = column_field(
+        models.AuditLog.changed_fields,
+        description="Columns an update changed, sorted; null for inserts and deletes.",
     )
-    old_data: JSON | None = strawberry.field(
+    old_data: JSON | None = column_field(
+        models.AuditLog.old_data,
         description=(
             "The row before the change, by column; null for inserts. Secrets are left out. On"
             " updates a user's `preferences` appear only if changed, as the merge patch that"
             " undoes the change (RFC 7396), not the whole document."
-        )
+        ),
     )
-    new_data: JSON | None = strawberry.field(
+    new_data: JSON | None = column_field(
+        models.AuditLog.new_data,
         description=(
             "The row after the change, by column; null for deletes. Secrets are left out. On"
             " updates a user's `preferences` appear only if changed, as the merge patch that"
             " made the change (RFC 7396), not the whole document."
-        )
+        ),
     )
-    actor_email: str | None = strawberry.field(
+    actor_email: str | None = personal_field(
+        models.AuditLog.user_email,
+        owner=models.AuditLog.user_id,
         description=(
             "Email of who made the change, as it was then; shown to admins and the actor,"
             " null for others and when not recorded."
-        )
+        ),
     )
-    ip_address: str | None = strawberry.field(
+    ip_address: str | None = personal_field(
+        models.AuditLog.ip_address,
+        owner=models.AuditLog.user_id,
         description=(
             "IP address the change came from; shown to admins and the actor, null for others"
             " and when not recorded."
-        )
+        ),
     )
-    user_agent: str | None = strawberry.field(
+    user_agent: str | None = personal_field(
+        models.AuditLog.user_agent,
+        owner=models.AuditLog.user_id,
         description=(
             "User agent of the client that made the change; shown to admins and the actor,"
             " null for others and when not recorded."
-        )
+        ),
     )
-    created_at: dt.datetime = strawberry.field(
+    created_at: dt.datetime = column_field(
+        models.AuditLog.created_at,
         description=(
             "When the change was written (once any lock it waited for was granted), by the"
             " database's clock."
-        )
+        ),
     )
 
     @classmethod
@@ -105,20 +147,13 @@ class AuditEvent(Node):
         and the actor themselves see it; others see that a change happened, and `actor`.
         """
         reveal_actor = is_self_or_admin(viewer, lambda signed_in: signed_in.user_id == row.user_id)
-        return cls(
-            row=row,
-            id=strawberry.ID(encode_timestamped_id("AuditEvent", row.id, row.created_at)),
-            action=AuditAction(row.action),
-            table_name=row.table_name,
-            record_id=strawberry.ID(encode_global_id(TYPE_OF_TABLE[row.table_name], row.record_id)),
-            changed_fields=list(row.changed_fields) if row.changed_fields is not None else None,
-            old_data=JSON(row.old_data) if row.old_data is not None else None,
-            new_data=JSON(row.new_data) if row.new_data is not None else None,
-            actor_email=row.user_email if reveal_actor else None,
-            ip_address=str(row.ip_address) if reveal_actor and row.ip_address else None,
-            user_agent=row.user_agent if reveal_actor else None,
-            created_at=row.created_at,
-        )
+        values = read_values(cls, row) | {
+            "id": strawberry.ID(encode_timestamped_id("AuditEvent", row.id, row.created_at)),
+            "actor_email": row.user_email if reveal_actor else None,
+            "ip_address": str(row.ip_address) if reveal_actor and row.ip_address else None,
+            "user_agent": row.user_agent if reveal_actor else None,
+        }
+        return cls(row=row, **values)
 
     @strawberry.field(
         description="Who made the change; null when no one signed in did, or they are gone."
