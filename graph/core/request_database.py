@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Actor, set_actor
+from models.database import write_transaction
 
 T = TypeVar("T")
 
@@ -91,6 +92,7 @@ class RequestDatabase:
                     # backend); nothing was written in it, so roll back and write on a new one.
                     await self._session.rollback()
             async with self._session.begin():
+                await write_transaction(self._session)
                 await set_actor(self._session, actor)
                 try:
                     async with self._session.begin_nested():

@@ -76,7 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_collector = metrics.register_pool(engine)
         app.state.engine = engine
         app.state.probe_engine = create_probe_engine(settings)
-        app.state.session_factory = create_session_factory(engine)
+        app.state.session_factory = create_session_factory(
+            engine, autocommit_reads=not settings.db_pgbouncer
+        )
         # Read by graph/entities/user/account.py: sign-in limits and this process's argon2 pool.
         app.state.login_limits = ThrottleLimits.from_settings(settings)
         app.state.password_work = PasswordWork(
