@@ -936,7 +936,7 @@ def _email_slot(scope: FromClause, *, through_visible_booking: bool) -> Slot:
 def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> Slot:
     def build(request: Request, arguments: dict[str, Any]) -> Piece:
         query = field.root_list.page_query(request.context, highlight=highlight, **arguments)
-        where = and_(*query.conditions, *([] if query.include_deleted else _live_of(table)))
+        where = and_(true(), *query.conditions, *([] if query.include_deleted else _live_of(table)))
         return _list_piece(
             query.ordering,
             query.window,

@@ -33,7 +33,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, FromClause, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, FromClause, Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from graph.core.errors import ForbiddenError, UnauthenticatedError
 from graph.core.viewer import Viewer
@@ -97,8 +98,12 @@ def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
 
 def visible_media(viewer: Viewer | None) -> ColumnElement[bool]:
     """Media `viewer` may read."""
-    live_venues = select(Venue.id).where(Venue.deleted_at.is_(None)).correlate(None)
-    public = and_(Media.venue_id.in_(live_venues), Media.booking_id.is_(None))
+    # EXISTS on a fresh alias: one primary-key probe per media row read. `IN (live venues)`
+    # made PostgreSQL hash every live venue for each statement (half a millisecond at 2,000
+    # venues, growing with the table). The alias cannot correlate with an enclosing query.
+    venue = aliased(Venue)
+    on_live_venue = exists().where(venue.id == Media.venue_id, venue.deleted_at.is_(None))
+    public = and_(on_live_venue, Media.booking_id.is_(None))
     if viewer is None:
         return public
     if viewer.is_admin:

@@ -2,24 +2,24 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from graph.core.context import Context
 from graph.core.errors import RequestRefusedError
 from graph.core.request_database import RequestDatabase
 from graph.http.authentication import authenticate_request, client_ip
+from graph.http.endpoint import GraphQLEndpoint
 from graph.http.errors import http_error, refused_request
 from graph.http.graphiql import ASSETS_URL_PATH
 from graph.http.readiness import check_readiness
 from graph.http.request_size import RequestSizeLimit
-from graph.http.router import GraphQLOverHTTPRouter
 from graph.schema import metrics, sql_observation, unavailability
 from graph.schema.persisted_queries import PersistedQueries
 from graph.schema.query_limits import QueryLimits
@@ -33,8 +33,12 @@ from models.settings import Settings, get_settings
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
-async def get_request_database(request: Request) -> AsyncIterator[RequestDatabase]:
-    """One session per request; drained of running statements, then closed, at its end."""
+@asynccontextmanager
+async def open_request_database(request: Request) -> AsyncIterator[RequestDatabase]:
+    """One session per request; drained of running statements, then closed, at its end.
+
+    `app.state.open_request_database` names it; tests put the test's session there instead.
+    """
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with factory() as session:
         db = RequestDatabase(session)
@@ -44,25 +48,26 @@ async def get_request_database(request: Request) -> AsyncIterator[RequestDatabas
             await db.finish()
 
 
-async def get_context(
-    request: Request, db: Annotated[RequestDatabase, Depends(get_request_database)]
-) -> Context:
-    """Build the GraphQL context: the request's session and the viewer its token names."""
-    try:
-        authentication = await authenticate_request(db, request.headers.get("authorization"))
-    except Exception as error:
-        if database_unavailable(error):
-            raise DatabaseUnavailableError from error
-        raise
-    return Context(
-        db=db,
-        viewer=authentication.viewer,
-        auth_failure=authentication.failure,
-        ip_address=client_ip(request.client.host if request.client else None),
-        user_agent=request.headers.get("user-agent"),
-        probe_engine=request.app.state.probe_engine,
-        compiled_reads=request.app.state.compiled_reads,
-    )
+@asynccontextmanager
+async def open_context(request: Request) -> AsyncIterator[Context]:
+    """The GraphQL context: the request's session and the viewer its token names."""
+    state = request.app.state
+    async with state.open_request_database(request) as db:
+        try:
+            authentication = await authenticate_request(db, request.headers.get("authorization"))
+        except Exception as error:
+            if database_unavailable(error):
+                raise DatabaseUnavailableError from error
+            raise
+        yield Context(
+            db=db,
+            viewer=authentication.viewer,
+            auth_failure=authentication.failure,
+            ip_address=client_ip(request.client.host if request.client else None),
+            user_agent=request.headers.get("user-agent"),
+            probe_engine=state.probe_engine,
+            compiled_reads=state.compiled_reads,
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,12 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    graphql_router = GraphQLOverHTTPRouter(
+    graphql = GraphQLEndpoint(
         schema,
-        context_getter=get_context,
+        open_context=open_context,
         graphql_ide="graphiql" if settings.graphiql else None,
         persisted_queries=PersistedQueries.from_settings(settings),
     )
+    app.state.open_request_database = open_request_database
     app.state.compiled_reads = settings.fast_path
     # Read by graph/schema/query_limits.py for every operation this app serves.
     app.state.query_limits = QueryLimits.from_settings(settings)
@@ -117,9 +123,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_exception_handler(RequestRefusedError, refused_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.include_router(graphql_router, prefix="/graphql")
-    if graphql_router.serves_local_assets:
-        assets = StaticFiles(directory=graphql_router.assets_dir)
+    # An ASGI app on a plain route: every method reaches it (it refuses all but GET and POST).
+    app.router.routes.append(Route("/graphql", graphql))
+    if graphql.serves_local_assets:
+        assets = StaticFiles(directory=graphql.assets_dir)
         app.mount(ASSETS_URL_PATH, assets, name="graphiql-assets")
 
     @app.exception_handler(DatabaseUnavailableError)

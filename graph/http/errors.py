@@ -147,7 +147,7 @@ async def http_error(request: Request, error: Exception) -> Response:
     refused: ClientError
     if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
         # Starlette's `Allow` names the methods of the first route at the path only; /graphql
-        # refuses every other method itself (GraphQLOverHTTPRouter), with all of its methods.
+        # refuses every other method itself (graph/http/endpoint.py), with all of its methods.
         allow = (error.headers or {}).get("Allow", "")
         refused = MethodNotAllowedError(
             f"{request.url.path} does not take {request.method}.", allow=allow

@@ -2,7 +2,7 @@
 
 Strawberry's GraphiQL page loads React and GraphiQL from a CDN with SRI `integrity` hashes.
 `scripts/fetch_graphiql_assets.py` puts the same files, hash-checked, under `ASSETS_DIR` (laid
-out as the CDN's paths). When all of them are there, the router serves the same page with the
+out as the CDN's paths). When all of them are there, the endpoint serves the same page with the
 CDN prefix replaced by `ASSETS_URL_PATH` (the integrity attributes stay, so the browser still
 checks every file); otherwise it serves Strawberry's page unchanged, which loads from the CDN.
 """

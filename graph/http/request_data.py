@@ -2,7 +2,7 @@
 
 Replaces Strawberry's parsing, which answers 500 for a body that is JSON but not an object, not
 UTF-8 or nested too deeply, takes `operationName` of any type and runs batches. Every refusal is
-a `RequestRefusedError` with a code, answered by the router with its GraphQL-over-HTTP status.
+a `RequestRefusedError` with a code, answered by the endpoint with its GraphQL-over-HTTP status.
 """
 
 from collections.abc import Mapping

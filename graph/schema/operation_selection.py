@@ -3,7 +3,7 @@
 graphql-core refuses a document of several operations sent without `operationName`, but
 Strawberry, asked for the operation's name, falls back to the document's first operation and
 hands that name on, so the first one ran. This extension refuses such a document before it is
-validated or costed, with `OPERATION_RESOLUTION_FAILURE` (answered as HTTP 400 by the router).
+validated or costed, with `OPERATION_RESOLUTION_FAILURE` (answered as HTTP 400 by the endpoint).
 """
 
 import re

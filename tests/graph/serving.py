@@ -5,11 +5,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.core.request_database import RequestDatabase
-from graph.http.app import create_app, get_request_database
+from graph.http.app import create_app
 from models.settings import Settings
 
 
@@ -24,14 +24,16 @@ async def served_app(
     application = create_app(settings)
     if session is not None:
 
-        async def test_request_session() -> AsyncIterator[RequestDatabase]:
+        @asynccontextmanager
+        async def on_test_session(request: Request) -> AsyncIterator[RequestDatabase]:
+            del request
             db = RequestDatabase(session)
             try:
                 yield db
             finally:
                 await db.finish()
 
-        application.dependency_overrides[get_request_database] = test_request_session
+        application.state.open_request_database = on_test_session
     async with application.router.lifespan_context(application):
         yield application
 

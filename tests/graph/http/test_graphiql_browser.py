@@ -31,12 +31,13 @@ from fastapi import FastAPI
 from playwright.async_api import Page, Route, async_playwright, expect
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.routing import Route as StarletteRoute
 from strawberry.http.ides import get_graphql_ide_html
 
 from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
+from graph.http.endpoint import GraphQLEndpoint
 from graph.http.graphiql import ASSETS_DIR, ASSETS_URL_PATH
-from graph.http.router import GraphQLOverHTTPRouter
 from graph.schema.root import schema
 from models import User, Venue
 from models.settings import Settings
@@ -104,9 +105,10 @@ def graphiql_assets() -> Path:
 
 def _ide_app(assets_dir: Path, *, graphql_ide: str | None = "graphiql") -> FastAPI:
     application = FastAPI()
-    application.include_router(
-        GraphQLOverHTTPRouter(schema, graphql_ide=graphql_ide, assets_dir=assets_dir),
-        prefix="/graphql",
+    application.router.routes.append(
+        StarletteRoute(
+            "/graphql", GraphQLEndpoint(schema, graphql_ide=graphql_ide, assets_dir=assets_dir)
+        )
     )
     return application
 
@@ -147,8 +149,8 @@ async def test_page_falls_back_to_the_cdn_when_an_asset_is_missing(tmp_path):
 
 async def test_no_page_when_graphiql_is_off(tmp_path):
     _lay_out(tmp_path, CDN_FILES)
-    router = GraphQLOverHTTPRouter(schema, graphql_ide=None, assets_dir=tmp_path)
-    assert not router.serves_local_assets
+    endpoint = GraphQLEndpoint(schema, graphql_ide=None, assets_dir=tmp_path)
+    assert not endpoint.serves_local_assets
     response = await _get_page(_ide_app(tmp_path, graphql_ide=None))
     assert response.status_code == 404
 

@@ -1,21 +1,28 @@
-"""The /graphql router: where GraphQL over HTTP is spoken.
+"""/graphql: where GraphQL over HTTP is spoken.
 
-Strawberry's router with our edges: the request read by graph/http/request_data.py (one JSON
-object, each field of its type), every refusal answered as JSON with a code and the status of
-graph/http/errors.py, persisted queries resolved (graph/schema/persisted_queries.py), supported
-queries dispatched to the compiled path (graph/compiler/), GraphiQL from local assets when they
-are there (graph/http/graphiql.py), and no websocket.
+Strawberry's ASGI view with our edges: the request read by graph/http/request_data.py (one
+JSON object, each field of its type), every refusal answered as JSON with a code and the status
+of graph/http/errors.py, persisted queries resolved (graph/schema/persisted_queries.py),
+GraphiQL from local assets when they are there (graph/http/graphiql.py), and no websocket.
+
+It is a plain ASGI app on a Starlette route, not a FastAPI router: FastAPI's dependency
+solving and routing around each request were about a fifth of a small read's time. The
+request's context (its database session and viewer) comes from `open_context`, which the app
+supplies and which closes the session once the response is built.
 """
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from fastapi import Request, WebSocket
-from fastapi.responses import HTMLResponse, Response
-from fastapi.routing import APIWebSocketRoute
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketClose
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.ides import get_graphql_ide_html
@@ -32,6 +39,7 @@ from graph.http.errors import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     NO_QUERY,
+    RouteNotFoundError,
     method_not_allowed,
     refusal,
     refusal_for,
@@ -47,34 +55,32 @@ from graph.http.request_data import request_data_from_body, request_data_from_qu
 from graph.schema.error_codes import ensure_codes
 from graph.schema.persisted_queries import PersistedQueries
 
-# Methods a client may send that /graphql does not take (it takes GET and POST).
-OTHER_METHODS = ("DELETE", "HEAD", "OPTIONS", "PATCH", "PUT", "TRACE")
+# The methods /graphql takes; it refuses every other one itself, with this `Allow`.
+METHODS = ("GET", "POST")
+
+# Opens a request's context and closes what it holds (its database session) on exit.
+OpenContext = Callable[[Request], AbstractAsyncContextManager[Context]]
 
 
-class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
-    """Strawberry's FastAPI router: coded refusals, the fast path, GraphiQL from local assets."""
+class GraphQLEndpoint(GraphQL[Context, None]):
+    """Strawberry's ASGI view: coded refusals, compiled reads, GraphiQL from local assets."""
 
     def __init__(
         self,
         schema: BaseSchema,
         *,
-        path: str = "",
+        open_context: OpenContext | None = None,
         assets_dir: Path = ASSETS_DIR,
         persisted_queries: PersistedQueries | None = None,
         **kwargs: Any,  # noqa: ANN401 - Strawberry's arguments, passed through unchanged
     ) -> None:
-        """Take Strawberry's arguments; decide once, from `assets_dir`, which page to serve."""
-        # Subscriptions come later: no websocket protocol is offered, and without a websocket
-        # route an upgrade on /graphql is refused at the handshake (HTTP 403) by the routing,
-        # before any dependency runs (the context's would fail on a websocket: HTTP 500).
-        super().__init__(schema, path=path, subscription_protocols=(), **kwargs)
-        self.routes = [route for route in self.routes if not isinstance(route, APIWebSocketRoute)]
+        """Take Strawberry's arguments; decide once, from `assets_dir`, which page to serve.
 
-        @self.api_route(path, methods=list(OTHER_METHODS), include_in_schema=False)
-        async def other_methods(request: Request) -> Response:
-            """Refuse the method with the `Allow` of /graphql (routing would name GET only)."""
-            raise method_not_allowed(request.method)
-
+        Without `open_context` the endpoint serves only GraphiQL's page (a test of it).
+        """
+        # Subscriptions come later: no websocket protocol is offered (see `__call__`).
+        super().__init__(schema, subscription_protocols=(), **kwargs)
+        self.open_context = open_context
         self.assets_dir = assets_dir
         self.persisted_queries = persisted_queries
         page = get_graphql_ide_html("graphiql")
@@ -82,12 +88,50 @@ class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
             page if self.graphql_ide == "graphiql" and has_local_assets(page, assets_dir) else None
         )
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer an HTTP request; refuse a websocket handshake (HTTP 403) before accepting it.
+
+        Strawberry would accept the upgrade and then close it; closing first is what a route
+        without websockets does, and what clients took as "no subscriptions here".
+        """
+        if scope["type"] == "websocket":
+            await WebSocketClose()(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        """The response to one HTTP request on /graphql."""
+        accept = request.headers.get("accept")
+        if request.method not in METHODS:
+            return refusal(method_not_allowed(request.method), accept=accept)
+        if request.method == "GET" and self.should_render_graphql_ide(
+            self.request_adapter_class(request)
+        ):
+            if self.graphql_ide:
+                return await self.render_graphql_ide(request)
+            return refusal(RouteNotFoundError("Nothing is served at /graphql."), accept=accept)
+        if self.open_context is None:
+            message = "GraphQLEndpoint needs open_context to answer operations"
+            raise RuntimeError(message)
+        async with self.open_context(request) as context:
+            context.request = request
+            request.state.graphql_context = context  # for `get_context` and `process_result`
+            return await self.run(request)
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        """The context `handle` opened, with the response whose headers resolvers may set."""
+        context: Context = request.state.graphql_context
+        context.response = response
+        return context
+
     @property
     def serves_local_assets(self) -> bool:
         """GraphiQL is on and its page points at the local assets (so they must be mounted)."""
         return self.local_page is not None
 
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+    async def render_graphql_ide(self, request: Request) -> Response:
         """The local-asset page (honouring a proxy's `root_path`), else Strawberry's own."""
         if self.local_page is None:
             return await super().render_graphql_ide(request)
@@ -96,18 +140,16 @@ class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
 
     async def run(  # type: ignore[override]
         self,
-        request: Request | WebSocket,
+        request: Request,
         context: Context | UnsetType = UNSET,
         root_value: None = UNSET,
-    ) -> Response | WebSocket:
+    ) -> Response:
         """Strawberry's handling, with every refusal as GraphQL-shaped JSON with a code.
 
         Strawberry answers its own refusals (bad JSON, a mutation over GET, an unknown
         operation) in plain text without a code; they become the refusals of
         graph/http/errors.py, with the GraphQL-over-HTTP statuses.
         """
-        if self.is_websocket_request(request):  # unreachable: no websocket route
-            return await super().run(request, context=context, root_value=root_value)  # type: ignore[arg-type]
         accept = request.headers.get("accept")
         method = request.scope["method"]
         try:
@@ -155,7 +197,6 @@ class GraphQLOverHTTPRouter(GraphQLRouter[Context, None]):
         a request error; so does any error before execution when the client asked for
         `application/graphql-response+json` (HTTP 400, as its specification says).
         """
-        request.state.graphql_context = context  # for process_result, which is not given it
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
