@@ -195,6 +195,30 @@ async def test_cost_counts_variables_and_their_defaults(execute, count_statement
     assert small.errors is None
 
 
+async def test_a_cached_cost_is_never_reused_for_other_variables_or_limits(session):
+    """Costs are cached per document and variables; the limit is each app's own."""
+    query = """
+    query Sized($venues: Int!) {
+      venues(first: $venues) { edges { node { bookings(first: 100) { edges { node { id } } } } } }
+    }
+    """
+
+    async def sized(http, venues: int) -> list[str]:
+        body = {"query": query, "variables": {"venues": venues}}
+        response = await http.post("/graphql", json=body)
+        return [error["extensions"]["code"] for error in response.json().get("errors", ())]
+
+    costly = ErrorCode.QUERY_TOO_COSTLY.value
+    async with serving(session) as client:
+        assert await sized(client, 2) == []
+        assert await sized(client, 100) == [costly]
+        assert await sized(client, 2) == []  # the same document, the cheap variables again
+        assert await sized(client, 100) == [costly]
+    # Cost 1 + 2 * (3 + 100 * 3): within the default limit, over a lower one.
+    async with serving(session, max_query_cost=600) as strict:
+        assert await sized(strict, 2) == [costly]
+
+
 def test_frontend_operations_and_the_benchmark_fit_the_default_limits():
     limits = QueryLimits.from_settings(DEFAULTS)
     documents = {**operation_documents(), "BenchNested": BENCHMARK_LIST}
