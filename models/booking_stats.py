@@ -56,30 +56,50 @@ _FIGURES = """
 FROM bookings
 WHERE deleted_at IS NULL
   AND starts_at >= :starts_from AND starts_at < :starts_before
-  AND (
-    :everything
-    OR user_id = :viewer_id
-    OR (:with_hosted_venues AND venue_id IN (
-      SELECT id FROM venues WHERE owner_id = :viewer_id AND deleted_at IS NULL
-    ))
-  )
 """
 
-_BY_PERIOD = text(
-    "SELECT to_char(date_trunc(:unit, starts_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS key,"
-    + _FIGURES
-    + "GROUP BY 1 ORDER BY 1"
-)
-_BY_VENUE = text("SELECT venue_id::text AS key," + _FIGURES + "GROUP BY 1 ORDER BY 2 DESC, 1")
-_BY_STATUS = text("SELECT status AS key," + _FIGURES + "GROUP BY 1 ORDER BY 1")
-
-_STATEMENTS: dict[StatsGrouping, TextClause] = {
-    StatsGrouping.DAY: _BY_PERIOD,
-    StatsGrouping.WEEK: _BY_PERIOD,
-    StatsGrouping.MONTH: _BY_PERIOD,
-    StatsGrouping.VENUE: _BY_VENUE,
-    StatsGrouping.STATUS: _BY_STATUS,
+# Whose bookings count, one fixed text per kind of scope rather than one text with flags: a
+# flag ORed into the condition (`:everything OR user_id = ...`) left PostgreSQL's generic plan
+# a scan of every booking (16 ms at 100,000 bookings, for a host's 140). Apart, the user's and
+# their venues' bookings are each read through their index (`= ANY(ARRAY(...))` is computed
+# once, so it can drive an index scan; `IN (subquery)` under OR cannot).
+_SCOPES = {
+    "everything": "",
+    "own": "  AND user_id = :viewer_id\n",
+    "own_and_hosted": (
+        "  AND (user_id = :viewer_id OR venue_id = ANY(ARRAY(\n"
+        "    SELECT id FROM venues WHERE owner_id = :viewer_id AND deleted_at IS NULL\n"
+        "  )))\n"
+    ),
 }
+
+_SELECT_BY = {
+    StatsGrouping.DAY: "to_char(date_trunc(:unit, starts_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+    StatsGrouping.VENUE: "venue_id::text",
+    StatsGrouping.STATUS: "status",
+}
+_ORDER_BY = {StatsGrouping.VENUE: "ORDER BY 2 DESC, 1"}
+
+
+def _statement(grouping: StatsGrouping, scope: str) -> TextClause:
+    select_by = _SELECT_BY[grouping]
+    order_by = _ORDER_BY.get(grouping, "ORDER BY 1")
+    return text(
+        f"SELECT {select_by} AS key," + _FIGURES + _SCOPES[scope] + f"GROUP BY 1 {order_by}"
+    )
+
+
+_STATEMENTS: dict[tuple[StatsGrouping, str], TextClause] = {
+    (grouping, scope): _statement(grouping, scope) for grouping in _SELECT_BY for scope in _SCOPES
+}
+# Weeks and months bucket as days do, by `:unit`.
+_SAME_STATEMENT = {StatsGrouping.WEEK: StatsGrouping.DAY, StatsGrouping.MONTH: StatsGrouping.DAY}
+
+
+def _scope_kind(scope: StatsScope) -> str:
+    if scope.everything:
+        return "everything"
+    return "own_and_hosted" if scope.with_hosted_venues else "own"
 
 
 async def booking_stats(
@@ -95,16 +115,13 @@ async def booking_stats(
     Only bookings in `scope` count (`EVERY_BOOKING` for all). Periods are UTC days, ISO weeks
     (starting Monday) or months, keyed by their first day.
     """
-    parameters: dict[str, object] = {
-        "starts_from": starts_from,
-        "starts_before": starts_before,
-        "everything": scope.everything,
-        "viewer_id": scope.user_id,
-        "with_hosted_venues": scope.with_hosted_venues,
-    }
+    parameters: dict[str, object] = {"starts_from": starts_from, "starts_before": starts_before}
+    if not scope.everything:
+        parameters["viewer_id"] = scope.user_id
     if group_by in (StatsGrouping.DAY, StatsGrouping.WEEK, StatsGrouping.MONTH):
         parameters["unit"] = group_by.value
-    rows = await session.execute(_STATEMENTS[group_by], parameters)
+    statement = _STATEMENTS[_SAME_STATEMENT.get(group_by, group_by), _scope_kind(scope)]
+    rows = await session.execute(statement, parameters)
     return [
         BookingStatsBucket(
             key=row.key,

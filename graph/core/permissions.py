@@ -33,8 +33,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, FromClause, Select, and_, exists, false, or_, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    FromClause,
+    Uuid,
+    and_,
+    any_,
+    cast,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from graph.core.errors import ForbiddenError, UnauthenticatedError
 from graph.core.viewer import Viewer
@@ -75,12 +89,25 @@ def require_admin(viewer: Viewer | None, *, failure: str | None = None) -> Viewe
 # soft-delete criteria (models/soft_delete.py) would add it: the compiled path runs the same
 # rules as Core SQL, which those criteria never see. Its subqueries never correlate: inside
 # the compiled statement an enclosing query may read the same table.
-def _live_venues_hosted_by(viewer: Viewer) -> Select[Any]:
-    return (
-        select(Venue.id)
+def _on_venue_hosted_by(
+    venue_id: ColumnElement[Any] | InstrumentedAttribute[Any], viewer: Viewer
+) -> ColumnElement[bool]:
+    """`venue_id` names a live venue `viewer` hosts.
+
+    As `= ANY(CAST((SELECT array_agg(id) ...) AS uuid[]))`: the array is computed once per
+    statement and can drive an index scan on `venue_id`, also beside an OR. `IN (subquery)`
+    under an OR became a filter over every row (a host's bookings statistics scanned every
+    booking).
+    """
+    hosted = (
+        select(func.array_agg(Venue.id))
         .where(Venue.owner_id == viewer.user_id, Venue.deleted_at.is_(None))
         .correlate(None)
+        .scalar_subquery()
     )
+    # Cast, so that it renders as an array expression: `ANY (SELECT ...)` would compare with
+    # each row of the subquery (one array) instead.
+    return venue_id == any_(cast(hosted, ARRAY(Uuid)))
 
 
 def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
@@ -91,7 +118,7 @@ def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
         return true()
     own = Booking.user_id == viewer.user_id
     if viewer.is_host:
-        hosted = Booking.venue_id.in_(_live_venues_hosted_by(viewer))
+        hosted = _on_venue_hosted_by(Booking.venue_id, viewer)
         return or_(own, hosted)
     return own
 
@@ -115,7 +142,7 @@ def visible_media(viewer: Viewer | None) -> ColumnElement[bool]:
     )
     conditions = [public, Media.owner_id == viewer.user_id, Media.booking_id.in_(own_bookings)]
     if viewer.is_host:
-        conditions.append(Media.venue_id.in_(_live_venues_hosted_by(viewer)))
+        conditions.append(_on_venue_hosted_by(Media.venue_id, viewer))
     return or_(*conditions)
 
 
@@ -264,5 +291,5 @@ def history_readable(
     readers = _HISTORY_READERS[table_name]
     conditions = [row.c[readers.user] == viewer.user_id]
     if readers.venue is not None:
-        conditions.append(row.c[readers.venue].in_(_live_venues_hosted_by(viewer)))
+        conditions.append(_on_venue_hosted_by(row.c[readers.venue], viewer))
     return or_(*conditions)
