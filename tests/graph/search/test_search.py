@@ -230,6 +230,31 @@ async def test_deleted_venues_do_not_count_as_full_text_matches(session, execute
     ]
 
 
+async def test_deleted_matches_leave_the_typo_fallback_to_both_paths(session, execute):
+    # Without `highlight` these compile; the full-text hits that decide whether the fallback
+    # applies must leave deleted rows out there too, as the ORM does on the loader path.
+    venue = await make_venue(session, name="Sunny Loft")
+    await soft_delete(session, venue)
+    await make_venue(session, name="Suny Place")
+    terrace = await make_media(session, venue=await make_venue(session), title="Terrace")
+    await soft_delete(session, terrace)
+    await make_media(session, venue=await make_venue(session), title="Terrase")
+
+    venues = await execute(
+        '{ venues(search: "sunny") { totalCount edges { matchedBy node { name } } } }'
+    )
+    media = await execute(
+        '{ media(search: "terrace") { totalCount edges { matchedBy node { title } } } }'
+    )
+
+    assert venues.data["venues"]["edges"] == [
+        {"matchedBy": "SIMILAR_NAME", "node": {"name": "Suny Place"}}
+    ]
+    assert media.data["media"]["edges"] == [
+        {"matchedBy": "SIMILAR_NAME", "node": {"title": "Terrase"}}
+    ]
+
+
 async def test_paging_by_relevance_through_ties_neither_repeats_nor_skips(session, execute):
     for i in range(7):
         await make_venue(session, name=f"Twin Loft {i}", description="")
