@@ -7,7 +7,7 @@ cannot read as Python does (a number too small for a double), the loader path an
 """
 
 import json
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
@@ -15,7 +15,7 @@ from graph.compiler import CompiledReads, PlanCache
 from graph.core.global_id import encode_global_id
 from models import soft_delete
 from tests.factories import make_booking, make_media, make_user, make_venue
-from tests.graph.compiler.test_fast_path import compiled_count, fast_response, general_response
+from tests.graph.compiler.test_fast_path import fast_response
 from tests.graph.viewers import viewer_of
 
 NOTRE_DAME = {"latitude": 48.853, "longitude": 2.3499}
@@ -84,44 +84,14 @@ async def nearby_world(session) -> dict[str, Any]:
     }
 
 
-class Compared(NamedTuple):
-    """One request on both paths."""
-
-    # The compiled path's body; None where it left the request to the loader path.
-    fast: bytes | None
-    general: bytes
-    # The read-path metric counted the compiled path as answering.
-    compiled: bool
-
-
-@pytest.fixture
-def compare(execute, session, monkeypatch):
-    """Run a query on both paths (see `Compared`).
-
-    `fast` is None for a request left to the loader path and for a failed statement alike:
-    the response as the app serves it (`execute`) is checked to be the loaders' either way.
-    """
-    plans = PlanCache()
-    monkeypatch.setattr(CompiledReads, "plans", plans)
-
-    async def run(query: str, variables=None, *, viewer=None) -> Compared:
-        await execute(query, variables, viewer=viewer)
-        general = await general_response(execute, query, variables, viewer=viewer)
-        before = compiled_count()
-        fast = await fast_response(plans, session, query, variables, viewer=viewer)
-        return Compared(fast, general, compiled_count() == before + 1)
-
-    return run
-
-
 @pytest.mark.parametrize("who", VIEWERS)
 @pytest.mark.parametrize("radius", [5_000, 1_000, 10])
 async def test_nearby_venues_are_compiled_for_every_viewer_with_a_home(
-    compare, nearby_world, who, radius
+    both_paths, nearby_world, who, radius
 ):
     viewer = nearby_world["viewers"][who]
 
-    fast, general, compiled = await compare(NEARBY, {"radius": radius}, viewer=viewer)
+    fast, general, compiled = await both_paths(NEARBY, {"radius": radius}, viewer=viewer)
 
     if who == "member without home":
         assert b'"BAD_USER_INPUT"' in general
@@ -136,9 +106,9 @@ async def test_nearby_venues_are_compiled_for_every_viewer_with_a_home(
         assert general == b'{"data":{"viewer":null}}'
 
 
-async def test_what_the_compiled_page_holds(compare, nearby_world):
+async def test_what_the_compiled_page_holds(both_paths, nearby_world):
     host = nearby_world["viewers"]["host"]
-    fast, general, compiled = await compare(NEARBY, {"radius": 5_000}, viewer=host)
+    fast, general, compiled = await both_paths(NEARBY, {"radius": 5_000}, viewer=host)
 
     assert fast == general
     assert compiled
@@ -158,12 +128,14 @@ async def test_what_the_compiled_page_holds(compare, nearby_world):
 
 
 @pytest.mark.parametrize("who", ["member", "host", "admin"])
-async def test_pages_continue_on_either_path_and_count_the_whole_list(compare, nearby_world, who):
+async def test_pages_continue_on_either_path_and_count_the_whole_list(
+    both_paths, nearby_world, who
+):
     viewer = nearby_world["viewers"][who]
     after = None
     seen: list[str] = []
     for index in range(10):
-        fast, general, _ = await compare(
+        fast, general, _ = await both_paths(
             NEARBY, {"radius": 5_000, "first": 2, "after": after}, viewer=viewer
         )
         assert fast is not None
@@ -180,7 +152,7 @@ async def test_pages_continue_on_either_path_and_count_the_whole_list(compare, n
 
     # Past the last venue: an empty page (whose horizon holds no row, so no previous page
     # either, as the loader path says).
-    fast, general, _ = await compare(
+    fast, general, _ = await both_paths(
         NEARBY, {"radius": 5_000, "first": 2, "after": seen_cursor(nearby)}, viewer=viewer
     )
     assert fast == general
@@ -210,10 +182,10 @@ def seen_cursor(nearby: dict[str, Any]) -> str:
         ({"radius": 100_000, "first": 100}, {"latitude": 45.764, "longitude": 4.8357}),
     ],
 )
-async def test_empty_and_full_pages_match(compare, session, nearby_world, variables, home):
+async def test_empty_and_full_pages_match(both_paths, session, nearby_world, variables, home):
     del nearby_world
     viewer = viewer_of(await make_user(session, preferences={"home": home}))
-    fast, general, _ = await compare(NEARBY, variables, viewer=viewer)
+    fast, general, _ = await both_paths(NEARBY, variables, viewer=viewer)
     assert fast is not None
     assert fast == general
 
@@ -232,9 +204,9 @@ async def test_empty_and_full_pages_match(compare, session, nearby_world, variab
     ],
 )
 async def test_arguments_the_loader_path_refuses_are_left_to_it(
-    compare, nearby_world, variables, field
+    both_paths, nearby_world, variables, field
 ):
-    fast, general, _ = await compare(NEARBY, variables, viewer=nearby_world["viewers"]["member"])
+    fast, general, _ = await both_paths(NEARBY, variables, viewer=nearby_world["viewers"]["member"])
     assert fast is None
     assert b'"BAD_USER_INPUT"' in general
     assert f'"field":"{field}"'.encode() in general
@@ -263,12 +235,12 @@ MALFORMED_HOMES = {
 
 
 @pytest.mark.parametrize("case", list(MALFORMED_HOMES))
-async def test_a_home_the_loader_path_refuses_falls_back(compare, session, nearby_world, case):
+async def test_a_home_the_loader_path_refuses_falls_back(both_paths, session, nearby_world, case):
     del nearby_world
     preferences, field = MALFORMED_HOMES[case]
     viewer = viewer_of(await make_user(session, preferences=preferences))
 
-    fast, general, compiled = await compare(NEARBY, {"radius": 5_000}, viewer=viewer)
+    fast, general, compiled = await both_paths(NEARBY, {"radius": 5_000}, viewer=viewer)
 
     assert fast is None
     assert not compiled  # the statement ran, and its mark handed the request over
@@ -296,7 +268,7 @@ ODD_HOMES = {
 
 @pytest.mark.parametrize("case", list(ODD_HOMES))
 async def test_homes_read_alike_compile_and_the_others_fall_back(
-    compare, session, nearby_world, case
+    both_paths, session, nearby_world, case
 ):
     del nearby_world
     home, outcome = ODD_HOMES[case]
@@ -306,7 +278,7 @@ async def test_homes_read_alike_compile_and_the_others_fall_back(
         "UPDATE users SET preferences = jsonb_build_object('home', $1::text::jsonb) WHERE id = $2",
         (home, user.id),
     )
-    fast, general, compiled = await compare(NEARBY, {"radius": 100_000}, viewer=viewer_of(user))
+    fast, general, compiled = await both_paths(NEARBY, {"radius": 100_000}, viewer=viewer_of(user))
 
     assert b'"errors"' not in general
     if outcome == "compiled":
@@ -317,14 +289,14 @@ async def test_homes_read_alike_compile_and_the_others_fall_back(
 
 
 async def test_nearby_venues_of_a_user_reached_otherwise_take_the_loader_path(
-    compare, nearby_world
+    both_paths, nearby_world
 ):
     host = nearby_world["users"]["host"]
     query = """query($id: ID!) { node(id: $id) { ... on User { nearbyVenues(radiusMeters: 1000) {
         totalCount } } } }"""
     variables = {"id": encode_global_id("User", host.id)}
     for who in VIEWERS:
-        fast, general, _ = await compare(query, variables, viewer=nearby_world["viewers"][who])
+        fast, general, _ = await both_paths(query, variables, viewer=nearby_world["viewers"][who])
         assert fast is None
         if who != "host":
             assert b'"errors"' in general  # FORBIDDEN, or UNAUTHENTICATED signed out
