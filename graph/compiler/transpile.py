@@ -105,6 +105,7 @@ from graph.core.paging import (
 from graph.core.permissions import email_visible, history_readable, is_self_or_admin
 from graph.core.read_model import HistoryRead, NearbyRead
 from graph.core.viewer import Viewer
+from models.search import marked_html_sql
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 # graphql-core's back-reference from a schema element to the Strawberry definition it came from.
@@ -787,8 +788,7 @@ def _found(name: str, extras: Mapping[str, ColumnElement[Any]]) -> ColumnElement
             else_=js.const('"SIMILAR_NAME"'),
         )
     if name == "highlight" and "highlight" in extras:
-        # Marked up in Python (`marked_html`): the loader path answers.
-        raise UnsupportedError
+        return js.or_null(js.json_string(marked_html_sql(extras["highlight"])))
     return js.NULL
 
 

@@ -490,16 +490,23 @@ async def test_root_search_near_a_point(execute):
     assert all(0 < edge["distanceMeters"] <= 800 for edge in edges)
 
 
-async def test_statements_per_search_request_are_fixed(session, execute, count_statements):
+# Compiled: one statement with the page (ranks, highlights, distances) and the count.
+# Loaders: the page, then the count.
+@pytest.mark.parametrize(("paths", "statements"), [("both", 1), ("loaders", 2)])
+async def test_statements_per_search_request_are_fixed(
+    session, execute, count_statements, paths, statements
+):
     for i in range(12):
         await make_venue(session, name=f"Loft {i}")
     near = {**PARIS, "radiusMeters": 5_000}
     for first in (1, 12):
         with count_statements as counted:
-            result = await execute(VENUES, {"search": "loft", "near": near, "first": first})
+            result = await execute(
+                VENUES, {"search": "loft", "near": near, "first": first}, paths=paths
+            )
         assert result.errors is None, result.errors
         assert len(result.data["venues"]["edges"]) == first
-        assert counted.count == 2  # the page with ranks, highlights and distances; the count
+        assert counted.count == statements
         assert "ts_headline" in counted.statements[0]
         with count_statements as counted:
             result = await execute(SEARCH, {"query": "loft", "first": first, "near": near})
