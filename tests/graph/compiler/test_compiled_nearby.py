@@ -10,12 +10,15 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from graph.compiler import CompiledReads, PlanCache
 from graph.core.global_id import encode_global_id
 from models import soft_delete
 from tests.factories import make_booking, make_media, make_user, make_venue
 from tests.graph.compiler.test_fast_path import fast_response
+from tests.graph.generated.strategies import bounded
 from tests.graph.viewers import viewer_of
 
 NOTRE_DAME = {"latitude": 48.853, "longitude": 2.3499}
@@ -314,3 +317,52 @@ async def test_nearby_venues_beside_other_fields_are_one_statement(
         body = await fast_response(plans, session, query, viewer=nearby_world["viewers"]["member"])
     assert body is not None
     assert counted.count == 1
+
+
+_LATITUDES = st.one_of(st.floats(-90, 90), st.integers(-90, 90))
+_LONGITUDES = st.one_of(st.floats(-180, 180), st.integers(-180, 180))
+_ANYTHING: st.SearchStrategy[object] = st.one_of(
+    st.integers(-200, 200),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["48.85", True, None, [], {}]),
+)
+_VALID_HOMES = st.fixed_dictionaries({"latitude": _LATITUDES, "longitude": _LONGITUDES})
+_MALFORMED_HOMES = st.one_of(
+    st.fixed_dictionaries({}, optional={"latitude": _ANYTHING, "longitude": _ANYTHING}),
+    st.sampled_from([None, "Paris", [48.85, 2.35], 48.85]),
+)
+
+
+def mostly(common: st.SearchStrategy[Any], rare: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """`common` four times in five, else `rare`."""
+    return st.integers(0, 4).flatmap(lambda n: rare if n == 4 else common)
+
+
+_HOMES = mostly(_VALID_HOMES, _MALFORMED_HOMES).map(lambda home: json.dumps({"home": home}))
+# jsonb text Python cannot write: numbers beyond or below a double, more digits than it keeps.
+_STORED_HOMES = st.tuples(
+    st.sampled_from(["48.853", "1e-400", "-0.0", "90.0000000000000000001", "2.34990000000001"]),
+    st.sampled_from(["2.3499", "180", "1e-310", "-180.000", "2.3499000000000000000000001"]),
+).map(lambda pair: f'{{"home": {{"latitude": {pair[0]}, "longitude": {pair[1]}}}}}')
+
+
+@bounded(60)
+@given(
+    preferences=mostly(_HOMES, _STORED_HOMES),
+    radius=mostly(st.floats(1, 100_000), st.sampled_from([1e-9, 100_000.0, 0.0, 100_000.5, 1e6])),
+    first=mostly(st.integers(0, 8), st.sampled_from([-1, 101])),
+)
+async def test_generated_homes_and_arguments_answer_the_same_on_both_paths(  # noqa: PLR0913, PLR0917 - fixtures and draws
+    both_paths, session, nearby_world, preferences: str, radius: float, first: int
+):
+    member = nearby_world["users"]["member"]
+    connection = await session.connection()
+    await connection.exec_driver_sql(
+        "UPDATE users SET preferences = $1::text::jsonb WHERE id = $2", (preferences, member.id)
+    )
+    fast, general, compiled = await both_paths(
+        NEARBY, {"radius": radius, "first": first}, viewer=nearby_world["viewers"]["member"]
+    )
+    assert compiled is (fast is not None)
+    if fast is not None:
+        assert fast == general
