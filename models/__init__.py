@@ -14,7 +14,7 @@ from models.booking_stats import (
 from models.login_session import LoginSession
 from models.login_throttle import LoginAttempt
 from models.media import Media, ResourceType
-from models.soft_delete import INCLUDE_DELETED, restore, soft_delete
+from models.soft_delete import INCLUDE_DELETED, live_rows, restore, soft_delete
 from models.user import User, UserRole
 from models.venue import Venue
 
@@ -40,6 +40,7 @@ __all__ = [
     "UserRole",
     "Venue",
     "booking_stats",
+    "live_rows",
     "restore",
     "set_actor",
     "soft_delete",

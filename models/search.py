@@ -18,12 +18,12 @@ city and amenity names B, description C; media: title A, tags B, caption C), GIN
   the extension's default thresholds, both served by the `gin_trgm_ops` indexes. Their rank is
   the better of the two similarities, also in [0, 1]; `matched_by_text` tells them apart.
 - Highlights: `ts_headline` over the searched text with private-use markers around matched
-  words; `marked_html` escapes the text and turns the markers into `<mark>` tags.
+  words; `marked_html` escapes the text and turns the markers into `<mark>` tags (in Python,
+  for the loader path; `marked_html_sql` writes the same in SQL, for the compiled path).
 """
 
 import dataclasses
 import functools
-import html
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from sqlalchemy import (
     REAL,
     BindParameter,
     ColumnElement,
+    Text,
     bindparam,
     case,
     false,
@@ -52,6 +53,16 @@ MAX_SEARCH_LENGTH = 500
 # `ts_rank_cd` normalisation: divide the rank by itself plus one (a value in [0, 1)).
 RANK_NORMALISATION = 32
 _MARK_START, _MARK_END = "\ue000", "\ue001"
+# A headline as HTML, replaced in this order by `marked_html` and `marked_html_sql`: the text
+# escaped as `html.escape(text, quote=False)` escapes it (the ampersand first), then each
+# marker made a tag (the searched text holds none of its own: `headline` drops them).
+_MARKUP = (
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    (_MARK_START, "<mark>"),
+    (_MARK_END, "</mark>"),
+)
 HEADLINE_OPTIONS = (
     f"StartSel={_MARK_START}, StopSel={_MARK_END}, MaxWords=30, MinWords=12, ShortWord=2, "
     'MaxFragments=2, FragmentDelimiter=" … "'
@@ -251,5 +262,14 @@ def marked_html(raw: str | None) -> str | None:
     """A `headline` as HTML: the text escaped, each matched word inside `<mark>...</mark>`."""
     if raw is None:
         return None
-    escaped = html.escape(raw, quote=False)
-    return escaped.replace(_MARK_START, "<mark>").replace(_MARK_END, "</mark>")
+    for text, markup in _MARKUP:
+        raw = raw.replace(text, markup)
+    return raw
+
+
+def marked_html_sql(raw: ColumnElement[str]) -> ColumnElement[str]:
+    """`marked_html` in SQL: the same replacements, in the same order (NULL stays NULL)."""
+    marked = raw
+    for text, markup in _MARKUP:
+        marked = func.replace(marked, bindparam(None, text), bindparam(None, markup), type_=Text)
+    return marked

@@ -19,7 +19,11 @@ INCLUDE_DELETED = "include_deleted"
 SoftDeletable = TypeVar("SoftDeletable", bound=SoftDelete)
 
 
-def _live_rows(cls: type[SoftDelete]) -> ColumnElement[bool]:
+def live_rows(cls: type[SoftDelete]) -> ColumnElement[bool]:
+    """The rows of `cls` not soft-deleted: what every ORM read adds unless it opts in.
+
+    Core SQL (the compiled path's) gets no criteria: it names this condition itself.
+    """
     return cls.deleted_at.is_(None)
 
 
@@ -32,7 +36,7 @@ def _exclude_soft_deleted(state: ORMExecuteState) -> None:
         and not state.execution_options.get(INCLUDE_DELETED, False)
     ):
         state.statement = state.statement.options(
-            with_loader_criteria(SoftDelete, _live_rows, include_aliases=True)
+            with_loader_criteria(SoftDelete, live_rows, include_aliases=True)
         )
 
 

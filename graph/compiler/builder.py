@@ -142,6 +142,16 @@ class HistoryField:
     arguments: Arguments
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class NearbyField:
+    """`nearbyVenues` of the viewer's own user: venues near their home, paged by its arguments."""
+
+    key: str
+    name: str
+    connection: "ConnectionSelection"
+    arguments: Arguments
+
+
 ObjectField = (
     Typename
     | ScalarField
@@ -152,6 +162,7 @@ ObjectField = (
     | ToOneField
     | ChildField
     | HistoryField
+    | NearbyField
 )
 
 
@@ -398,9 +409,16 @@ class Builder:
         return found
 
     def object_selection(
-        self, graphql_type: GraphQLObjectType, nodes: Sequence[FieldNode]
+        self,
+        graphql_type: GraphQLObjectType,
+        nodes: Sequence[FieldNode],
+        *,
+        the_viewer: bool = False,
     ) -> ObjectSelection:
-        """One object of a compiled type, selected by `nodes`' merged selections."""
+        """One object of a compiled type, selected by `nodes`' merged selections.
+
+        `the_viewer`: the object is the viewer's own user (`viewer`).
+        """
         type_name = graphql_type.name
         compiled = self.types.get(type_name)
         if compiled is None:
@@ -409,12 +427,12 @@ class Builder:
         for key, field_nodes in self._merged(graphql_type, nodes):
             name = field_nodes[0].name.value
             if field_nodes[0].arguments and not (
-                name in compiled.children or name in compiled.histories
+                name in compiled.children or name in compiled.histories or name in compiled.nearby
             ):
                 raise UnsupportedError
             leaf = self._leaf(compiled, key, name)
             if leaf is None:
-                fields.append(self._relation(graphql_type, key, field_nodes))
+                fields.append(self._relation(graphql_type, key, field_nodes, the_viewer=the_viewer))
             else:
                 if not isinstance(leaf, Typename):
                     self._no_selection(field_nodes)
@@ -450,10 +468,19 @@ class Builder:
         parent: GraphQLObjectType,
         key: str,
         nodes: Sequence[FieldNode],
-    ) -> ToOneField | ChildField | HistoryField:
-        """A many-to-one field, a child connection or the history of a compiled type."""
+        *,
+        the_viewer: bool,
+    ) -> ToOneField | ChildField | HistoryField | NearbyField:
+        """A many-to-one field, a child connection, the history or nearby venues of a type."""
         compiled = self.types[parent.name]
         name = nodes[0].name.value
+        if name in compiled.nearby:
+            # Only the user themselves may list them (`may_see_nearby_venues`): compiled on
+            # `viewer`, where the user is the viewer; anywhere else the loader path answers.
+            if not the_viewer:
+                raise UnsupportedError
+            connection = self.connection_selection(self._field_type(parent, name), nodes)
+            return NearbyField(key, name, connection, Arguments(parent.fields[name], nodes[0]))
         if name in compiled.to_one:
             target = self.object_selection(self._field_type(parent, name), nodes)
             return ToOneField(key, name, target)
@@ -587,7 +614,9 @@ class Builder:
             return NodeRoot(key, Arguments(query_type.fields["node"], nodes[0]), selections)
         if name == "viewer":
             self._no_arguments(nodes)
-            user = self.object_selection(self._field_type(query_type, "viewer"), nodes)
+            user = self.object_selection(
+                self._field_type(query_type, "viewer"), nodes, the_viewer=True
+            )
             return ViewerRoot(key, user)
         field = query_type.fields[name]
         definition = field.extensions.get(_DEFINITION)

@@ -33,8 +33,10 @@ from graph.core.read_model import (
     ComputedRead,
     FieldRead,
     HistoryRead,
+    NearbyRead,
     ReadModel,
     declared_history,
+    declared_nearby,
     declared_personal,
     declared_read,
     read_model_of,
@@ -103,6 +105,8 @@ class CompiledType:
     personal: Mapping[str, PersonalColumn] = dataclasses.field(default_factory=dict)
     # `history` fields: the row's audit events (`HistoryRead`).
     histories: Mapping[str, HistoryRead] = dataclasses.field(default_factory=dict)
+    # `nearbyVenues`: the venues near the home in the user's preferences (`NearbyRead`).
+    nearby: Mapping[str, NearbyRead] = dataclasses.field(default_factory=dict)
     # Rows are keyed by `(id, created_at)` (a partitioned table): their IDs say both.
     timestamped: bool = False
 
@@ -187,6 +191,19 @@ def _object_type(parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
     return named
 
 
+def _personal_column(definition: StrawberryField) -> PersonalColumn | None:
+    """How a `personal_field` is rendered, and its owner column; None if not one (or unreadable)."""
+    shown = declared_personal(definition)
+    if shown is None:
+        return None
+    render = (
+        _inet(shown.column.expression)
+        if isinstance(shown.column.type, INET)
+        else render_of(definition.type, ColumnRead(shown.column))
+    )
+    return None if render is None else PersonalColumn(render, _column_name(shown.owner.expression))
+
+
 def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> CompiledType:
     type_name = graphql_type.name
     table: TableClause = declared.model.__table__  # type: ignore[assignment]
@@ -202,6 +219,7 @@ def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> Comp
     children: dict[str, ChildList] = {}
     personal: dict[str, PersonalColumn] = {}
     histories: dict[str, HistoryRead] = {}
+    nearby: dict[str, NearbyRead] = {}
     for name, field in graphql_type.fields.items():
         definition = field.extensions.get(_DEFINITION)
         if not isinstance(definition, StrawberryField):
@@ -211,18 +229,15 @@ def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> Comp
             render = render_of(definition.type, read)
             if render is not None:
                 scalars[name] = render
-        shown = declared_personal(definition)
+        shown = _personal_column(definition)
         if shown is not None and (type_name, name) not in GENERAL_PATH_ONLY:
-            render = (
-                _inet(shown.column.expression)
-                if isinstance(shown.column.type, INET)
-                else render_of(definition.type, ColumnRead(shown.column))
-            )
-            if render is not None:
-                personal[name] = PersonalColumn(render, _column_name(shown.owner.expression))
+            personal[name] = shown
         history = declared_history(definition)
         if history is not None:
             histories[name] = history
+        near_home = declared_nearby(definition)
+        if near_home is not None:
+            nearby[name] = near_home
         python_name = definition.python_name
         if python_name in declared.to_one:
             to_one[name] = _column_name(declared.to_one[python_name].foreign_key.expression)
@@ -240,6 +255,7 @@ def _compiled_type(graphql_type: GraphQLObjectType, declared: ReadModel) -> Comp
         soft_deleted=declared.soft_deleted,
         personal=personal,
         histories=histories,
+        nearby=nearby,
         timestamped=timestamped,
     )
 

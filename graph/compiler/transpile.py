@@ -72,6 +72,7 @@ from graph.compiler.builder import (
     HistoryField,
     ListRoot,
     LoaderRoot,
+    NearbyField,
     NodeField,
     NodeRoot,
     ObjectSelection,
@@ -102,8 +103,9 @@ from graph.core.paging import (
     beyond,
 )
 from graph.core.permissions import email_visible, history_readable, is_self_or_admin
-from graph.core.read_model import HistoryRead
+from graph.core.read_model import HistoryRead, NearbyRead
 from graph.core.viewer import Viewer
+from models.search import marked_html_sql
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 # graphql-core's back-reference from a schema element to the Strawberry definition it came from.
@@ -553,12 +555,23 @@ class _Transpiler:
                 parts.append(case((visible, render(scope)), else_=js.NULL))
             elif isinstance(field, ToOneField):
                 parts.append(self._to_one(compiled, field, scope))
-            elif isinstance(field, HistoryField):
-                parts.append(self._history(field, scope))
             else:
-                parts.append(self._child_list(compiled, field, scope))
+                parts.append(self._connection_field(compiled, field, scope))
         parts.append(js.const("}"))
         return js.concat(parts)
+
+    def _connection_field(
+        self,
+        parent: CompiledType,
+        field: ChildField | HistoryField | NearbyField,
+        scope: FromClause,
+    ) -> ColumnElement[str]:
+        """A connection of the object: a child list, its history or the viewer's nearby venues."""
+        if isinstance(field, HistoryField):
+            return self._history(field, scope)
+        if isinstance(field, NearbyField):
+            return self._nearby(field, scope)
+        return self._child_list(parent, field, scope)
 
     def _to_one(
         self, parent: CompiledType, field: ToOneField, scope: FromClause
@@ -592,6 +605,20 @@ class _Transpiler:
         connection = self._connection_over(field.connection, events, piece, correlate=scope)
         return case((piece.sql["readable"], connection), else_=js.FALL_BACK)
 
+    def _nearby(self, field: NearbyField, scope: FromClause) -> ColumnElement[str]:
+        """The venues near the user's home, or `FALL_BACK` where the home is not one to read.
+
+        The loader path refuses a home that is unset or malformed (BAD_USER_INPUT naming what
+        is wrong), nulling the viewer: it answers.
+        """
+        piece = self.piece(field)
+        home: FromClause = piece.sql["home"]
+        venues = self.types[field.connection.node_type].table
+        connection = self._connection_over(field.connection, venues, piece, correlate=home)
+        readable = and_(home.c.latitude.is_not(None), home.c.longitude.is_not(None))
+        value = case((readable, connection), else_=js.FALL_BACK)
+        return select(value).select_from(home).correlate(scope).scalar_subquery()
+
     def _live(self, type_name: str, scope: FromClause) -> list[ColumnElement[bool]]:
         """Rows not soft-deleted, for types whose rows are."""
         return [scope.c.deleted_at.is_(None)] if self.types[type_name].soft_deleted else []
@@ -621,7 +648,9 @@ class _Transpiler:
             .order_by(*order_by)
             .limit(sql["size_plus_one"])
         )
-        count = select(func.count()).select_from(scope).where(sql["where"])
+        # What `totalCount` counts: the page's rows' condition, unless the piece says otherwise
+        # (a page read within a horizon counts the whole list).
+        count = select(func.count()).select_from(scope).where(sql.get("counted", sql["where"]))
         if correlate is not None:
             page = page.correlate(correlate)
             count = count.correlate(correlate)
@@ -796,8 +825,7 @@ def _found(name: str, extras: Mapping[str, ColumnElement[Any]]) -> ColumnElement
             else_=js.const('"SIMILAR_NAME"'),
         )
     if name == "highlight" and "highlight" in extras:
-        # Marked up in Python (`marked_html`): the loader path answers.
-        raise UnsupportedError
+        return js.or_null(js.json_string(marked_html_sql(extras["highlight"])))
     return js.NULL
 
 
@@ -886,16 +914,31 @@ class _Slots:
                     self._object_with_email(field.target, target, through_visible_booking=True)
                 else:
                     self.object(field.target, target)
-            elif isinstance(field, ChildField):
-                spec = compiled.children[field.name]
-                child = self.types[spec.type_name]
-                self.add(field, _child_slot(field, spec, child, scope, the_viewer=the_viewer))
-                self.connection(field.connection, child.table)
-            elif isinstance(field, HistoryField):
-                events = self.types[field.connection.node_type].table
-                history = compiled.histories[field.name]
-                self.add(field, _history_slot(field, history, compiled.table.name, events, scope))
-                self.connection(field.connection, events)
+            elif isinstance(field, ChildField | HistoryField | NearbyField):
+                self._connection_field(compiled, field, scope, the_viewer=the_viewer)
+
+    def _connection_field(
+        self,
+        compiled: CompiledType,
+        field: ChildField | HistoryField | NearbyField,
+        scope: FromClause,
+        *,
+        the_viewer: bool,
+    ) -> None:
+        """The slot of a connection of an object of `compiled` (`scope`), and its nodes'."""
+        nodes = self.types[field.connection.node_type].table
+        if isinstance(field, ChildField):
+            spec = compiled.children[field.name]
+            child = self.types[spec.type_name]
+            self.add(field, _child_slot(field, spec, child, scope, the_viewer=the_viewer))
+        elif isinstance(field, HistoryField):
+            history = compiled.histories[field.name]
+            self.add(field, _history_slot(field, history, compiled.table.name, nodes, scope))
+        else:
+            if not the_viewer:
+                raise UnsupportedError  # the builder plans it on `viewer` only
+            self.add(field, _nearby_slot(field, compiled.nearby[field.name], nodes, scope))
+        self.connection(field.connection, nodes)
 
     def _object_with_email(
         self, selection: ObjectSelection, scope: FromClause, *, through_visible_booking: bool
@@ -1078,6 +1121,45 @@ def _history_slot(
             # The field has a previous page whenever `after` is given, whatever it names.
             sql["rows_before"] = true()
         return Piece(piece.shape, sql)
+
+    return Slot(field.arguments, build)
+
+
+def _nearby_slot(
+    field: NearbyField, nearby: NearbyRead, venues: FromClause, user: FromClause
+) -> Slot:
+    """The page of venues near the home in `user`'s preferences, as the field's resolver plans it.
+
+    The home is read in SQL from the user's row once, as the one row of `home` (its latitude
+    and longitude NULL where the resolver refuses it), and the page reads it from there.
+    """
+
+    def build(_request: Request, arguments: dict[str, Any]) -> Piece:
+        radius = nearby.radius(arguments["radius_meters"])
+        latitude, longitude = nearby.home(user.c.preferences)
+        # OFFSET keeps PostgreSQL from inlining the subquery: the home is then read (and
+        # the preferences detoasted) once, not at every use in the page's rows.
+        home = (
+            select(latitude.label("latitude"), longitude.label("longitude"))
+            .correlate(user)
+            .offset(0)
+            .subquery("home")
+        )
+        page = nearby.page(
+            home.c.latitude,
+            home.c.longitude,
+            radius=radius,
+            first=arguments["first"],
+            after=arguments["after"],
+        )
+        piece = _list_piece(
+            page.ordering,
+            page.window,
+            page.page,
+            extras={},
+            scope=lambda condition: select(venues.c.id).where(condition).correlate(home),
+        )
+        return Piece(piece.shape, {**piece.sql, "counted": page.listed, "home": home})
 
     return Slot(field.arguments, build)
 

@@ -27,11 +27,18 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     LargeBinary,
+    Numeric,
     Select,
     SQLColumnExpression,
+    Text,
+    and_,
     bindparam,
+    case,
     cast,
     func,
+    literal_column,
+    null,
+    or_,
     select,
 )
 
@@ -40,6 +47,12 @@ from graph.core.scalars import shown
 from models.venue import geography_point
 
 SRID = 4326
+# The degrees a coordinate may take either side of zero.
+MAX_LATITUDE = 90
+MAX_LONGITUDE = 180
+# The smallest magnitude of a stored coordinate read as a double: PostgreSQL refuses to turn a
+# number below it into one (float underflow) where Python reads 0.0 or a subnormal.
+MIN_STORED_DEGREES = "1e-300"
 MAX_RADIUS_METERS = 100_000.0
 MAX_POLYGON_POSITIONS = 1_000
 # Longest edge sent to PostgreSQL, in degrees; a great-circle arc this long strays from the
@@ -155,16 +168,49 @@ def _refuse(field: str, problem: str) -> NoReturn:
 
 def checked_latitude(value: float, *, field: str) -> float:
     """`value` if a latitude (-90 to 90); `BAD_USER_INPUT` naming `field` otherwise."""
-    if not (math.isfinite(value) and -90 <= value <= 90):  # noqa: PLR2004 - the latitude range
-        _refuse(field, f"must be a latitude between -90 and 90 degrees; got {value}.")
+    if not (math.isfinite(value) and -MAX_LATITUDE <= value <= MAX_LATITUDE):
+        _refuse(
+            field,
+            f"must be a latitude between -{MAX_LATITUDE} and {MAX_LATITUDE} degrees; got {value}.",
+        )
     return float(value)
 
 
 def checked_longitude(value: float, *, field: str) -> float:
     """`value` if a longitude (-180 to 180); `BAD_USER_INPUT` naming `field` otherwise."""
-    if not (math.isfinite(value) and -180 <= value <= 180):  # noqa: PLR2004 - longitude range
-        _refuse(field, f"must be a longitude between -180 and 180 degrees; got {value}.")
+    if not (math.isfinite(value) and -MAX_LONGITUDE <= value <= MAX_LONGITUDE):
+        _refuse(
+            field,
+            f"must be a longitude between -{MAX_LONGITUDE} and {MAX_LONGITUDE} degrees;"
+            f" got {value}.",
+        )
     return float(value)
+
+
+def stored_degrees_sql(value: ColumnElement[Any], *, limit: int) -> ColumnElement[float]:
+    """A stored jsonb coordinate as the float8 `checked_latitude`/`checked_longitude` accept.
+
+    `limit` is 90 (a latitude) or 180 (a longitude). A number within it becomes the double
+    Python reads: PostgreSQL turns a numeric into float8 through its text, as `json.loads`
+    reads jsonb's, both rounding correctly. Anything else is NULL, and the caller leaves the
+    value to Python: not a number, out of range, or too small for a double (Python reads 0.0
+    or a subnormal, PostgreSQL refuses). The CASE keeps the casts from ever seeing a value
+    they refuse.
+    """
+    number = cast(value, Numeric)
+    bound = literal_column(str(limit), Numeric)
+    smallest = literal_column(MIN_STORED_DEGREES, Numeric)
+    return case(
+        (func.jsonb_typeof(value) != literal_column("'number'", Text), null()),
+        (
+            and_(
+                number.between(-bound, bound),
+                or_(number == literal_column("0", Numeric), func.abs(number) >= smallest),
+            ),
+            cast(number, Float),
+        ),
+        else_=null(),
+    )
 
 
 @strawberry.input(description="A point on earth in WGS 84 degrees.")
@@ -300,9 +346,9 @@ def _checked_position(position: object, *, field: str, where: str) -> tuple[floa
         longitude, latitude = float(position[0]), float(position[1])
     except OverflowError:  # an integer beyond a double
         _refuse(field, f"{where} must be `[longitude, latitude]`: two numbers in range.")
-    if not (math.isfinite(longitude) and -180 <= longitude <= 180):  # noqa: PLR2004
+    if not (math.isfinite(longitude) and -MAX_LONGITUDE <= longitude <= MAX_LONGITUDE):
         _refuse(field, f"{where}: longitude {longitude} is outside -180 to 180.")
-    if not (math.isfinite(latitude) and -90 <= latitude <= 90):  # noqa: PLR2004
+    if not (math.isfinite(latitude) and -MAX_LATITUDE <= latitude <= MAX_LATITUDE):
         _refuse(field, f"{where}: latitude {latitude} is outside -90 to 90.")
     return longitude, latitude
 
@@ -311,33 +357,48 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def point_geography(latitude: float, longitude: float) -> ColumnElement[Any]:
-    """A WGS 84 point as a `geography`, its coordinates bound parameters."""
-    point = func.ST_MakePoint(
-        bindparam(None, longitude, type_=Float), bindparam(None, latitude, type_=Float)
-    )
+Degrees = float | ColumnElement[float]
+"""A coordinate in degrees: a number (bound as a parameter), or SQL reading it from a row."""
+
+
+def _degrees(value: Degrees) -> ColumnElement[float]:
+    if isinstance(value, ColumnElement):
+        return value
+    return bindparam(None, value, type_=Float)
+
+
+def point_geography(latitude: Degrees, longitude: Degrees) -> ColumnElement[Any]:
+    """A WGS 84 point as a `geography`, its coordinates bound parameters (or SQL values)."""
+    point = func.ST_MakePoint(_degrees(longitude), _degrees(latitude))
     return cast(func.ST_SetSRID(point, SRID), Geography(geometry_type="POINT", srid=SRID))
 
 
 def near_condition(column: SQLColumnExpression[Any], near: Near) -> ColumnElement[bool]:
     """`column` lies within `near.radius_meters` of its centre (spheroid metres; GiST-indexed)."""
+    return within_radius(column, near.latitude, near.longitude, near.radius_meters)
+
+
+def within_radius(
+    column: SQLColumnExpression[Any], latitude: Degrees, longitude: Degrees, radius_meters: float
+) -> ColumnElement[bool]:
+    """`column` lies within `radius_meters` of the point (spheroid metres; GiST-indexed)."""
     return func.ST_DWithin(
         column,
-        point_geography(near.latitude, near.longitude),
-        bindparam(None, near.radius_meters, type_=Float),
+        point_geography(latitude, longitude),
+        bindparam(None, radius_meters, type_=Float),
         type_=Boolean(),
     )
 
 
 def distance_meters(
-    column: SQLColumnExpression[Any], latitude: float, longitude: float
+    column: SQLColumnExpression[Any], latitude: Degrees, longitude: Degrees
 ) -> ColumnElement[float]:
     """Metres from `column` to the point, on the WGS 84 spheroid (`ST_Distance` on geography)."""
     return func.ST_Distance(column, point_geography(latitude, longitude), type_=Float)
 
 
 def nearest_first(
-    column: SQLColumnExpression[Any], latitude: float, longitude: float
+    column: SQLColumnExpression[Any], latitude: Degrees, longitude: Degrees
 ) -> ColumnElement[float]:
     """`column <-> point`: sort by it (ascending) to get nearest first from the GiST index.
 
@@ -355,8 +416,8 @@ def nearest_first(
 
 def nearest_first_horizon(
     column: SQLColumnExpression[Any],
-    latitude: float,
-    longitude: float,
+    latitude: Degrees,
+    longitude: Degrees,
     *,
     rows: Select[Any],
     size: int,
@@ -371,9 +432,18 @@ def nearest_first_horizon(
     few rows instead of the table, and rows tied at the horizon are all there for the
     tie-break, so pages neither repeat nor skip rows. No rows left: the horizon is NULL and
     the condition keeps nothing.
+
+    A point read from a row of an enclosing query (the compiled path reads the home from the
+    viewer's row) is correlated to it: only the rows' own tables are the KNN walk's FROM.
     """
     knn = nearest_first(column, latitude, longitude)
-    nearest = rows.with_only_columns(knn.label("knn")).order_by(knn).limit(size).subquery()
+    nearest = (
+        rows.with_only_columns(knn.label("knn"))
+        .correlate_except(*rows.columns_clause_froms)
+        .order_by(knn)
+        .limit(size)
+        .subquery()
+    )
     horizon = select(func.max(nearest.c.knn)).scalar_subquery()
     return func.ST_DWithin(
         column,
@@ -460,9 +530,12 @@ def _lists(value: Any) -> Any:  # noqa: ANN401 - JSON-like values of any shape
 
 __all__ = [
     "GEOJSON_SCALAR",
+    "MAX_LATITUDE",
+    "MAX_LONGITUDE",
     "MAX_POLYGON_POSITIONS",
     "MAX_RADIUS_METERS",
     "BoundingBoxInput",
+    "Degrees",
     "GeoJSON",
     "LatLngInput",
     "Near",
@@ -482,7 +555,9 @@ __all__ = [
     "point_latitude",
     "point_longitude",
     "polygon_from_geojson",
+    "stored_degrees_sql",
     "validated_area",
     "validated_near",
     "within_condition",
+    "within_radius",
 ]

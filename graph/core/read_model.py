@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 from sqlalchemy import ColumnElement, FromClause
@@ -22,6 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 
+from graph.core.geo import Degrees
 from graph.core.global_id import encode_global_id
 from graph.core.paging import Ordering, Window
 from graph.core.viewer import Viewer
@@ -90,6 +91,42 @@ class HistoryRead:
     """
 
     window: Callable[[int, str | None], Window]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NearbyPage:
+    """One page of the venues nearest a point within a radius, as both paths read it."""
+
+    ordering: Ordering
+    window: Window
+    # The list's rows: what `totalCount` counts.
+    listed: ColumnElement[bool]
+    # The rows the page is read from: `listed` within the page's horizon (see
+    # `graph.core.geo.nearest_first_horizon`).
+    page: ColumnElement[bool]
+
+
+class PlanNearby(Protocol):
+    """Plans a `NearbyPage` around a home; `BAD_USER_INPUT` for `first` or `after` as the field."""
+
+    def __call__(  # noqa: D102 - the protocol's docstring says it
+        self, latitude: Degrees, longitude: Degrees, *, radius: float, first: int, after: str | None
+    ) -> NearbyPage: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NearbyRead:
+    """`nearbyVenues`: live venues near the home saved in a user's preferences, nearest first.
+
+    Its resolver and the compiler each check `radiusMeters` with `radius`, read the home (the
+    resolver in Python; the compiler with `home`, SQL over the user's `preferences` that is
+    NULL wherever the resolver refuses the home) and plan the page with `page`. Only the user
+    themselves may list them (`graph.core.permissions.may_see_nearby_venues`).
+    """
+
+    radius: Callable[[float], float]
+    home: Callable[[ColumnElement[Any]], tuple[ColumnElement[float], ColumnElement[float]]]
+    page: PlanNearby
 
 
 def personal_field(
@@ -210,6 +247,13 @@ def declared_history(field: object) -> HistoryRead | None:
     metadata = getattr(field, "metadata", None) or {}
     found = metadata.get(READ)
     return found if isinstance(found, HistoryRead) else None
+
+
+def declared_nearby(field: object) -> NearbyRead | None:
+    """The `NearbyRead` declaration of a Strawberry field (`nearbyVenues`), if it has one."""
+    metadata = getattr(field, "metadata", None) or {}
+    found = metadata.get(READ)
+    return found if isinstance(found, NearbyRead) else None
 
 
 Reader = Callable[[Any], Any]

@@ -37,6 +37,8 @@ from graph.core.geo import (
 )
 from graph.core.list_page import PageQuery, deleted_rows_options
 from graph.core.paging import Ordering, Page, SortKey, counter, fetch_page, page_window
+from models import live_rows
+from models.base import SoftDelete
 from models.search import (
     Searchable,
     SearchText,
@@ -299,7 +301,14 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
     """
     deleted_rows = deleted_rows_options(context, include_deleted)
     criteria = search_criteria(search, near, within)
-    query = list_query(listed, criteria, conditions(), highlight=highlight)
+    filters = list(conditions())
+    table = listed.id.class_
+    if not deleted_rows and isinstance(table, type) and issubclass(table, SoftDelete):
+        # Deleted rows are no full-text hits either (the hits decide whether the typo fallback
+        # applies). The ORM adds this to every read of the table on the loader path; the
+        # compiled path's Core SQL gets no such criteria, so it is written out for both.
+        filters.append(live_rows(table))
+    query = list_query(listed, criteria, filters, highlight=highlight)
     if order is None:
         order = type(default_order)(RELEVANCE) if criteria.search is not None else default_order
     ordering = (

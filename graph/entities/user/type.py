@@ -16,11 +16,11 @@ from graph.core.node import Node
 from graph.core.node_lookup import to_node
 from graph.core.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checked_page_size, page_window
 from graph.core.permissions import email_visible, is_self_or_admin
-from graph.core.read_model import Children, column_field, read_model, read_values
+from graph.core.read_model import READ, Children, column_field, read_model, read_values
 from graph.core.viewer import Viewer
 from graph.entities.audit.history import history_field
 from graph.entities.login_session.inputs import SESSIONS_NEWEST_FIRST, SessionOrder
-from graph.entities.user.nearby import nearby_venues
+from graph.entities.user.nearby import NEARBY, nearby_venues
 
 if TYPE_CHECKING:
     from graph.entities.login_session.type import LoginSession
@@ -164,7 +164,8 @@ class User(Node):
             " {latitude: 48.853, longitude: 2.3499}}})` (WGS 84 degrees); without one this is"
             " BAD_USER_INPUT naming `preferences.home`. Only on your own user (`viewer`):"
             " FORBIDDEN on anyone else."
-        )
+        ),
+        metadata={READ: NEARBY},
     )
     async def nearby_venues(
         self,

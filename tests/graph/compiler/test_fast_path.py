@@ -241,7 +241,10 @@ UNSUPPORTED = {
     "mutation": "mutation { logOut(input: {}) { __typename } }",
     "unmapped field": "{ venues { edges { node { location } } } }",
     "unmapped root": "{ nodes(ids: []) { id } }",
-    "unmapped child list": "{ viewer { nearbyVenues(radiusMeters: 10) { totalCount } } }",
+    # Only the viewer's own: compiled on `viewer` (tests/graph/compiler/test_compiled_nearby.py).
+    "nearby venues of another user": (
+        "{ users { edges { node { nearbyVenues(radiusMeters: 10) { totalCount } } } } }"
+    ),
     # Each key selects its own edge fields; the compiled page has one edge for all.
     "edges under two keys": "{ venues(first: 2) { a: edges { cursor } b: edges { node { id } } } }",
     "invalid": "{ venues { edges { node { nope } } } }",

@@ -230,6 +230,31 @@ async def test_deleted_venues_do_not_count_as_full_text_matches(session, execute
     ]
 
 
+async def test_deleted_matches_leave_the_typo_fallback_to_both_paths(session, execute):
+    # Without `highlight` these compile; the full-text hits that decide whether the fallback
+    # applies must leave deleted rows out there too, as the ORM does on the loader path.
+    venue = await make_venue(session, name="Sunny Loft")
+    await soft_delete(session, venue)
+    await make_venue(session, name="Suny Place")
+    terrace = await make_media(session, venue=await make_venue(session), title="Terrace")
+    await soft_delete(session, terrace)
+    await make_media(session, venue=await make_venue(session), title="Terrase")
+
+    venues = await execute(
+        '{ venues(search: "sunny") { totalCount edges { matchedBy node { name } } } }'
+    )
+    media = await execute(
+        '{ media(search: "terrace") { totalCount edges { matchedBy node { title } } } }'
+    )
+
+    assert venues.data["venues"]["edges"] == [
+        {"matchedBy": "SIMILAR_NAME", "node": {"name": "Suny Place"}}
+    ]
+    assert media.data["media"]["edges"] == [
+        {"matchedBy": "SIMILAR_NAME", "node": {"title": "Terrase"}}
+    ]
+
+
 async def test_paging_by_relevance_through_ties_neither_repeats_nor_skips(session, execute):
     for i in range(7):
         await make_venue(session, name=f"Twin Loft {i}", description="")
@@ -465,16 +490,23 @@ async def test_root_search_near_a_point(execute):
     assert all(0 < edge["distanceMeters"] <= 800 for edge in edges)
 
 
-async def test_statements_per_search_request_are_fixed(session, execute, count_statements):
+# Compiled: one statement with the page (ranks, highlights, distances) and the count.
+# Loaders: the page, then the count.
+@pytest.mark.parametrize(("paths", "statements"), [("both", 1), ("loaders", 2)])
+async def test_statements_per_search_request_are_fixed(
+    session, execute, count_statements, paths, statements
+):
     for i in range(12):
         await make_venue(session, name=f"Loft {i}")
     near = {**PARIS, "radiusMeters": 5_000}
     for first in (1, 12):
         with count_statements as counted:
-            result = await execute(VENUES, {"search": "loft", "near": near, "first": first})
+            result = await execute(
+                VENUES, {"search": "loft", "near": near, "first": first}, paths=paths
+            )
         assert result.errors is None, result.errors
         assert len(result.data["venues"]["edges"]) == first
-        assert counted.count == 2  # the page with ranks, highlights and distances; the count
+        assert counted.count == statements
         assert "ts_headline" in counted.statements[0]
         with count_statements as counted:
             result = await execute(SEARCH, {"query": "loft", "first": first, "near": near})
