@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     persisted_queries_only: bool = False
     # Documents registered by automatic persisted queries, kept per worker process.
     persisted_queries_cache_size: int = Field(default=1_000, ge=0)
+    # Seconds any cache may keep the answer to an anonymous GET of a persisted document
+    # (`Cache-Control: public, max-age=N`, graph/http/caching.py); 0 makes caches revalidate.
+    http_cache_max_age_seconds: int = Field(default=60, ge=0)
 
     session_lifetime_days: int = Field(default=30, ge=1, le=365)
     # Sign-in throttling (models/login_throttle.py), shared by every instance through

@@ -114,9 +114,14 @@ class QueryTooCostlyError(ClientError):
 
 
 class RequestRefusedError(ClientError):
-    """Refused over HTTP before any operation ran; answered with `status_code` and `headers`."""
+    """Refused over HTTP before any operation ran; answered with `status_code` and `headers`.
+
+    `json_status_code`, when set, is the status in `application/json` instead: a GraphQL
+    request error of a well-formed request answers 200 there (GraphQL over HTTP).
+    """
 
     status_code = 400
+    json_status_code: int | None = None
     headers: Mapping[str, str] = MappingProxyType({})
 
 
@@ -176,6 +181,7 @@ class OperationResolutionError(RequestRefusedError):
     """The document is valid but names no single operation to run (or not the one asked for)."""
 
     code = ErrorCode.OPERATION_RESOLUTION_FAILURE
+    json_status_code = 200  # GetOperation() raised a request error: 400 in graphql-response+json
 
 
 class PersistedQueryNotFoundError(RequestRefusedError):

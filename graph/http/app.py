@@ -17,7 +17,7 @@ from graph.core.errors import RequestRefusedError
 from graph.core.request_database import RequestDatabase
 from graph.http.authentication import authenticate_request, client_ip
 from graph.http.endpoint import GraphQLEndpoint
-from graph.http.errors import http_error, refused_request
+from graph.http.errors import http_error, refused_request, response_media_type
 from graph.http.graphiql import ASSETS_URL_PATH
 from graph.http.readiness import check_readiness
 from graph.http.request_size import RequestSizeLimit
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open_context=open_context,
         graphql_ide="graphiql" if settings.graphiql else None,
         persisted_queries=PersistedQueries.from_settings(settings),
+        cache_max_age_seconds=settings.http_cache_max_age_seconds,
     )
     app.state.open_request_database = open_request_database
     app.state.compiled_reads = settings.fast_path
@@ -135,13 +136,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount(ASSETS_URL_PATH, assets, name="graphiql-assets")
 
     @app.exception_handler(DatabaseUnavailableError)
-    async def database_unavailable_response(_: Request, __: Exception) -> JSONResponse:
-        """A GraphQL-shaped 503 when the database fails before the operation could run."""
+    async def database_unavailable_response(request: Request, __: Exception) -> JSONResponse:
+        """A GraphQL-shaped 503 when the database fails before the operation could run.
+
+        No `data`: nothing ran (as for a request error), in the media type `Accept` asks for.
+        """
         error = {"message": unavailability.MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}
         return JSONResponse(
-            {"data": None, "errors": [error]},
+            {"errors": [error]},
             status_code=503,
-            headers={"Retry-After": str(unavailability.RETRY_AFTER_SECONDS)},
+            headers={
+                "Retry-After": str(unavailability.RETRY_AFTER_SECONDS),
+                "Cache-Control": "no-store",
+            },
+            media_type=response_media_type(request.headers.get("accept")),
         )
 
     @app.get("/metrics", include_in_schema=False)

@@ -2,8 +2,11 @@
 
 Strawberry's ASGI view with our edges: the request read by graph/http/request_data.py (one
 JSON object, each field of its type), every refusal answered as JSON with a code and the status
-of graph/http/errors.py, persisted queries resolved (graph/schema/persisted_queries.py),
-GraphiQL from local assets when they are there (graph/http/graphiql.py), and no websocket.
+of graph/http/errors.py, request errors without `data` (400 in
+`application/graphql-response+json`, 200 in `application/json`, as GraphQL over HTTP says),
+persisted queries resolved (graph/schema/persisted_queries.py), caching headers and 304s
+(graph/http/caching.py), GraphiQL from local assets when they are there
+(graph/http/graphiql.py), and no websocket.
 
 It is a plain ASGI app on a Starlette route, not a FastAPI router: FastAPI's dependency
 solving and routing around each request were about a fifth of a small read's time. The
@@ -16,7 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -29,12 +32,12 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.compiler import encode_response
 from graph.core.context import Context
-from graph.core.errors import BadRequestError, RequestRefusedError
+from graph.core.errors import BadRequestError, ErrorCode, RequestRefusedError
+from graph.http.caching import VARY, apply_caching
 from graph.http.errors import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -62,8 +65,18 @@ METHODS = ("GET", "POST")
 OpenContext = Callable[[Request], AbstractAsyncContextManager[Context]]
 
 
+class _RequestAdapter(StarletteRequestAdapter):
+    """Strawberry's view of a request, keeping the request itself (for its `state`)."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(request)
+        self.request = request
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI view: coded refusals, compiled reads, GraphiQL from local assets."""
+
+    request_adapter_class = _RequestAdapter
 
     def __init__(
         self,
@@ -72,17 +85,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         open_context: OpenContext | None = None,
         assets_dir: Path = ASSETS_DIR,
         persisted_queries: PersistedQueries | None = None,
+        cache_max_age_seconds: int = 60,
         **kwargs: Any,  # noqa: ANN401 - Strawberry's arguments, passed through unchanged
     ) -> None:
         """Take Strawberry's arguments; decide once, from `assets_dir`, which page to serve.
 
         Without `open_context` the endpoint serves only GraphiQL's page (a test of it).
+        `cache_max_age_seconds` is how long caches may keep an anonymous persisted GET's answer.
         """
         # Subscriptions come later: no websocket protocol is offered (see `__call__`).
         super().__init__(schema, subscription_protocols=(), **kwargs)
         self.open_context = open_context
         self.assets_dir = assets_dir
         self.persisted_queries = persisted_queries
+        self.cache_max_age_seconds = cache_max_age_seconds
         page = get_graphql_ide_html("graphiql")
         self.local_page = (
             page if self.graphql_ide == "graphiql" and has_local_assets(page, assets_dir) else None
@@ -99,6 +115,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         response = await self.handle(request)
+        if "vary" not in response.headers:
+            response.headers["Vary"] = VARY
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
@@ -160,9 +178,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return refusal(refused.error, accept=accept, count=False)
         except HTTPException as error:
             return refusal(refusal_for(error, method=method), accept=accept)
-        if isinstance(response, Response) and response.media_type == JSON:
+        if not isinstance(response, Response):
+            return response
+        if response.media_type == JSON:
             response.headers["content-type"] = response_media_type(accept)
-        return response
+        return apply_caching(
+            request,
+            response,
+            persisted=getattr(request.state, "persisted_document", False),
+            succeeded=response.status_code == 200  # noqa: PLR2004 - HTTP OK
+            and not getattr(request.state, "graphql_errors", True),
+            max_age=self.cache_max_age_seconds,
+        )
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -177,7 +204,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         else:
             request_data = request_data_from_body(request.content_type, await request.get_body())
         if self.persisted_queries is not None:
-            request_data = self.persisted_queries.resolve(request_data)
+            resolved = self.persisted_queries.resolve(request_data)
+            named = request_data.query is None and resolved.query is not None
+            if named and isinstance(request, _RequestAdapter):
+                # The document came from the persisted store or the allow-list, named by
+                # the request: its GET answer may be cached publicly (graph/http/caching.py).
+                request.request.state.persisted_document = True
+            request_data = resolved
         if not request_data.query:
             raise BadRequestError(NO_QUERY, field="query")
         return request_data
@@ -194,8 +227,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         """Strawberry's execution (a read may be answered by graph/compiler/ inside it).
 
         A refusal among the result's errors (graph/schema/operation_selection.py) answers as
-        a request error; so does any error before execution when the client asked for
-        `application/graphql-response+json` (HTTP 400, as its specification says).
+        a refusal; a request error answers HTTP 400 when the client asked for
+        `application/graphql-response+json` (200 in `application/json`), as GraphQL over
+        HTTP says.
         """
         try:
             result = await super().execute_single(
@@ -216,16 +250,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        """Strawberry's response, with a code on every error.
+        """Strawberry's response, with a code on every error; a request error without `data`.
 
-        For a request error answered as `application/graphql-response+json`, without `data`.
+        The GraphQL specification: an error raised before execution begins leaves `data`
+        out, whichever media type carries it (Strawberry writes `"data": null`).
         """
         if result.errors:
             context = getattr(request.state, "graphql_context", None)
             request_id = getattr(context, "request_id", None)
             result.errors = ensure_codes(result.errors, request_id=request_id)
+        request.state.graphql_errors = bool(result.errors)  # read by graph/http/caching.py
         response = await super().process_result(request, result)
-        if _is_request_error(result) and _wants_graphql_response(request):
+        if _is_request_error(result):
             response.pop("data", None)
         return response
 
@@ -255,9 +291,40 @@ class _RefusedResultError(Exception):
         self.error = error
 
 
+# The codes of errors raised before execution starts: parsing, validation (the limits, the
+# cost and introspection included) and the coercion of variables (BAD_USER_INPUT).
+_REQUEST_ERROR_CODES = frozenset(
+    code.value
+    for code in (
+        ErrorCode.GRAPHQL_PARSE_FAILED,
+        ErrorCode.GRAPHQL_VALIDATION_FAILED,
+        ErrorCode.BAD_USER_INPUT,
+        ErrorCode.TOO_MANY_TOKENS,
+        ErrorCode.QUERY_TOO_DEEP,
+        ErrorCode.TOO_MANY_ALIASES,
+        ErrorCode.QUERY_TOO_COSTLY,
+        ErrorCode.INTROSPECTION_DISABLED,
+        ErrorCode.OPERATION_RESOLUTION_FAILURE,
+    )
+)
+
+
 def _is_request_error(result: ExecutionResult) -> bool:
-    """The operation never started: the document did not parse or validate."""
-    return isinstance(result, PreExecutionError) and bool(result.errors)
+    """A GraphQL request error: the operation never started, so the response has no `data`.
+
+    Known by its errors, not by Strawberry's `PreExecutionError`, which also wraps what an
+    extension raises once execution has begun (QUERY_TIMEOUT); and a variable that does not
+    coerce is reported by graphql-core's execution, yet the operation never ran. Field
+    errors have a path; request errors never do.
+    """
+    return (
+        bool(result.errors)
+        and result.data is None
+        and all(
+            error.path is None and (error.extensions or {}).get("code") in _REQUEST_ERROR_CODES
+            for error in result.errors or ()
+        )
+    )
 
 
 def _wants_graphql_response(request: Request) -> bool:

@@ -4,7 +4,9 @@ A request that is not a well-formed GraphQL-over-HTTP request (a body that is no
 object, a field of the wrong type, a media type or method /graphql does not take) is refused
 before any operation runs, with the status the spec gives (400, 405 with `Allow`, 413, 415),
 `errors[].extensions.code` and no `data`. The media type is `application/json`, or
-`application/graphql-response+json` when the client's `Accept` prefers it.
+`application/graphql-response+json` when the client's `Accept` prefers it; a refusal that is
+a GraphQL request error of a well-formed request (no single operation named) is 200 in
+`application/json` and 400 in the other, as the spec says of each.
 """
 
 import json
@@ -119,17 +121,21 @@ def refusal_for(error: Exception, *, method: str) -> RequestRefusedError:
 
 
 def refusal(error: RequestRefusedError, *, accept: str | None, count: bool = True) -> Response:
-    """The response refusing a request: the error's status and headers, no `data`.
+    """The response refusing a request: the error's status (for the media type), no `data`.
 
     Counted in metrics unless `count` is false (the schema counted it already).
     """
     if count:
         count_errors([error])
+    media_type = response_media_type(accept)
+    status_code = error.status_code
+    if media_type == JSON and error.json_status_code is not None:
+        status_code = error.json_status_code
     return ErrorResponse(
         {"errors": [error.formatted]},
-        status_code=error.status_code,
+        status_code=status_code,
         headers={"Cache-Control": "no-store", **error.headers},
-        media_type=response_media_type(accept),
+        media_type=media_type,
     )
 
 

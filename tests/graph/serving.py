@@ -1,10 +1,14 @@
 """The application as it is served, built for a test: its own settings, the test's session."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,3 +58,28 @@ async def serving(session: AsyncSession, **settings: Any) -> AsyncIterator[httpx
         http_client(application) as http,
     ):
         yield http
+
+
+@contextmanager
+def served_over_tcp(application: FastAPI) -> Iterator[str]:
+    """Serve `application` with uvicorn in a thread on a free 127.0.0.1 port; yield its URL.
+
+    For clients outside this process (a browser, node): its lifespan runs in the thread.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive(), "uvicorn stopped while starting"
+            assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        listener.close()

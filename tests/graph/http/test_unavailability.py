@@ -44,11 +44,13 @@ async def test_an_exhausted_pool_answers_503_with_retry_after_then_recovers(star
     assert refused.headers["Retry-After"] == "2"
     (error,) = refused.json()["errors"]
     assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
-    assert refused.json()["data"] is None
+    assert refused.json()["data"] is None  # the operation started: its root field failed
     assert 0.4 < waited < 3  # waited for the pool's timeout, no longer
     # Authentication runs before the operation: the same answer comes from there.
     assert with_token.status_code == 503
     assert with_token.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "data" not in with_token.json()  # refused before the operation started
+    assert with_token.headers["Cache-Control"] == "no-store"
     # Readiness probes on their own connection: a busy pool is not an unready service.
     assert ready.status_code == 200
     assert served.status_code == 200
