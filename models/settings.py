@@ -1,10 +1,11 @@
 """Process configuration, read from the environment and `.env`."""
 
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, PostgresDsn, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@localhost:5432/sartiq"
 
@@ -67,8 +68,13 @@ class Settings(BaseSettings):
     # (graph/schema/deadline.py); each statement is also bounded by `db_statement_timeout_ms`.
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     introspection: bool = True
-    # Production: only the operations of graph/operations/allowlist.json are served.
+    # Production: only the operations of graph/operations/allowlist.json and of the manifests
+    # below are served.
     persisted_queries_only: bool = False
+    # The persisted documents the frontend's build wrote, added to the allow-list: paths,
+    # comma-separated, of GraphQL Code Generator's `persisted-documents.json` or Apollo's
+    # persisted query manifest (graph/schema/persisted_queries.py reads both).
+    persisted_documents_manifests: Annotated[tuple[Path, ...], NoDecode] = ()
     # Documents registered by automatic persisted queries, kept per worker process.
     persisted_queries_cache_size: int = Field(default=1_000, ge=0)
     # Seconds any cache may keep the answer to an anonymous GET of a persisted document
@@ -97,6 +103,14 @@ class Settings(BaseSettings):
         if scheme != "postgresql+asyncpg":
             return PostgresDsn(f"postgresql+asyncpg://{rest}")
         return url
+
+    @field_validator("persisted_documents_manifests", mode="before")
+    @classmethod
+    def split_paths(cls, value: object) -> object:
+        """`a.json,b.json` (as the environment gives it) is two paths."""
+        if isinstance(value, str):
+            return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
+        return value
 
     @property
     def libpq_url(self) -> str:

@@ -2,7 +2,8 @@
 
 Run `uv run python scripts/build_allowlist.py` after changing `graph/operations/`; `--check`
 only compares and exits 1 when the file is stale (a test does the same). With
-`PERSISTED_QUERIES_ONLY=true` the server runs only the operations this file lists.
+`PERSISTED_QUERIES_ONLY=true` the server runs only the operations this file lists and those of
+the manifests named by `PERSISTED_DOCUMENTS_MANIFESTS`.
 """  # noqa: INP001 - a script run by path, not a package
 
 import argparse

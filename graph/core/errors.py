@@ -184,17 +184,30 @@ class OperationResolutionError(RequestRefusedError):
     json_status_code = 200  # GetOperation() raised a request error: 400 in graphql-response+json
 
 
-class PersistedQueryNotFoundError(RequestRefusedError):
-    """A hash without its document, for a document this worker does not know: resend both."""
+class PersistedQueryRefusedError(RequestRefusedError):
+    """A persisted document the server will not run: a GraphQL error with its code.
+
+    HTTP 200 as `application/json`: Apollo's HttpLink turns any other status into a network
+    error, hiding the code. As `application/graphql-response+json`, which Apollo Client 4 reads
+    at any status, the specification's 4xx for a response without `data`.
+    """
+
+    json_status_code = 200
+
+
+class PersistedQueryNotFoundError(PersistedQueryRefusedError):
+    """A hash or `documentId` this worker does not know: resend the hash with its document."""
 
     code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
-    status_code = 200  # a normal step of the protocol (Apollo's clients expect 200)
+    # Not 400: older Apollo links (Apollo Client 3.4) stop using persisted queries on a 400.
+    status_code = 404
 
 
-class PersistedQueryNotAllowedError(RequestRefusedError):
+class PersistedQueryNotAllowedError(PersistedQueryRefusedError):
     """The server serves only allow-listed operations, and this is not one of them."""
 
     code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED
+    status_code = 403
 
 
 class PersistedQueryInputError(RequestRefusedError):

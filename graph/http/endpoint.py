@@ -203,17 +203,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             request_data = request_data_from_query_string(request.query_params)
         else:
             request_data = request_data_from_body(request.content_type, await request.get_body())
+        resolved: GraphQLRequestData = request_data
         if self.persisted_queries is not None:
-            resolved = self.persisted_queries.resolve(request_data)
+            resolved = self.persisted_queries.resolve(request_data, request_data.document_id)
             named = request_data.query is None and resolved.query is not None
             if named and isinstance(request, _RequestAdapter):
                 # The document came from the persisted store or the allow-list, named by
                 # the request: its GET answer may be cached publicly (graph/http/caching.py).
                 request.request.state.persisted_document = True
-            request_data = resolved
-        if not request_data.query:
+        if not resolved.query:
             raise BadRequestError(NO_QUERY, field="query")
-        return request_data
+        return resolved
 
     async def execute_single(  # noqa: PLR0913, PLR0917 - Strawberry's signature
         self,
@@ -280,6 +280,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             super().should_render_graphql_ide(request)
             and "text/html" in request.headers.get("accept", "")
             and not request.query_params.get("extensions")
+            and not request.query_params.get("documentId")
         )
 
 

@@ -34,7 +34,7 @@ from graph.schema.metrics import count_errors
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 GRAPHQL_METHODS = "GET, POST"
-NO_QUERY = "No GraphQL document: send `query` (or a persisted query's hash)."
+NO_QUERY = "No GraphQL document: send `query` or `documentId` (or a persisted query's hash)."
 
 
 class ErrorResponse(JSONResponse):

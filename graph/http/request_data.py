@@ -6,6 +6,7 @@ a `RequestRefusedError` with a code, answered by the endpoint with its GraphQL-o
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
@@ -19,12 +20,22 @@ BATCH_REFUSED = (
 )
 
 
-def request_data_from_query_string(parameters: Mapping[str, object]) -> GraphQLRequestData:
+@dataclass
+class RequestData(GraphQLRequestData):
+    """Strawberry's request fields and `documentId` (GraphQL over HTTP, appendix A).
+
+    `documentId` names a persisted document instead of sending it as `query`.
+    """
+
+    document_id: str | None = None
+
+
+def request_data_from_query_string(parameters: Mapping[str, object]) -> RequestData:
     """A GET request's operation, from its query string."""
     return _request_data(_query_parameters(parameters))
 
 
-def request_data_from_body(content_type: str | None, body: bytes) -> GraphQLRequestData:
+def request_data_from_body(content_type: str | None, body: bytes) -> RequestData:
     """A POST request's one operation, from its JSON body."""
     _check_media_type(content_type)
     _refuse_batches(body)
@@ -50,7 +61,7 @@ def _query_parameters(parameters: Mapping[str, object]) -> dict[str, object]:
     """A GET request's parameters, `variables` and `extensions` decoded from JSON."""
     data: dict[str, object] = {}
     getlist = getattr(parameters, "getlist", None)
-    for name in ("query", "operationName", "variables", "extensions"):
+    for name in ("query", "documentId", "operationName", "variables", "extensions"):
         values = getlist(name) if getlist is not None else [parameters.get(name)]
         values = [value for value in values if value is not None]
         if len(values) > 1:
@@ -65,13 +76,14 @@ def _query_parameters(parameters: Mapping[str, object]) -> dict[str, object]:
     return data
 
 
-def _request_data(data: object) -> GraphQLRequestData:
+def _request_data(data: object) -> RequestData:
     """The request's fields, each of its GraphQL-over-HTTP type (or absent)."""
     if not isinstance(data, dict):
         message = "The request body must be a JSON object: {query, operationName, variables}."
         raise BadRequestError(message, field="body")
     for name, kind, described in (
         ("query", str, "a string"),
+        ("documentId", str, "a string"),
         ("operationName", str, "a string"),
         ("variables", dict, "an object"),
         ("extensions", dict, "an object"),
@@ -85,10 +97,11 @@ def _request_data(data: object) -> GraphQLRequestData:
         # No operation can have it; refused here, it is never echoed back, whatever it holds.
         message = "`operationName` must be a GraphQL name: letters, digits and `_`."
         raise BadRequestError(message, field="operationName")
-    return GraphQLRequestData(
+    return RequestData(
         query=data.get("query"),
         variables=data.get("variables"),
         operation_name=data.get("operationName") or None,
         extensions=data.get("extensions"),
         protocol="http",
+        document_id=data.get("documentId") or None,
     )

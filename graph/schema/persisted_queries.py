@@ -1,4 +1,4 @@
-"""Persisted queries: automatic (a hash instead of the document) and the production allow-list.
+"""Persisted queries: automatic ones, persisted documents and the production allow-list.
 
 Automatic persisted queries follow Apollo's convention: a request carries
 `extensions.persistedQuery = {"version": 1, "sha256Hash": "<hex>"}`. With the hash alone, the
@@ -7,9 +7,19 @@ the client resends it with the document; with both, the server checks the hash a
 document. Documents are kept in a bounded LRU of this worker process (each worker has its
 own: a miss costs one round trip more, never a wrong answer).
 
-With `persisted_queries_only`, only the operations of `graph/operations/allowlist.json`
-(built by `scripts/build_allowlist.py` from `graph/operations/`) run, sent by hash or in full;
-anything else answers `PERSISTED_QUERY_NOT_ALLOWED`.
+A persisted document request (GraphQL over HTTP, appendix A) names its document by a top-level
+`documentId` instead of `query`: `sha256:<hex>` of the document's text, or the id a manifest
+gives it.
+
+The allow-list is `graph/operations/allowlist.json` (built by `scripts/build_allowlist.py` from
+`graph/operations/`) and the manifests that client tooling writes at build time, named by the
+`persisted_documents_manifests` setting: GraphQL Code Generator's `persisted-documents.json`
+and Apollo's persisted query manifest. Documents are hashed exactly as written there, which is
+exactly as those clients send them (Apollo's `__typename`, codegen's normalised text): never
+normalised here. Allow-listed documents are known by hash without registering; with
+`persisted_queries_only`, only they run, named by hash, by id or sent in full (see
+`PersistedQueries` for texts whose definitions come in another order), and any other text
+answers `PERSISTED_QUERY_NOT_ALLOWED`.
 """
 
 import dataclasses
@@ -27,6 +37,7 @@ from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLSyntaxError,
     Node,
     OperationDefinitionNode,
     Visitor,
@@ -37,6 +48,7 @@ from graphql import (
 from strawberry.http import GraphQLRequestData
 
 from graph.core.errors import (
+    BadRequestError,
     PersistedQueryInputError,
     PersistedQueryNotAllowedError,
     PersistedQueryNotFoundError,
@@ -46,9 +58,13 @@ from models.settings import Settings
 OPERATIONS_DIR = Path(__file__).resolve().parents[1] / "operations"
 ALLOWLIST_FILE = OPERATIONS_DIR / "allowlist.json"
 APQ_VERSION = 1
+APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 # Apollo's clients recognise a miss by this exact message.
 NOT_FOUND_MESSAGE = "PersistedQueryNotFound"
 NOT_ALLOWED_MESSAGE = "Only the allow-listed operations of this API's clients are served here."
+NOT_HEX = "`extensions.persistedQuery.sha256Hash` must be 64 lowercase hexadecimal digits."
+UNKNOWN_DOCUMENT_ID = "No persisted document has this `documentId`."
+SHA256_PREFIX = "sha256:"
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -90,56 +106,128 @@ class DocumentCache:
 
 
 class PersistedQueries:
-    """Resolves a request's persisted query into its document, or refuses it."""
+    """Resolves a request's persisted query into its document, or refuses it.
+
+    With `only_allowed`, a text that is an allow-listed document's definitions, each byte for
+    byte, in another order also runs: Apollo's persisted-queries link hashes the operation
+    with its fragments in spread order, while Apollo's manifest sorts them by name. The link
+    sends the hash alone, gets `PERSISTED_QUERY_NOT_FOUND` and resends it with the text,
+    which is checked and kept under that hash (the cache then holds only such texts).
+    """
 
     def __init__(
         self, *, cache_size: int, allowlist: Mapping[str, str], only_allowed: bool
     ) -> None:
-        """`allowlist` maps hashes to documents; `only_allowed` serves nothing else."""
+        """`allowlist` maps document ids to documents; `only_allowed` serves nothing else.
+
+        Every allow-listed document is also known by the SHA-256 of its text.
+        """
         self.cache = DocumentCache(cache_size)
-        self.allowlist = dict(allowlist)
+        self.by_id = dict(allowlist)
+        self.by_sha256 = {sha256_hex(document): document for document in allowlist.values()}
         self.only_allowed = only_allowed
+        # Length, then definitions' texts sorted: a reordering has both (parsed only then).
+        self._definitions: dict[int, set[tuple[str, ...]]] = {}
+        for document in self.by_sha256.values():
+            definitions = _definition_texts(document)
+            if definitions is not None:
+                self._definitions.setdefault(len(document), set()).add(definitions)
 
     @classmethod
     def from_settings(cls, settings: Settings, allowlist_file: Path = ALLOWLIST_FILE) -> Self:
-        """Configured by `settings`, with the allow-list file the build wrote."""
+        """Configured by `settings`: the allow-list file the build wrote and the manifests."""
         return cls(
             cache_size=settings.persisted_queries_cache_size,
-            allowlist=load_allowlist(allowlist_file),
+            allowlist=merge_manifests(
+                [load_allowlist(allowlist_file)]
+                + [load_manifest(path) for path in settings.persisted_documents_manifests]
+            ),
             only_allowed=settings.persisted_queries_only,
         )
 
-    def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
-        """`request` with the document its hash names; raises the refusal otherwise."""
+    def allowed(self, identifier: str) -> str | None:
+        """The allow-listed document `identifier` names: a manifest's id or a SHA-256.
+
+        The SHA-256 as lowercase hex (Apollo's `sha256Hash`) or as `sha256:<hex>` (a
+        `documentId`).
+        """
+        document = self.by_id.get(identifier)
+        if document is None:
+            sha256 = identifier.removeprefix(SHA256_PREFIX)
+            document = self.by_sha256.get(sha256) if _SHA256_HEX.match(sha256) else None
+        return document
+
+    def is_allowed_text(self, document: str) -> bool:
+        """`document` is allow-listed, or an allow-listed document's definitions reordered."""
+        if sha256_hex(document) in self.by_sha256:
+            return True
+        candidates = self._definitions.get(len(document))
+        return candidates is not None and _definition_texts(document) in candidates
+
+    def resolve(
+        self, request: GraphQLRequestData, document_id: str | None = None
+    ) -> GraphQLRequestData:
+        """`request` with the document its hash or `document_id` names; raises the refusal."""
         sha256 = _requested_hash(request.extensions)
+        if document_id is not None:
+            return self._by_document_id(request, document_id, sha256=sha256)
         if sha256 is None:
             if self.only_allowed and (
-                request.query is None or sha256_hex(request.query) not in self.allowlist
+                request.query is None or not self.is_allowed_text(request.query)
             ):
                 raise PersistedQueryNotAllowedError(NOT_ALLOWED_MESSAGE)
             return request
+        # Apollo's link with a manifest's own ids (`createOperationId`) sends them as the hash.
+        if not _SHA256_HEX.match(sha256) and sha256 not in self.by_id:
+            raise PersistedQueryInputError(NOT_HEX, field="extensions.persistedQuery.sha256Hash")
         if request.query is None:
             return dataclasses.replace(request, query=self._document(sha256))
-        if sha256_hex(request.query) != sha256:
+        allowed = self.allowed(sha256)
+        if allowed is not None and allowed == request.query:
+            return request
+        if allowed is not None or sha256_hex(request.query) != sha256:
             message = "`extensions.persistedQuery.sha256Hash` is not the SHA-256 of `query`."
             raise PersistedQueryInputError(message, field="extensions.persistedQuery.sha256Hash")
-        if sha256 not in self.allowlist:
-            if self.only_allowed:
-                raise PersistedQueryNotAllowedError(NOT_ALLOWED_MESSAGE)
-            self.cache.put(sha256, request.query)
+        if self.only_allowed and not self.is_allowed_text(request.query):
+            raise PersistedQueryNotAllowedError(NOT_ALLOWED_MESSAGE)
+        self.cache.put(sha256, request.query)
         return request
 
+    def _by_document_id(
+        self, request: GraphQLRequestData, document_id: str, *, sha256: str | None
+    ) -> GraphQLRequestData:
+        """`request` with the document `document_id` names (allow-listed or registered)."""
+        if request.query is not None or sha256 is not None:
+            message = "Send `documentId` alone: not with `query` or `extensions.persistedQuery`."
+            raise BadRequestError(message, field="documentId")
+        document = self.allowed(document_id) or self.cache.get(
+            document_id.removeprefix(SHA256_PREFIX)
+        )
+        if document is None:
+            raise PersistedQueryNotFoundError(UNKNOWN_DOCUMENT_ID)
+        return dataclasses.replace(request, query=document)
+
     def _document(self, sha256: str) -> str:
-        """The document sent earlier (or allow-listed) under `sha256`."""
-        document = self.allowlist.get(sha256)
-        if document is not None:
-            return document
-        if self.only_allowed:
-            raise PersistedQueryNotAllowedError(NOT_ALLOWED_MESSAGE)
-        document = self.cache.get(sha256)
+        """The document sent earlier (or allow-listed) under `sha256`.
+
+        Not found even with `only_allowed`, so that Apollo's link sends the text, which may be
+        an allow-listed document reordered.
+        """
+        document = self.allowed(sha256) or self.cache.get(sha256)
         if document is None:
             raise PersistedQueryNotFoundError(NOT_FOUND_MESSAGE)
         return document
+
+
+def _definition_texts(document: str) -> tuple[str, ...] | None:
+    """The source text of each of `document`'s definitions, sorted; None if it does not parse."""
+    try:
+        parsed = parse(document)
+    except (GraphQLSyntaxError, RecursionError):
+        return None
+    return tuple(
+        sorted(document[node.loc.start : node.loc.end] for node in parsed.definitions if node.loc)
+    )
 
 
 def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
@@ -152,9 +240,8 @@ def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
         message = f"`{field}` must be {{version: {APQ_VERSION}, sha256Hash}}."
         raise PersistedQueryInputError(message, field=f"{field}.version")
     sha256 = persisted.get("sha256Hash")
-    if not isinstance(sha256, str) or not _SHA256_HEX.match(sha256):
-        message = f"`{field}.sha256Hash` must be 64 lowercase hexadecimal digits."
-        raise PersistedQueryInputError(message, field=f"{field}.sha256Hash")
+    if not isinstance(sha256, str) or not sha256:
+        raise PersistedQueryInputError(NOT_HEX, field=f"{field}.sha256Hash")
     return sha256
 
 
@@ -167,6 +254,95 @@ def load_allowlist(path: Path = ALLOWLIST_FILE) -> dict[str, str]:
         return {}
     entries = json.loads(path.read_text(encoding="utf-8"))
     return {entry["sha256"]: entry["document"] for entry in entries.values()}
+
+
+class ManifestError(ValueError):
+    """A persisted-documents manifest that cannot be read: the server does not start."""
+
+
+def load_manifest(path: Path) -> dict[str, str]:
+    """Document id to document, from a manifest client tooling wrote (or this allow-list).
+
+    Reads GraphQL Code Generator's `persisted-documents.json` (`{"sha256:<hex>": text}`, as
+    Relay's and other tools' id-to-text maps), Apollo's persisted query manifest
+    (`{"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{id, body}]}`)
+    and `graph/operations/allowlist.json` (`{name: {sha256, document}}`).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        message = f"persisted documents manifest {path}: {error}"
+        raise ManifestError(message) from error
+    return parse_manifest(data, source=str(path))
+
+
+def parse_manifest(data: object, *, source: str) -> dict[str, str]:
+    """Document id to document, from a manifest's decoded JSON; `source` names it in errors."""
+    if not isinstance(data, dict):
+        message = f"persisted documents manifest {source}: not a JSON object"
+        raise ManifestError(message)
+    if "format" in data and "operations" in data:
+        documents = _apollo_manifest(data, source=source)
+    elif all(isinstance(value, str) for value in data.values()):
+        documents = data
+    elif all(
+        isinstance(value, dict)
+        and isinstance(value.get("sha256"), str)
+        and isinstance(value.get("document"), str)
+        for value in data.values()
+    ):
+        documents = {value["sha256"]: value["document"] for value in data.values()}
+    else:
+        message = (
+            f"persisted documents manifest {source}: neither `{{id: document}}`, Apollo's "
+            "persisted query manifest nor this server's allow-list"
+        )
+        raise ManifestError(message)
+    for identifier, document in documents.items():
+        _check_document(identifier, document, source=source)
+    return documents
+
+
+def _apollo_manifest(data: Mapping[str, object], *, source: str) -> dict[str, str]:
+    if data.get("format") != APOLLO_MANIFEST_FORMAT or data.get("version") != 1:
+        message = (
+            f"persisted documents manifest {source}: format {data.get('format')!r} version "
+            f"{data.get('version')!r}, expected {APOLLO_MANIFEST_FORMAT!r} version 1"
+        )
+        raise ManifestError(message)
+    operations = data["operations"]
+    if not isinstance(operations, list) or not all(
+        isinstance(operation, dict)
+        and isinstance(operation.get("id"), str)
+        and isinstance(operation.get("body"), str)
+        for operation in operations
+    ):
+        message = f"persisted documents manifest {source}: `operations` must be [{{id, body}}]"
+        raise ManifestError(message)
+    return {operation["id"]: operation["body"] for operation in operations}
+
+
+def _check_document(identifier: str, document: str, *, source: str) -> None:
+    """A manifest's entry names a GraphQL document: a broken build fails at startup."""
+    if not identifier:
+        message = f"persisted documents manifest {source}: an empty document id"
+        raise ManifestError(message)
+    try:
+        parse(document, no_location=True)
+    except GraphQLSyntaxError as error:
+        message = f"persisted documents manifest {source}: {identifier} does not parse: {error}"
+        raise ManifestError(message) from error
+
+
+def merge_manifests(manifests: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """One id-to-document map; an id naming two different documents is refused."""
+    merged: dict[str, str] = {}
+    for manifest in manifests:
+        for identifier, document in manifest.items():
+            if merged.setdefault(identifier, document) != document:
+                message = f"persisted document id {identifier} names two different documents"
+                raise ManifestError(message)
+    return merged
 
 
 def load_allowlist_names(path: Path = ALLOWLIST_FILE) -> frozenset[str]:

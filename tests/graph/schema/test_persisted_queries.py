@@ -185,10 +185,17 @@ async def test_only_allowlisted_operations_run_in_production(session, count_stat
         )
         in_full = await client.post("/graphql", json={"query": document, "variables": {"first": 5}})
 
-    for refused in (ad_hoc, unknown_hash, registering):
-        assert refused.status_code == 400
+    # Refusals are GraphQL errors (HTTP 200 as application/json); an unknown hash is not found,
+    # so that Apollo's link sends the text, which is then refused or allowed.
+    for refused, code in (
+        (ad_hoc, ErrorCode.PERSISTED_QUERY_NOT_ALLOWED),
+        (unknown_hash, ErrorCode.PERSISTED_QUERY_NOT_FOUND),
+        (registering, ErrorCode.PERSISTED_QUERY_NOT_ALLOWED),
+    ):
+        assert refused.status_code == 200
         (error,) = refused.json()["errors"]
-        assert error["extensions"] == {"code": ErrorCode.PERSISTED_QUERY_NOT_ALLOWED.value}
+        assert error["extensions"] == {"code": code.value}
+        assert "data" not in refused.json()
     for allowed in (by_hash, by_get, in_full):
         assert allowed.status_code == 200
         body = allowed.json()
