@@ -59,7 +59,7 @@ def _covers(condition: str | None, parent: GraphQLNamedType) -> bool:
         outer is not None
         and is_abstract_type(outer)
         and isinstance(parent, GraphQLObjectType)
-        and GRAPHQL_SCHEMA.is_sub_type(outer, parent)  # type: ignore[arg-type]
+        and GRAPHQL_SCHEMA.is_sub_type(outer, parent)
     )
 
 
