@@ -401,15 +401,15 @@ async def venue_search_list_peer(_: str) -> dict[str, Any]:
 
 POSTGRAPHILE_VENUE_DETAILS = """
 query VenueDetails($id: ID!, $bookings: Int!) {
-  venue(id: $id) { name city latitude longitude hourlyRate
-    userByOwnerId { displayName }
+  venue(id: $id) { id name city latitude longitude hourlyRate
+    userByOwnerId { id displayName }
     bookingsByVenueId(first: $bookings, orderBy: [STARTS_AT_ASC, PRIMARY_KEY_ASC],
         filter: {deletedAt: {isNull: true}}) {
       edges { cursor node { id startsAt endsAt status amount userByUserId { id displayName } } }
       pageInfo { hasNextPage endCursor } }
     mediaByVenueId(first: 5, orderBy: [CREATED_AT_ASC, PRIMARY_KEY_ASC],
         filter: {deletedAt: {isNull: true}}) {
-      edges { node { title width height } } } }
+      edges { node { id title width height } } } }
 }
 """
 POSTGRAPHILE_VENUE_SEARCH_LIST = """

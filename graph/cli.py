@@ -12,6 +12,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from graph.http.graphiql_assets import prepare_local_assets
 from models.monitoring import (
     HealthThresholds,
     breached_thresholds,
@@ -68,6 +69,9 @@ def _empty_metrics_directory() -> None:
 def _serve(*, host: str, workers: int) -> None:
     _empty_metrics_directory()
     settings = get_settings()
+    if settings.graphiql:
+        # Here, once, rather than in each worker at once; a worker then only checks the hashes.
+        prepare_local_assets()
     _say(f"serving GraphQL at http://{host}:{settings.port}/graphql")
     uvicorn.run(
         "graph.http.app:app",

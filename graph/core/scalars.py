@@ -2,10 +2,11 @@
 
 Strawberry's own `DateTime` and `Decimal` accept values PostgreSQL and asyncpg cannot take:
 a time that leaves the years 1 to 9999 once converted to UTC (`9999-12-31T23:00:00-14:00`),
-`NaN`, `sNaN`, `Infinity`, `1e100000`. These two keep Strawberry's names, descriptions and
-formats, and refuse such values with `BAD_USER_INPUT` before any resolver runs. The text and
-number checks are shared with `graph.schema.input_hygiene`, which applies them to every string and
-number of a request, and with the cursor and ID decoders.
+`NaN`, `sNaN`, `Infinity`, `1e100000`. These two keep Strawberry's names and wire formats,
+refuse such values with `BAD_USER_INPUT` before any resolver runs, and say in their
+descriptions and `@specifiedBy` how they travel (docs/scalars.md has the whole contract).
+The text and number checks are shared with `graph.schema.input_hygiene`, which applies them to
+every string and number of a request, and with the cursor and ID decoders.
 """
 
 import datetime as dt
@@ -162,21 +163,44 @@ def _isoformat(value: dt.datetime) -> str:
     return value.isoformat()
 
 
+# The graph/compiler/ path writes the same strings in SQL (`isoformat_sql`, `json_decimal`):
+# a change of format here is a change there too, and the differential tests compare both.
+DATETIME_SPECIFIED_BY = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
+# Python's `str(Decimal)` is this specification's to-scientific-string; on the schema's
+# fixed-scale columns it is plain digits with the column's decimal places, as PostgreSQL writes.
+DECIMAL_SPECIFIED_BY = "https://speleotrove.com/decimal/daconvs.html"
+
 DATETIME_SCALAR = strawberry.scalar(
     name=_DATETIME,
-    description="Date with time (isoformat)",
+    description=(
+        "An instant, as an RFC 3339 `date-time` string that always has a UTC offset, with"
+        " microseconds only when there are any: `2030-01-31T09:00:00+00:00`,"
+        " `2030-01-31T09:00:00.250000+00:00`. Times read from storage come in UTC (`+00:00`);"
+        " a mutation's payload may repeat the offset it was sent. Inputs take any offset"
+        " (`2030-01-31T10:00:00+01:00`, `2030-01-31T09:00:00Z`) within the years 1 to 9999 in"
+        " UTC, and a time without one is refused. Typed clients map it to a string"
+        " (docs/scalars.md)."
+    ),
+    specified_by_url=DATETIME_SPECIFIED_BY,
     serialize=_isoformat,
     parse_value=parse_datetime,
 )
-"""`DateTime` for the schema's `scalar_map`, named and described as Strawberry's."""
+"""`DateTime` for the schema's `scalar_map`, under Strawberry's name and wire format."""
 
 DECIMAL_SCALAR = strawberry.scalar(
     name=_DECIMAL,
-    description="Decimal (fixed-point)",
+    description=(
+        "An exact decimal number, sent as a JSON string so no digit is lost to floating point:"
+        ' `"50.00"` (amounts have two decimal places, durations three). Inputs take a string'
+        ' (`"12.50"`) or a JSON number (`12.5`), finite, with at most 28 significant digits and'
+        " 28 decimal places. Typed clients map it to a string and compute with a decimal"
+        " library, never a float (docs/scalars.md)."
+    ),
+    specified_by_url=DECIMAL_SPECIFIED_BY,
     serialize=str,
     parse_value=parse_decimal,
 )
-"""`Decimal` for the schema's `scalar_map`, named and described as Strawberry's."""
+"""`Decimal` for the schema's `scalar_map`, under Strawberry's name and wire format."""
 
 CHECKED_SCALARS: dict[str, Callable[[object], object]] = {
     _DATETIME: parse_datetime,

@@ -18,7 +18,8 @@ from graph.core.request_database import RequestDatabase
 from graph.http.authentication import authenticate_request, client_ip
 from graph.http.endpoint import GraphQLEndpoint
 from graph.http.errors import http_error, refused_request, response_media_type
-from graph.http.graphiql import ASSETS_URL_PATH
+from graph.http.graphiql import ASSETS_DIR, ASSETS_URL_PATH
+from graph.http.graphiql_assets import prepare_local_assets
 from graph.http.readiness import check_readiness
 from graph.http.request_size import RequestSizeLimit
 from graph.schema import metrics, sql_observation, unavailability
@@ -110,6 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
+    if settings.graphiql:
+        # However the server was started (`sartiq dev`, uvicorn by hand), GraphiQL's files are
+        # fetched now if the bootstrap did not, before the endpoint decides where they load from.
+        prepare_local_assets(ASSETS_DIR)
     graphql = GraphQLEndpoint(
         schema,
         open_context=open_context,

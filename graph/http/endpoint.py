@@ -28,7 +28,6 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -51,6 +50,7 @@ from graph.http.errors import (
 from graph.http.graphiql import (
     ASSETS_DIR,
     ASSETS_URL_PATH,
+    graphiql_page,
     has_local_assets,
     point_at_local_assets,
 )
@@ -99,9 +99,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.assets_dir = assets_dir
         self.persisted_queries = persisted_queries
         self.cache_max_age_seconds = cache_max_age_seconds
-        page = get_graphql_ide_html("graphiql")
+        self.ide_page = graphiql_page()
         self.local_page = (
-            page if self.graphql_ide == "graphiql" and has_local_assets(page, assets_dir) else None
+            self.ide_page
+            if self.graphql_ide == "graphiql" and has_local_assets(self.ide_page, assets_dir)
+            else None
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,9 +152,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return self.local_page is not None
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        """The local-asset page (honouring a proxy's `root_path`), else Strawberry's own."""
-        if self.local_page is None:
+        """GraphiQL on our example: from local assets (under a proxy's `root_path`) or the CDN."""
+        if self.graphql_ide != "graphiql":
             return await super().render_graphql_ide(request)
+        if self.local_page is None:
+            return HTMLResponse(self.ide_page)
         root_path = str(request.scope.get("root_path", "")).rstrip("/")
         return HTMLResponse(point_at_local_assets(self.local_page, root_path + ASSETS_URL_PATH))
 

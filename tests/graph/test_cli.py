@@ -14,3 +14,17 @@ def test_demo_data_is_refused_in_production(monkeypatch, command):
     finally:
         get_settings.cache_clear()
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(("graphiql", "prepared"), [("true", ["assets"]), ("false", [])])
+def test_serve_prepares_graphiql_assets_once_before_the_workers(monkeypatch, graphiql, prepared):
+    steps: list[str] = []
+    monkeypatch.setenv("GRAPHIQL", graphiql)
+    monkeypatch.setattr("graph.cli.prepare_local_assets", lambda: steps.append("assets"))
+    monkeypatch.setattr("graph.cli.uvicorn.run", lambda *_, **__: steps.append("uvicorn"))
+    get_settings.cache_clear()
+    try:
+        main(["serve", "--workers", "2"])
+    finally:
+        get_settings.cache_clear()
+    assert steps == [*prepared, "uvicorn"]

@@ -249,6 +249,7 @@ def test_generated_client_has_venue_details(client_module):
 
     venue = client_module.VenueDetailsVenue.model_fields
     assert {name: f.alias or name for name, f in venue.items()} == {
+        "id": "id",
         "name": "name",
         "city": "city",
         "latitude": "latitude",
@@ -260,7 +261,9 @@ def test_generated_client_has_venue_details(client_module):
     }
     node = client_module.VenueDetailsVenueBookingsEdgesNode.model_fields
     assert set(node) == {"id", "starts_at", "ends_at", "status", "amount", "user"}
+    assert set(client_module.VenueDetailsVenueOwner.model_fields) == {"id", "display_name"}
     assert set(client_module.VenueDetailsVenueMediaEdgesNode.model_fields) == {
+        "id",
         "title",
         "width",
         "height",

@@ -151,7 +151,7 @@ async def venue_details(session: AsyncSession) -> Outcome:
     start = dt.datetime(2031, 5, 1, 9, tzinfo=dt.UTC)
     first = await make_booking(session, venue=venue, user=guest, starts_at=start)
     await make_booking(session, venue=venue, user=guest, starts_at=start + dt.timedelta(days=1))
-    await make_media(session, venue=venue, title="Front room", width=800, height=600)
+    photo = await make_media(session, venue=venue, title="Front room", width=800, height=600)
 
     async def check(data: dict[str, Any]) -> None:
         venue_data = data["venue"]
@@ -161,7 +161,11 @@ async def venue_details(session: AsyncSession) -> Outcome:
             (38.7223, -9.1393)
         )
         assert Decimal(venue_data["hourlyRate"]) == Decimal("50.00")
-        assert venue_data["owner"] == {"displayName": "Hana Host"}
+        assert venue_data["id"] == encode_global_id("Venue", venue.id)
+        assert venue_data["owner"] == {
+            "id": encode_global_id("User", host.id),
+            "displayName": "Hana Host",
+        }
         bookings = venue_data["bookings"]
         assert len(bookings["edges"]) == 1
         node = bookings["edges"][0]["node"]
@@ -179,7 +183,16 @@ async def venue_details(session: AsyncSession) -> Outcome:
             "endCursor": bookings["edges"][0]["cursor"],
         }
         assert venue_data["media"] == {
-            "edges": [{"node": {"title": "Front room", "width": 800, "height": 600}}]
+            "edges": [
+                {
+                    "node": {
+                        "id": encode_global_id("Media", photo.id),
+                        "title": "Front room",
+                        "width": 800,
+                        "height": 600,
+                    }
+                }
+            ]
         }
 
     # The host sees every booking of their venue.
