@@ -67,6 +67,23 @@ async def test_an_allowlisted_document_by_hash_is_public_without_registering(ses
     assert "etag" in response.headers
 
 
+async def test_a_document_named_by_document_id_is_public_too(session):
+    document = operation_documents()["VenueSearchList"]
+    params = {"documentId": f"sha256:{sha256_hex(document)}", "variables": '{"first": 1}'}
+    async with serving(session, persisted_queries_only=True) as client:
+        response = await client.get("/graphql", params=params)
+        again = await client.get(
+            "/graphql", params=params, headers={"If-None-Match": response.headers["etag"]}
+        )
+        signed = await client.get("/graphql", params=params, headers={"Authorization": "Bearer x"})
+
+    assert response.status_code == 200
+    assert "errors" not in response.json()
+    assert response.headers["cache-control"] == PUBLIC
+    assert again.status_code == 304
+    assert signed.headers["cache-control"] == "private, no-store"
+
+
 @pytest.mark.parametrize(
     "if_none_match",
     ["{etag}", "W/{etag}", '"other", {etag}', "*"],
