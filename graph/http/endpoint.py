@@ -131,7 +131,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         ):
             if self.graphql_ide:
                 return await self.render_graphql_ide(request)
-            return refusal(RouteNotFoundError("Nothing is served at /graphql."), accept=accept)
+            message = (
+                "GraphiQL is off on this server: /graphql answers GraphQL requests"
+                " (`query` or `documentId`), not pages."
+            )
+            return refusal(RouteNotFoundError(message), accept=accept)
         if self.open_context is None:
             message = "GraphQLEndpoint needs open_context to answer operations"
             raise RuntimeError(message)

@@ -10,6 +10,7 @@ a GraphQL request error of a well-formed request (no single operation named) is 
 """
 
 import json
+import sys
 from collections.abc import Mapping
 from http import HTTPStatus
 
@@ -73,9 +74,13 @@ def decode_json(data: bytes | str, *, field: str) -> object:
         cause: Exception = error
     except RecursionError as error:
         problem, cause = "is JSON nested too deeply", error
-    except ValueError as error:
-        # JSONDecodeError, and integers over Python's digit limit (sys.get_int_max_str_digits).
+    except json.JSONDecodeError as error:
         problem, cause = f"is not valid JSON: {error}", error
+    except ValueError as error:
+        # An integer over Python's digit limit (sys.get_int_max_str_digits): its message
+        # names Python's internals, which are none of the client's business.
+        problem = f"holds a number of more than {sys.get_int_max_str_digits()} digits"
+        cause = error
     message = f"`{field}` {problem}."
     raise BadRequestError(message, field=field) from cause
 

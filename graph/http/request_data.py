@@ -97,6 +97,11 @@ def _request_data(data: object) -> RequestData:
         # No operation can have it; refused here, it is never echoed back, whatever it holds.
         message = "`operationName` must be a GraphQL name: letters, digits and `_`."
         raise BadRequestError(message, field="operationName")
+    if data.get("documentId") == "":
+        # Not the same as leaving it out: a client that meant to name a document would
+        # otherwise have its `query` run instead, or be told no document was sent.
+        message = "`documentId` is empty: name a persisted document, or leave it out."
+        raise BadRequestError(message, field="documentId")
     return RequestData(
         query=data.get("query"),
         variables=data.get("variables"),

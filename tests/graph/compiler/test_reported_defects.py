@@ -8,8 +8,9 @@ import pytest
 
 from graph.core.global_id import encode_global_id
 from models.settings import Settings
-from tests.factories import make_media, make_venue
+from tests.factories import make_media, make_user, make_venue
 from tests.graph.serving import serving
+from tests.graph.viewers import viewer_of
 
 COUNTS = [
     "{ venues { totalCount } }",
@@ -56,3 +57,37 @@ async def test_a_missing_argument_is_a_validation_error_not_a_500(client, query)
         ["GRAPHQL_VALIDATION_FAILED"],
         ["BAD_USER_INPUT"],
     )
+
+
+TWO_SEARCHES = {
+    "two venue searches": (
+        '{ a: venues(search: "loft", first: 2) { totalCount edges { node { name } } }'
+        ' b: venues(search: "garden", first: 2) { totalCount edges { node { name } } } }'
+    ),
+    "venues and media": (
+        '{ v: venues(search: "loft", first: 2) { totalCount }'
+        ' m: media(search: "loft", first: 2) { totalCount } }'
+    ),
+    "two media searches": (
+        '{ a: media(search: "loft", first: 2) { totalCount }'
+        ' b: media(search: "garden", first: 2) { totalCount } }'
+    ),
+}
+
+
+@pytest.mark.parametrize("query", TWO_SEARCHES.values(), ids=TWO_SEARCHES.keys())
+async def test_two_searched_lists_in_one_query_compile(session, both_paths, query):
+    """Found from outside: each searched list's CTE had the same name, so the statement
+    did not compile ("Multiple, unrelated CTEs found with the same name") and answered
+    INTERNAL_SERVER_ERROR."""
+    owner = await make_user(session, role="host")
+    for name in ("Sunny Loft", "Garden Room", "Loft Garden"):
+        venue = await make_venue(session, owner=owner, name=name)
+        await make_media(session, venue=venue, owner=owner, title=f"{name} photo")
+
+    compared = await both_paths(query, viewer=viewer_of(owner))
+
+    assert compared.compiled
+    assert compared.fast == compared.general
+    assert b"errors" not in compared.general
+    assert b'"totalCount":0' not in compared.general

@@ -137,3 +137,27 @@ async def test_unknown_names_whose_lower_case_is_longer_are_bad_input(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["field"] == field
     assert _errors_logged(caplog) == []
+
+
+async def test_a_number_too_long_to_read_is_named_without_python_internals(client):
+    body = '{"query": "{ __typename }", "variables": {"n": ' + "9" * 5000 + "}}"
+    response = await client.post(
+        "/graphql", content=body.encode(), headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert error["message"] == "`body` holds a number of more than 4300 digits."
+    assert "sys." not in response.text
+
+
+async def test_an_empty_document_id_in_a_body_is_refused_not_ignored(client):
+    # In a query string an empty parameter counts as absent (`operationName=` from forms).
+    fields = {"query": "{ __typename }", "documentId": ""}
+    response = await client.post("/graphql", json=fields)
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "documentId" in error["message"]
