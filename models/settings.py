@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     persisted_documents_manifests: Annotated[tuple[Path, ...], NoDecode] = ()
     # Documents registered by automatic persisted queries, kept per worker process.
     persisted_queries_cache_size: int = Field(default=1_000, ge=0)
+    # Origins whose browser pages may call the API (CORS), comma-separated, such as
+    # `https://app.example.com`; none by default: the frontend is served from the same origin.
+    cors_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # Seconds any cache may keep the answer to an anonymous GET of a persisted document
     # (`Cache-Control: public, max-age=N`, graph/http/caching.py); 0 makes caches revalidate.
     http_cache_max_age_seconds: int = Field(default=60, ge=0)
@@ -110,6 +113,14 @@ class Settings(BaseSettings):
         """`a.json,b.json` (as the environment gives it) is two paths."""
         if isinstance(value, str):
             return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        """`https://a.example,https://b.example` (as the environment gives it) is two origins."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @property

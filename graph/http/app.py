@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from graph.core.context import Context
@@ -126,6 +127,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.compiled_reads = settings.fast_path
     # Read by graph/schema/query_limits.py for every operation this app serves.
     app.state.query_limits = QueryLimits.from_settings(settings)
+    if settings.cors_allowed_origins:
+        # Starlette's middleware answers the browsers' preflight OPTIONS before /graphql
+        # (which refuses OPTIONS otherwise) and adds the headers to every answer.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "If-None-Match"],
+            expose_headers=["ETag", "Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(
         RequestSizeLimit,
         max_bytes=settings.max_request_bytes,
