@@ -176,7 +176,7 @@ def list_query(
     rank = None
     if criteria.search is not None:
         search = criteria.search
-        hits = text_hits(listed.target, search, *scope, name="text_hits")
+        hits = text_hits(listed.target, search, *scope)
         match = search_match(listed.target, search, hits=hits, found=found_any(hits))
         scope.append(match.condition)
         rank = match.rank

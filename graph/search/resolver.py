@@ -171,8 +171,8 @@ def plan_results(  # noqa: PLR0913 - the field's arguments, as its resolver rece
     if place is not None:
         venue_scope.append(near_condition(models.Venue.location, place))
         media_scope.append(near_condition(models.Media.location, place))
-    venue_hits = text_hits(VENUES, text, *venue_scope, name="venue_text_hits")
-    media_hits = text_hits(MEDIA, text, *media_scope, name="media_text_hits")
+    venue_hits = text_hits(VENUES, text, *venue_scope)
+    media_hits = text_hits(MEDIA, text, *media_scope)
     found = found_any(venue_hits, media_hits)
     branches = []
     for entity, target, table, scope, hit_ids in (
