@@ -23,6 +23,7 @@ import dataclasses
 import itertools
 import json
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
@@ -49,6 +50,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    column,
     false,
     func,
     select,
@@ -56,6 +58,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID, aggregate_order_by
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import CompileError
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
@@ -75,15 +78,18 @@ from graph.compiler.builder import (
     NearbyField,
     NodeField,
     NodeRoot,
+    NodesRoot,
     ObjectSelection,
     OperationPlan,
     PageInfoField,
     PersonalField,
     PreferencesField,
     ScalarField,
+    SearchRoot,
     ToOneField,
     TotalCountField,
     Typename,
+    UnionNodeField,
     UnsupportedError,
     VenueRoot,
     ViewerRoot,
@@ -95,7 +101,7 @@ from graph.core.context import Context
 from graph.core.errors import ClientError
 from graph.core.global_id import decode_global_id, decode_typed_id, global_id_type_name
 from graph.core.loaders import HISTORY_ORDERING
-from graph.core.node_lookup import registered_type_names
+from graph.core.node_lookup import decoded_node_ids, registered_type_names
 from graph.core.paging import (
     Ordering,
     Window,
@@ -105,6 +111,7 @@ from graph.core.paging import (
 from graph.core.permissions import email_visible, history_readable, is_self_or_admin
 from graph.core.read_model import HistoryRead, NearbyRead
 from graph.core.viewer import Viewer
+from graph.search.resolver import plan_results
 from models.search import marked_html_sql
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
@@ -490,7 +497,7 @@ class Plan:
             for slot in self.slots:
                 if slot.when is not None:
                     chosen = built[slot.when[0]]
-                    if chosen.piece.shape != slot.when[1]:
+                    if slot.when[1] not in chosen.piece.sql.get("types", ()):
                         built.append(_SKIPPED)
                         continue
                 found = slot.built(request)
@@ -509,7 +516,9 @@ class Plan:
         transpiler = _Transpiler(catalog(self.schema), self.viewer, pieces, self.scopes, self)
         try:
             return _compile(transpiler.root(self.plan), clauses)
-        except (UnsupportedError, ValueError, KeyError):
+        except (UnsupportedError, ValueError, KeyError, CompileError):
+            # SQLAlchemy's refusal (CompileError) too: a statement that cannot be written is
+            # the loader path's request, never an error of the compiled path's.
             return None
 
 
@@ -534,6 +543,8 @@ class _Transpiler:
     def object_json(self, selection: ObjectSelection, scope: FromClause) -> ColumnElement[str]:
         """JSON text of one object of a compiled type, as `selection` selects it."""
         compiled = self.types[selection.type_name]
+        if not selection.fields:  # a member of a union or interface that selects nothing
+            return js.const("{}")
         parts: list[ColumnElement[Any]] = []
         for index, field in enumerate(selection.fields):
             parts.append(js.const(("{" if index == 0 else ",") + f'"{field.key}":'))
@@ -686,10 +697,20 @@ class _Transpiler:
                 parts.append(js.concat([js.const('"'), cursor, js.const('"')]))
             elif isinstance(field, NodeField):
                 parts.append(self.object_json(field.node, scope))
+            elif isinstance(field, UnionNodeField):
+                parts.append(self._union_node(field))
             else:
                 assert isinstance(field, FoundField)  # noqa: S101 - the last kind of edge field
                 parts.append(_found(field.name, extras))
         return js.concat([*parts, js.const("}")]) if parts else js.const("")
+
+    def _union_node(self, field: UnionNodeField) -> ColumnElement[str]:
+        """The object of whichever member type the row joined (the others' tables are NULL)."""
+        members = []
+        for selection in field.selections.values():
+            scope = self.plan.scopes[id(selection)]
+            members.append((scope.c.id.is_not(None), self.object_json(selection, scope)))
+        return case(*members, else_=js.FALL_BACK)
 
     def _connection(  # noqa: PLR0913 - the pieces of a page
         self,
@@ -767,6 +788,15 @@ class _Transpiler:
                 columns.append(self._root_object(field))
             elif isinstance(field, NodeRoot):
                 columns.append(self._root_node(field))
+            elif isinstance(field, NodesRoot):
+                columns.append(self._root_nodes(field))
+            elif isinstance(field, SearchRoot):
+                piece = self.piece(field)
+                columns.append(
+                    self._connection_over(
+                        field.connection, piece.sql["from"], piece, correlate=None
+                    )
+                )
             else:
                 scope = self.plan.scopes[id(field)]
                 columns.append(
@@ -786,6 +816,39 @@ class _Transpiler:
         if selection is None:
             raise UnsupportedError
         return self._object_where(selection, piece.sql["where"])
+
+    def _root_nodes(self, field: NodesRoot) -> ColumnElement[str]:
+        """`nodes(ids:)`: a JSON array, per ID (in order) its object or null.
+
+        The piece lists the IDs as rows of `wanted` (row id, type name, position); each row
+        reads the object of its type, of the types the request's IDs name.
+        """
+        piece = self.piece(field)
+        wanted: FromClause = piece.sql["wanted"]
+        visible: Mapping[str, ColumnElement[bool]] = piece.sql["visible"]
+        objects = []
+        for type_name in sorted(piece.sql["types"]):
+            selection = field.selections.get(type_name)
+            if selection is None:
+                raise UnsupportedError
+            scope = self.plan.scopes[id(selection)]
+            body = self.object_json(selection, scope)
+            found = (
+                select(body)
+                .select_from(scope)
+                .where(
+                    scope.c.id == wanted.c.id,
+                    visible[type_name],
+                    *self._live(type_name, scope),
+                )
+                .correlate(wanted)
+            )
+            objects.append((wanted.c.type_name == js.const(type_name), found.scalar_subquery()))
+        element = js.or_null(case(*objects, else_=None)) if objects else js.NULL
+        listed = func.string_agg(element, aggregate_order_by(js.const(","), wanted.c.position))
+        array = js.const("[").concat(listed).concat(js.const("]"))
+        statement = select(func.coalesce(array, js.const("[]"))).select_from(wanted)
+        return statement.correlate(None).scalar_subquery()
 
     def _root_object(self, field: VenueRoot | ViewerRoot) -> ColumnElement[str]:
         selection = field.venue if isinstance(field, VenueRoot) else field.user
@@ -881,9 +944,12 @@ class _Slots:
                 )
                 self.add(field, _root_list_slot(field, table, highlight=highlight))
                 self.connection(field.connection, table)
-            elif isinstance(field, NodeRoot):
+            elif isinstance(field, NodeRoot | NodesRoot):
                 index = len(self.slots)
-                self.add(field, _node_slot(field.arguments, self.types))
+                if isinstance(field, NodeRoot):
+                    self.add(field, _node_slot(field.arguments, self.types))
+                else:
+                    self.add(field, _nodes_slot(field.arguments, self.types))
                 for type_name, selection in field.selections.items():
                     if selection is None:
                         continue
@@ -892,6 +958,13 @@ class _Slots:
                     self.when = (index, type_name)
                     self.object(selection, table)
                     self.when = None
+            elif isinstance(field, SearchRoot):
+                highlight = any(
+                    isinstance(edge, FoundField) and edge.name == "highlight"
+                    for edge in field.connection.edge
+                )
+                self.add(field, _search_slot(field.arguments, highlight=highlight))
+                self.connection(field.connection, None)
 
     def object(
         self, selection: ObjectSelection, scope: FromClause, *, the_viewer: bool = False
@@ -949,10 +1022,18 @@ class _Slots:
             else:
                 self.object(dataclasses.replace(selection, fields=(field,)), scope)
 
-    def connection(self, connection: ConnectionSelection, scope: FromClause) -> None:
+    def connection(self, connection: ConnectionSelection, scope: FromClause | None) -> None:
+        """`scope`: the nodes' table (None for a union's: each member type's own table)."""
         for field in connection.edge:
             if isinstance(field, NodeField):
+                if scope is None:
+                    raise UnsupportedError
                 self.object(field.node, scope)
+            elif isinstance(field, UnionNodeField):
+                for type_name, selection in field.selections.items():
+                    table = self.types[type_name].table
+                    self.scopes[id(selection)] = table
+                    self.object(selection, table)
 
 
 def _venue_slot(arguments: Arguments, table: FromClause) -> Slot:
@@ -978,7 +1059,72 @@ def _node_slot(arguments: Arguments, types: Mapping[str, CompiledType]) -> Slot:
         conditions = [table.c.id == bindparam(None, row_id, type_=UUID(as_uuid=True))]
         if compiled.visible is not None:
             conditions.append(compiled.visible(request.context.viewer))
-        return Piece(type_name, {"where": and_(*conditions)})
+        return Piece(type_name, {"where": and_(*conditions), "types": frozenset({type_name})})
+
+    return Slot(arguments, build)
+
+
+def _nodes_slot(arguments: Arguments, types: Mapping[str, CompiledType]) -> Slot:
+    """The IDs `nodes(ids:)` reads, checked as the loader path checks them, as rows of a table.
+
+    The statement's shape is the set of types named, whatever their number and order.
+    """
+
+    def build(request: Request, values: dict[str, Any]) -> Piece:
+        row_ids: list[uuid.UUID | None] = []
+        type_names: list[str | None] = []
+        for type_name, key in decoded_node_ids(values["ids"], field="ids"):
+            if type_name is None:  # no such type: null, as on the loader path
+                row_ids.append(None)
+                type_names.append(None)
+                continue
+            compiled = types.get(type_name)
+            if compiled is None or compiled.timestamped or not isinstance(key, uuid.UUID):
+                raise UnsupportedError  # a type read only by the loader path (an audit event)
+            row_ids.append(key)
+            type_names.append(type_name)
+        named = frozenset(name for name in type_names if name is not None)
+        wanted = (
+            func.unnest(
+                bindparam(None, row_ids, type_=ARRAY(UUID(as_uuid=True))),
+                bindparam(None, type_names, type_=ARRAY(Text)),
+            )
+            .table_valued(
+                column("id", UUID(as_uuid=True)),
+                column("type_name", Text),
+                with_ordinality="position",
+            )
+            .render_derived("wanted")
+        )
+        viewer = request.context.viewer
+        visible: dict[str, ColumnElement[bool]] = {}
+        for type_name in sorted(named):
+            rule = types[type_name].visible
+            visible[type_name] = true() if rule is None else rule(viewer)
+        return Piece(tuple(sorted(named)), {"wanted": wanted, "visible": visible, "types": named})
+
+    return Slot(arguments, build)
+
+
+def _search_slot(arguments: Arguments, *, highlight: bool) -> Slot:
+    """The global `search`'s page, planned by its resolver's own `plan_results`."""
+
+    def build(request: Request, values: dict[str, Any]) -> Piece:
+        planned = plan_results(request.context.viewer, highlight=highlight, **values)
+        window = planned.window
+        sql: dict[str, Any] = {
+            "from": planned.joined(),
+            "where": true(),
+            "order": tuple(key.expression for key in planned.ordering.keys),
+            "extras": dict(planned.extras),
+            "ordering": planned.ordering,
+            # Forward only: `hasPreviousPage` is false even after a cursor, as the field says.
+            "backward": False,
+            **_size_parameters(window.size),
+        }
+        if window.after is not None:
+            sql["after"] = beyond(planned.ordering, window.after, forward=True)
+        return Piece((window.after is not None, tuple(planned.extras)), sql)
 
     return Slot(arguments, build)
 
