@@ -332,6 +332,9 @@ class OperationPlan:
     """The typed plan of one query operation: its root fields in response order."""
 
     fields: tuple[RootField, ...]
+    # Each root field's nodes in the document (graphql-core resolves them when a request
+    # leaves that field to it: a `LoaderRoot`, or a field the request demotes).
+    nodes: tuple[tuple[FieldNode, ...], ...] = ()
 
 
 # Fields the compiler renders by a rule of their own (see the catalog).
@@ -623,7 +626,8 @@ class Builder:
     ) -> OperationPlan:
         """The plan of `operation`'s root fields."""
         fields: list[RootField] = []
-        for key, nodes in self.collect(query_type, operation.selection_set):
+        collected = self.collect(query_type, operation.selection_set)
+        for key, nodes in collected:
             if not _NAME.match(key):
                 raise UnsupportedError
             try:
@@ -632,7 +636,7 @@ class Builder:
                 fields.append(LoaderRoot(key, tuple(nodes)))
         if all(isinstance(field, LoaderRoot | Typename) for field in fields):
             raise UnsupportedError  # nothing for a statement to answer
-        return OperationPlan(tuple(fields))
+        return OperationPlan(tuple(fields), tuple(tuple(nodes) for _, nodes in collected))
 
     def _root_field(
         self, query_type: GraphQLObjectType, key: str, nodes: list[FieldNode]

@@ -114,6 +114,15 @@ async def load_node(context: Context, global_id: str, *, field: str) -> Node | N
     return await node_type.load(context, key)
 
 
+def decoded_node_id(global_id: str, *, field: str) -> tuple[str | None, object]:
+    """The registered type a global ID names (None if none) and its key, as `node` reads it.
+
+    `BAD_USER_INPUT` naming `field` if the ID is invalid (for its type, if it names one).
+    """
+    node_type, key = _decoded(global_id, field=field)
+    return (global_id_type_name(global_id, field=field) if node_type else None), key
+
+
 def decoded_node_ids(global_ids: Sequence[str], *, field: str) -> list[tuple[str | None, object]]:
     """Per ID, the registered type it names (None if none) and its key, as `nodes` reads them.
 
@@ -123,12 +132,7 @@ def decoded_node_ids(global_ids: Sequence[str], *, field: str) -> list[tuple[str
     if len(global_ids) > MAX_PAGE_SIZE:
         message = f"`{field}` takes at most {MAX_PAGE_SIZE} IDs; got {len(global_ids)}."
         raise BadUserInputError(message, field=field)
-    decoded: list[tuple[str | None, object]] = []
-    for global_id in global_ids:
-        node_type, key = _decoded(global_id, field=field)
-        type_name = global_id_type_name(global_id, field=field) if node_type is not None else None
-        decoded.append((type_name, key))
-    return decoded
+    return [decoded_node_id(global_id, field=field) for global_id in global_ids]
 
 
 async def load_nodes(

@@ -175,22 +175,66 @@ async def test_ids_the_loader_path_refuses_are_left_to_it(both_paths, nodes_worl
     del nodes_world
 
 
-@pytest.mark.parametrize("who", VIEWERS)
-async def test_an_audit_event_id_is_left_to_the_loader_path(both_paths, execute, nodes_world, who):
-    admin = nodes_world["viewers"]["admin"]
-    venue_id = encode_global_id("Venue", nodes_world["venue"].id)
+BESIDE = """
+query Beside($ids: [ID!]!, $id: ID!) {
+  venues(first: 2) { totalCount edges { node { name } } }
+  nodes(ids: $ids) { __typename id ... on User { displayName } ... on AuditEvent { action } }
+  node(id: $id) { id ... on AuditEvent { tableName } ... on Venue { name location } }
+  viewer { id }
+}
+"""
+
+
+async def _event_id(execute, world: dict[str, Any]) -> str:
+    venue_id = encode_global_id("Venue", world["venue"].id)
     history = await execute(
         "query($id: ID!) { venue(id: $id) { history(first: 1) { edges { node { id } } } } }",
         {"id": venue_id},
-        viewer=admin,
+        viewer=world["viewers"]["admin"],
     )
-    event_id = history.data["venue"]["history"]["edges"][0]["node"]["id"]
+    return history.data["venue"]["history"]["edges"][0]["node"]["id"]
 
-    fast, general, compiled = await both_paths(
-        NODES, {"ids": [venue_id, event_id]}, viewer=nodes_world["viewers"][who]
-    )
 
-    assert (fast, compiled) == (None, False)
+@pytest.mark.parametrize("who", VIEWERS)
+async def test_an_audit_event_id_leaves_only_its_field_to_graphql_core(  # noqa: PLR0913, PLR0917 - fixtures
+    both_paths, execute, session, nodes_world, count_statements, who
+):
+    viewer = nodes_world["viewers"][who]
+    event_id = await _event_id(execute, nodes_world)
+    venue_id = nodes_world["ids"]["venue"]
+    cases = [
+        # The audit event: `nodes` and `node` are resolved beside the statement.
+        ({"ids": [nodes_world["ids"]["host"], event_id], "id": event_id}, 2),
+        # A venue, whose `location` only the loader path reads: `node` beside it.
+        ({"ids": [nodes_world["ids"]["host"]], "id": venue_id}, 1),
+        # Nothing the statement cannot read.
+        ({"ids": [nodes_world["ids"]["host"]], "id": nodes_world["ids"]["booking"]}, 0),
+    ]
+    plans = CompiledReads.plans.compiled
+    for variables, beside in cases:
+        fast, general, compiled = await both_paths(BESIDE, variables, viewer=viewer)
+        with count_statements as counted:
+            again = await fast_response(
+                CompiledReads.plans, session, BESIDE, variables, viewer=viewer
+            )
+
+        assert compiled
+        assert fast == general == again
+        assert (counted.count == 1) == (beside == 0), counted.statements
+    # One plan serves them all: which fields go beside the statement is the request's.
+    assert CompiledReads.plans.compiled == plans + 1
+
+
+@pytest.mark.parametrize("who", VIEWERS)
+async def test_nodes_alone_with_an_audit_event_id_is_left_to_the_loader_path(
+    both_paths, execute, nodes_world, who
+):
+    event_id = await _event_id(execute, nodes_world)
+    variables = {"ids": [nodes_world["ids"]["venue"], event_id]}
+
+    fast, general, compiled = await both_paths(NODES, variables, viewer=nodes_world["viewers"][who])
+
+    assert (fast, compiled) == (None, False)  # nothing left for a statement to answer
     assert b'"nodes"' in general
 
 
