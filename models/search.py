@@ -195,14 +195,18 @@ def similar_name(target: Searchable, search: SearchText) -> ColumnElement[bool]:
     return or_(false(), *similar_names(target, search))
 
 
-def text_hits(target: Searchable, search: SearchText, *scope: Any, name: str | None = None) -> CTE:  # noqa: ANN401 - SQL conditions
-    """The ids of rows meeting `scope` that match the full-text query: a CTE named `name`.
-
-    Without `name` it is anonymous, so that one statement may hold several (two searched
-    lists in one query): SQLAlchemy numbers them apart.
+def text_hits(
+    target: Searchable,
+    search: SearchText,
+    *scope: Any,  # noqa: ANN401 - SQL conditions
+    name: str | None = None,
+) -> CTE:
+    """The ids of rows meeting `scope` that match the full-text query: a CTE.
 
     It is read twice (for the rows, and to tell whether the fallback applies), so PostgreSQL
-    materializes it: one GIN scan, planned to read every match.
+    materializes it: one GIN scan, planned to read every match. Unnamed, it is named apart
+    from every other CTE of the statement: one statement may hold several searches (the
+    compiled path's, one per searched root field).
     """
     table = target.vector.class_
     return select(table.id).where(*scope, text_match(target, search)).cte(name)

@@ -24,9 +24,12 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLIncludeDirective,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLSkipDirective,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -45,6 +48,7 @@ from graph.compiler.catalog import (
     catalog,
 )
 from graph.core.root_list import RootList, root_list_of
+from graph.search.resolver import search
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 # Edge fields of a searchable list (`graph.core.search.Found`), read from the page's extras.
@@ -197,7 +201,15 @@ class FoundField:
     name: str
 
 
-EdgeField = Typename | CursorField | NodeField | FoundField
+@dataclasses.dataclass(frozen=True, slots=True)
+class UnionNodeField:
+    """An edge's `node` of a union type (`SearchResult`): what each member type selects."""
+
+    key: str
+    selections: Mapping[str, ObjectSelection]
+
+
+EdgeField = Typename | CursorField | NodeField | UnionNodeField | FoundField
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -264,6 +276,27 @@ class NodeRoot:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class NodesRoot:
+    """`nodes(ids:)`: per ID, the object of whichever type it names, selected per type.
+
+    As `NodeRoot`: a type mapped to None takes the loader path when an ID names it.
+    """
+
+    key: str
+    arguments: Arguments
+    selections: Mapping[str, "ObjectSelection | None"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchRoot:
+    """The root `search`: venues and media on one ranked page (`graph.search.resolver`)."""
+
+    key: str
+    arguments: Arguments
+    connection: ConnectionSelection
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ViewerRoot:
     """`viewer`: the signed-in user, or null."""
 
@@ -289,7 +322,9 @@ class LoaderRoot:
     nodes: tuple[FieldNode, ...]
 
 
-RootField = Typename | VenueRoot | NodeRoot | ViewerRoot | ListRoot | LoaderRoot
+RootField = (
+    Typename | VenueRoot | NodeRoot | NodesRoot | ViewerRoot | ListRoot | SearchRoot | LoaderRoot
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -297,6 +332,9 @@ class OperationPlan:
     """The typed plan of one query operation: its root fields in response order."""
 
     fields: tuple[RootField, ...]
+    # Each root field's nodes in the document (graphql-core resolves them when a request
+    # leaves that field to it: a `LoaderRoot`, or a field the request demotes).
+    nodes: tuple[tuple[FieldNode, ...], ...] = ()
 
 
 # Fields the compiler renders by a rule of their own (see the catalog).
@@ -414,10 +452,12 @@ class Builder:
         nodes: Sequence[FieldNode],
         *,
         the_viewer: bool = False,
+        abstract: bool = False,
     ) -> ObjectSelection:
         """One object of a compiled type, selected by `nodes`' merged selections.
 
-        `the_viewer`: the object is the viewer's own user (`viewer`).
+        `the_viewer`: the object is the viewer's own user (`viewer`). `abstract`: it is
+        reached through an interface or union, where a type may select nothing (`{}`).
         """
         type_name = graphql_type.name
         compiled = self.types.get(type_name)
@@ -437,7 +477,7 @@ class Builder:
                 if not isinstance(leaf, Typename):
                     self._no_selection(field_nodes)
                 fields.append(leaf)
-        if not fields:
+        if not fields and not abstract:
             raise UnsupportedError
         return ObjectSelection(type_name, tuple(fields))
 
@@ -518,11 +558,12 @@ class Builder:
                 raise UnsupportedError
         if not fields:
             raise UnsupportedError
+        node_type = get_named_type(self._field_type(connection, "edges").fields["node"].type)
         return ConnectionSelection(
             connection.name,
             tuple(fields),
             edge,
-            self._field_type(self._field_type(connection, "edges"), "node").name,
+            node_type.name,
             self._wants_page_cursors(connection, nodes),
         )
 
@@ -542,7 +583,7 @@ class Builder:
         self, connection: GraphQLObjectType, nodes: Sequence[FieldNode]
     ) -> tuple[EdgeField, ...]:
         edge_type = self._field_type(connection, "edges")
-        node_type = self._field_type(edge_type, "node")
+        node_type = get_named_type(edge_type.fields["node"].type)
         fields: list[EdgeField] = []
         for key, field_nodes in self._merged(
             edge_type, self._subfields(connection, nodes, "edges")
@@ -554,8 +595,14 @@ class Builder:
                 fields.append(Typename(key, edge_type.name))
             elif name == "cursor":
                 fields.append(CursorField(key))
-            elif name == "node":
+            elif name == "node" and isinstance(node_type, GraphQLObjectType):
                 fields.append(NodeField(key, self.object_selection(node_type, field_nodes)))
+            elif name == "node" and isinstance(node_type, GraphQLUnionType):
+                members = {
+                    member.name: self.object_selection(member, field_nodes, abstract=True)
+                    for member in node_type.types
+                }
+                fields.append(UnionNodeField(key, members))
             elif name in FOUND_FIELDS:
                 self._no_selection(field_nodes)
                 fields.append(FoundField(key, name))
@@ -579,7 +626,8 @@ class Builder:
     ) -> OperationPlan:
         """The plan of `operation`'s root fields."""
         fields: list[RootField] = []
-        for key, nodes in self.collect(query_type, operation.selection_set):
+        collected = self.collect(query_type, operation.selection_set)
+        for key, nodes in collected:
             if not _NAME.match(key):
                 raise UnsupportedError
             try:
@@ -588,7 +636,7 @@ class Builder:
                 fields.append(LoaderRoot(key, tuple(nodes)))
         if all(isinstance(field, LoaderRoot | Typename) for field in fields):
             raise UnsupportedError  # nothing for a statement to answer
-        return OperationPlan(tuple(fields))
+        return OperationPlan(tuple(fields), tuple(tuple(nodes) for _, nodes in collected))
 
     def _root_field(
         self, query_type: GraphQLObjectType, key: str, nodes: list[FieldNode]
@@ -601,31 +649,51 @@ class Builder:
             arguments = Arguments(query_type.fields["venue"], nodes[0])
             venue = self.object_selection(self._field_type(query_type, "venue"), nodes)
             return VenueRoot(key, arguments, venue)
-        if name == "node":
-            node_interface = get_named_type(query_type.fields["node"].type)
-            selections: dict[str, ObjectSelection | None] = {}
-            for possible in self.schema.get_possible_types(node_interface):
-                if possible.name not in self.types:
-                    continue
-                try:
-                    selections[possible.name] = self.object_selection(possible, nodes)
-                except (UnsupportedError, KeyError):
-                    selections[possible.name] = None
-            return NodeRoot(key, Arguments(query_type.fields["node"], nodes[0]), selections)
+        if name in {"node", "nodes"}:
+            field = query_type.fields[name]
+            selections = self._per_node_type(get_named_type(field.type), nodes)
+            if name == "node":
+                return NodeRoot(key, Arguments(field, nodes[0]), selections)
+            return NodesRoot(key, Arguments(field, nodes[0]), selections)
         if name == "viewer":
             self._no_arguments(nodes)
             user = self.object_selection(
                 self._field_type(query_type, "viewer"), nodes, the_viewer=True
             )
             return ViewerRoot(key, user)
+        return self._connection_root(query_type, key, nodes)
+
+    def _connection_root(
+        self, query_type: GraphQLObjectType, key: str, nodes: list[FieldNode]
+    ) -> ListRoot | SearchRoot:
+        """A root list (`venues`, ...) or the global `search`, known by the field's resolver."""
+        name = nodes[0].name.value
         field = query_type.fields[name]
         definition = field.extensions.get(_DEFINITION)
         resolver = getattr(getattr(definition, "base_resolver", None), "wrapped_func", None)
         root_list = root_list_of(resolver)
-        if root_list is None:
+        if resolver is not search and root_list is None:
             raise UnsupportedError
         connection = self.connection_selection(self._field_type(query_type, name), nodes)
+        if root_list is None:
+            return SearchRoot(key, Arguments(field, nodes[0]), connection)
         return ListRoot(key, root_list, Arguments(field, nodes[0]), connection)
+
+    def _per_node_type(
+        self, node_interface: GraphQLNamedType, nodes: Sequence[FieldNode]
+    ) -> dict[str, ObjectSelection | None]:
+        """What `node`/`nodes` select of each compiled `Node` type (None: not plannable)."""
+        if not isinstance(node_interface, GraphQLInterfaceType):
+            raise UnsupportedError
+        selections: dict[str, ObjectSelection | None] = {}
+        for possible in self.schema.get_possible_types(node_interface):
+            if possible.name not in self.types:
+                continue
+            try:
+                selections[possible.name] = self.object_selection(possible, nodes, abstract=True)
+            except (UnsupportedError, KeyError):
+                selections[possible.name] = None
+        return selections
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

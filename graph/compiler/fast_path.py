@@ -155,9 +155,10 @@ class CompiledReads(SchemaExtension):
         if plan is None or bound is None:
             # Not planned, or an argument the loader path refuses: it reports the error.
             return None
-        sql, parameters = bound
         try:
-            texts = await context.db.run(lambda session: _fetch(session, sql, parameters))
+            texts = await context.db.run(
+                lambda session: _fetch(session, bound.sql, bound.parameters)
+            )
         except Exception as error:  # noqa: BLE001 - as graphql-core: a failure is an error
             # Masked (timeout, unavailable database: 503) by the error extension, as there.
             return GraphQLExecutionResult(
@@ -167,23 +168,30 @@ class CompiledReads(SchemaExtension):
             # A value the statement could not render as the loader path does (a history the
             # viewer may not read, which it refuses with an error): the loader path answers.
             return None
-        if plan.loader_document is None:
+        loader_document = plan.loader_document(bound.demoted)
+        if loader_document is None:
             return GraphQLExecutionResult(data=RawData(_ascii(plan.data(texts, None))))  # type: ignore[arg-type]
-        return await self._with_loaded_fields(plan, texts, context)
+        return await self._with_loaded_fields(plan, texts, context, loader_document, bound.demoted)
 
     async def _with_loaded_fields(
-        self, plan: Plan, texts: list[str], context: Context
+        self,
+        plan: Plan,
+        texts: list[str],
+        context: Context,
+        loader_document: DocumentNode,
+        demoted: frozenset[int],
     ) -> GraphQLExecutionResult:
         """The statement's fields beside those graphql-core resolves, after it.
 
-        They are the root fields the compiler does not plan (a raw-SQL aggregate); after the
+        They are the root fields the compiler does not plan (a raw-SQL aggregate) and those
+        the request demoted (`demoted`: an ID only the loader path reads); after the
         statement, because the request has one connection.
         """
         execution = self.execution_context
         loaded = await await_maybe(
             graphql_execute(
                 execution.schema._schema,  # noqa: SLF001 - graphql-core's schema
-                plan.loader_document,  # type: ignore[arg-type]
+                loader_document,
                 context_value=context,
                 variable_values=execution.variables,
                 operation_name=execution.operation_name,
@@ -194,7 +202,7 @@ class CompiledReads(SchemaExtension):
         if loaded.data is None:  # a non-null root field failed: no data at all, as there
             return loaded
         return GraphQLExecutionResult(
-            data=RawData(_ascii(plan.data(texts, loaded.data))),  # type: ignore[arg-type]
+            data=RawData(_ascii(plan.data(texts, loaded.data, demoted))),  # type: ignore[arg-type]
             errors=loaded.errors,
         )
 

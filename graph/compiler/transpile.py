@@ -24,6 +24,7 @@ import itertools
 import json
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import strawberry
 from graphql import (
     DocumentNode,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
@@ -50,6 +52,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    column,
     false,
     func,
     select,
@@ -77,15 +80,18 @@ from graph.compiler.builder import (
     NearbyField,
     NodeField,
     NodeRoot,
+    NodesRoot,
     ObjectSelection,
     OperationPlan,
     PageInfoField,
     PersonalField,
     PreferencesField,
     ScalarField,
+    SearchRoot,
     ToOneField,
     TotalCountField,
     Typename,
+    UnionNodeField,
     UnsupportedError,
     VenueRoot,
     ViewerRoot,
@@ -95,9 +101,9 @@ from graph.compiler.catalog import ChildList, CompiledType, catalog
 from graph.core.child_connection import hashable, plan_child_page
 from graph.core.context import Context
 from graph.core.errors import ClientError
-from graph.core.global_id import decode_global_id, decode_typed_id, global_id_type_name
+from graph.core.global_id import decode_typed_id
 from graph.core.loaders import HISTORY_ORDERING
-from graph.core.node_lookup import registered_type_names
+from graph.core.node_lookup import decoded_node_id, decoded_node_ids
 from graph.core.paging import (
     Ordering,
     Window,
@@ -107,6 +113,7 @@ from graph.core.paging import (
 from graph.core.permissions import email_visible, history_readable, is_self_or_admin
 from graph.core.read_model import HistoryRead, NearbyRead
 from graph.core.viewer import Viewer
+from graph.search.resolver import plan_results
 from models.search import marked_html_sql
 
 logger = logging.getLogger(__name__)
@@ -240,7 +247,10 @@ class Slot:
     serial: int = dataclasses.field(default_factory=lambda: next(_SERIALS))
 
     def built(self, request: Request) -> Built | None:
-        """This request's piece (None when the loader path must answer: it reports the error)."""
+        """This request's piece (None when the loader path must answer: it reports the error).
+
+        `_DEMOTED` when graphql-core must resolve the slot's root field (`LoaderOnlyError`).
+        """
         coerced: dict[str, Any] = {}
         if self.arguments is not None:
             coerced = get_argument_values(
@@ -270,6 +280,8 @@ class Slot:
             )
             piece = self.build(request, converted)
             keys = [_cache_key(clause) for clause in piece.clauses]
+        except LoaderOnlyError:
+            return _DEMOTED
         except (ClientError, GraphQLError, ValueError, TypeError, UnsupportedError, RecursionError):
             return None
         return Built(
@@ -299,6 +311,18 @@ def _binding_key(
 
 # A slot of a type `node(id:)` did not name this time: no SQL, no values.
 _SKIPPED = Built(Piece("skipped", {}), "skipped", ())
+# A slot of a root field this request leaves to graphql-core (`LoaderOnlyError`).
+_DEMOTED = Built(Piece("demoted", {}), "demoted", ())
+
+
+class LoaderOnlyError(UnsupportedError):
+    """The request names what only the loader path reads, and reads without refusing it.
+
+    An audit event's ID in `nodes(ids:)`, or the ID of a type whose selection the compiler
+    does not plan: the root field is resolved by graphql-core beside the statement (as a
+    `LoaderRoot`), and the statement answers the others. Errors are not this: a request the
+    loader path refuses is left to it whole (`Slot.built` gives None).
+    """
 
 
 def _size_parameters(size: int) -> dict[str, BindParameter[int]]:
@@ -411,6 +435,19 @@ def _compile(statement: Select[Any], clauses: Sequence[ClauseElement]) -> Statem
 # --- the plan ----------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Binding:
+    """One request's statement: its SQL, its parameters, and the root fields it leaves out.
+
+    `demoted`: indexes of root fields this request leaves to graphql-core (see
+    `LoaderOnlyError`); they are resolved beside the statement, as `LoaderRoot`s are.
+    """
+
+    sql: str
+    parameters: tuple[Any, ...]
+    demoted: frozenset[int] = frozenset()
+
+
 @dataclasses.dataclass
 class Plan:
     """A compiled operation: its typed plan, its slots, and a statement per shape."""
@@ -424,19 +461,48 @@ class Plan:
     scopes: dict[int, FromClause]
     # Per plan node (by id), the index of its slot.
     slot_of: dict[int, int]
-    # The operation with only the root fields graphql-core resolves (None: every one compiled).
-    loader_document: DocumentNode | None
+    # Per slot, the index of the root field it serves.
+    root_of: list[int]
+    # The document's fragments, for the documents graphql-core runs beside the statement.
+    fragments: tuple[FragmentDefinitionNode, ...]
     serial: int = dataclasses.field(default_factory=lambda: next(_SERIALS))
+    # Per set of demoted root fields, the operation graphql-core runs (see `loader_document`).
+    _loader_documents: dict[frozenset[int], DocumentNode | None] = dataclasses.field(
+        default_factory=dict
+    )
 
-    def data(self, texts: Sequence[str], loaded: Mapping[str, Any] | None) -> str:
+    def loader_document(self, demoted: frozenset[int] = frozenset()) -> DocumentNode | None:
+        """The operation with only the root fields graphql-core resolves (None: none are).
+
+        They are the `LoaderRoot`s and the fields the request demoted (`demoted`).
+        """
+        if demoted not in self._loader_documents:
+            nodes = [
+                node
+                for index, field in enumerate(self.plan.fields)
+                if isinstance(field, LoaderRoot) or index in demoted
+                for node in self.plan.nodes[index]
+            ]
+            self._loader_documents[demoted] = (
+                _loader_document(self.operation, self.fragments, nodes) if nodes else None
+            )
+        return self._loader_documents[demoted]
+
+    def data(
+        self,
+        texts: Sequence[str],
+        loaded: Mapping[str, Any] | None,
+        demoted: frozenset[int] = frozenset(),
+    ) -> str:
         """The response's `data` as JSON text, root fields in the operation's order.
 
-        `texts`: the statement's root fields in order; `loaded`: graphql-core's data.
+        `texts`: the statement's root fields in order; `loaded`: graphql-core's data, for the
+        `LoaderRoot`s and the `demoted` fields.
         """
         compiled = iter(texts)
         parts = []
-        for field in self.plan.fields:
-            if isinstance(field, LoaderRoot):
+        for index, field in enumerate(self.plan.fields):
+            if isinstance(field, LoaderRoot) or index in demoted:
                 assert loaded is not None  # noqa: S101 - a plan with loader fields loads them
                 value = json.dumps(loaded[field.key], separators=(",", ":"))
             else:
@@ -446,13 +512,13 @@ class Plan:
 
     def bind(
         self, variables: dict[str, Any] | None, context: Context, schema: strawberry.Schema
-    ) -> tuple[str, tuple[Any, ...]] | None:
-        """The SQL and parameters for one request; None when the loader path must answer."""
+    ) -> Binding | None:
+        """The statement for one request; None when the loader path must answer."""
         key = _binding_key(self.serial, variables, context)
         if key is not None:
             cached = _BINDINGS.get(key)
             if cached is not _NEVER:
-                binding: tuple[str, tuple[Any, ...]] | None = cached
+                binding: Binding | None = cached
                 return binding
         binding = self._bind(variables, context, schema)
         if key is not None:
@@ -461,7 +527,7 @@ class Plan:
 
     def _bind(
         self, variables: dict[str, Any] | None, context: Context, schema: strawberry.Schema
-    ) -> tuple[str, tuple[Any, ...]] | None:
+    ) -> Binding | None:
         try:
             coerced = get_variable_values(
                 self.schema, self.operation.variable_definitions or (), variables or {}
@@ -473,50 +539,73 @@ class Plan:
         found = self._pieces(Request(context, coerced, schema))
         if found is None:
             return None
+        demoted = frozenset(self.root_of[i] for i, item in enumerate(found) if item is _DEMOTED)
+        if all(
+            isinstance(field, LoaderRoot | Typename) or index in demoted
+            for index, field in enumerate(self.plan.fields)
+        ):
+            return None  # nothing left for a statement to answer
         shape = tuple(item.shape for item in found)
         statement = _STATEMENTS.get((self.serial, shape))
         if statement is _NEVER:
-            pieces = [None if item is _SKIPPED else item.piece for item in found]
+            pieces = [
+                None if item is _SKIPPED or item is _DEMOTED else item.piece for item in found
+            ]
             clauses = [clause for piece in pieces if piece is not None for clause in piece.clauses]
-            statement = self._build(pieces, clauses)
+            statement = self._build(pieces, clauses, demoted)
             _STATEMENTS.put((self.serial, shape), statement)
         if statement is None:
             return None
-        return statement.sql, statement.parameters(
-            [values for item in found for values in item.values]
-        )
+        parameters = statement.parameters([values for item in found for values in item.values])
+        return Binding(statement.sql, parameters, demoted)
 
     def _pieces(self, request: Request) -> list[Built] | None:
-        """Each slot's piece for `request` (skipped ones as `_SKIPPED`); None to fall back."""
+        """Each slot's piece for `request`; None to fall back.
+
+        Slots skipped for it are `_SKIPPED`, those of a root field it demotes `_DEMOTED`.
+        """
         built: list[Built] = []
+        demoted: set[int] = set()
         try:
-            for slot in self.slots:
+            for index, slot in enumerate(self.slots):
+                root = self.root_of[index]
+                if root in demoted:
+                    built.append(_DEMOTED)
+                    continue
                 if slot.when is not None:
                     chosen = built[slot.when[0]]
-                    if chosen.piece.shape != slot.when[1]:
+                    if slot.when[1] not in chosen.piece.sql.get("types", ()):
                         built.append(_SKIPPED)
                         continue
                 found = slot.built(request)
                 if found is None:
                     return None
+                if found is _DEMOTED:
+                    demoted.add(root)
                 built.append(found)
         except (GraphQLError, TypeError, RecursionError):
             # An argument graphql-core refuses, or input too deep to key: the loader path
             # answers (and refuses it with its code).
             return None
-        return built
+        # A root field's own slot comes first, but mark every slot of it, whatever the order.
+        return [
+            _DEMOTED if self.root_of[index] in demoted else item for index, item in enumerate(built)
+        ]
 
     def _build(
-        self, pieces: Sequence[Piece | None], clauses: Sequence[ClauseElement]
+        self,
+        pieces: Sequence[Piece | None],
+        clauses: Sequence[ClauseElement],
+        demoted: frozenset[int],
     ) -> Statement | None:
         transpiler = _Transpiler(catalog(self.schema), self.viewer, pieces, self.scopes, self)
         try:
-            return _compile(transpiler.root(self.plan), clauses)
+            return _compile(transpiler.root(self.plan, demoted), clauses)
         except (UnsupportedError, ValueError, KeyError):
             return None
         except CompileError:
             # A combination of pieces SQLAlchemy cannot put in one statement: a defect of
-            # ours, but the loader path still answers the request correctly.
+            # ours (logged, to be fixed), but the loader path still answers it correctly.
             logger.exception("the compiled path could not build a statement; loaders answer")
             return None
 
@@ -542,6 +631,8 @@ class _Transpiler:
     def object_json(self, selection: ObjectSelection, scope: FromClause) -> ColumnElement[str]:
         """JSON text of one object of a compiled type, as `selection` selects it."""
         compiled = self.types[selection.type_name]
+        if not selection.fields:  # a member of a union or interface that selects nothing
+            return js.const("{}")
         parts: list[ColumnElement[Any]] = []
         for index, field in enumerate(selection.fields):
             parts.append(js.const(("{" if index == 0 else ",") + f'"{field.key}":'))
@@ -694,10 +785,20 @@ class _Transpiler:
                 parts.append(js.concat([js.const('"'), cursor, js.const('"')]))
             elif isinstance(field, NodeField):
                 parts.append(self.object_json(field.node, scope))
+            elif isinstance(field, UnionNodeField):
+                parts.append(self._union_node(field))
             else:
                 assert isinstance(field, FoundField)  # noqa: S101 - the last kind of edge field
                 parts.append(_found(field.name, extras))
         return js.concat([*parts, js.const("}")]) if parts else js.const("")
+
+    def _union_node(self, field: UnionNodeField) -> ColumnElement[str]:
+        """The object of whichever member type the row joined (the others' tables are NULL)."""
+        members = []
+        for selection in field.selections.values():
+            scope = self.plan.scopes[id(selection)]
+            members.append((scope.c.id.is_not(None), self.object_json(selection, scope)))
+        return case(*members, else_=js.FALL_BACK)
 
     def _connection(  # noqa: PLR0913 - the pieces of a page
         self,
@@ -763,11 +864,14 @@ class _Transpiler:
 
     # --- root fields ---------------------------------------------------------------------------
 
-    def root(self, plan: OperationPlan) -> Select[Any]:
-        """One column per compiled root field: its value as JSON text (see `Plan.answer`)."""
+    def root(self, plan: OperationPlan, demoted: frozenset[int]) -> Select[Any]:
+        """One column per compiled root field: its value as JSON text (see `Plan.data`).
+
+        Root fields graphql-core resolves (`LoaderRoot`s, those `demoted`) have none.
+        """
         columns: list[ColumnElement[Any]] = []
-        for field in plan.fields:
-            if isinstance(field, LoaderRoot):
+        for index, field in enumerate(plan.fields):
+            if isinstance(field, LoaderRoot) or index in demoted:
                 continue
             if isinstance(field, Typename):
                 columns.append(js.const(f'"{field.type_name}"'))
@@ -775,6 +879,15 @@ class _Transpiler:
                 columns.append(self._root_object(field))
             elif isinstance(field, NodeRoot):
                 columns.append(self._root_node(field))
+            elif isinstance(field, NodesRoot):
+                columns.append(self._root_nodes(field))
+            elif isinstance(field, SearchRoot):
+                piece = self.piece(field)
+                columns.append(
+                    self._connection_over(
+                        field.connection, piece.sql["from"], piece, correlate=None
+                    )
+                )
             else:
                 scope = self.plan.scopes[id(field)]
                 columns.append(
@@ -794,6 +907,39 @@ class _Transpiler:
         if selection is None:
             raise UnsupportedError
         return self._object_where(selection, piece.sql["where"])
+
+    def _root_nodes(self, field: NodesRoot) -> ColumnElement[str]:
+        """`nodes(ids:)`: a JSON array, per ID (in order) its object or null.
+
+        The piece lists the IDs as rows of `wanted` (row id, type name, position); each row
+        reads the object of its type, of the types the request's IDs name.
+        """
+        piece = self.piece(field)
+        wanted: FromClause = piece.sql["wanted"]
+        visible: Mapping[str, ColumnElement[bool]] = piece.sql["visible"]
+        objects = []
+        for type_name in sorted(piece.sql["types"]):
+            selection = field.selections.get(type_name)
+            if selection is None:
+                raise UnsupportedError
+            scope = self.plan.scopes[id(selection)]
+            body = self.object_json(selection, scope)
+            found = (
+                select(body)
+                .select_from(scope)
+                .where(
+                    scope.c.id == wanted.c.id,
+                    visible[type_name],
+                    *self._live(type_name, scope),
+                )
+                .correlate(wanted)
+            )
+            objects.append((wanted.c.type_name == js.const(type_name), found.scalar_subquery()))
+        element = js.or_null(case(*objects, else_=None)) if objects else js.NULL
+        listed = func.string_agg(element, aggregate_order_by(js.const(","), wanted.c.position))
+        array = js.const("[").concat(listed).concat(js.const("]"))
+        statement = select(func.coalesce(array, js.const("[]"))).select_from(wanted)
+        return statement.correlate(None).scalar_subquery()
 
     def _root_object(self, field: VenueRoot | ViewerRoot) -> ColumnElement[str]:
         selection = field.venue if isinstance(field, VenueRoot) else field.user
@@ -858,6 +1004,9 @@ class _Slots:
     scopes: dict[int, FromClause] = dataclasses.field(default_factory=dict)
     # Plan node (by id) -> its slot's index.
     slot_of: dict[int, int] = dataclasses.field(default_factory=dict)
+    # Per slot, the index of the root field it serves; `root` is the one being walked.
+    root_of: list[int] = dataclasses.field(default_factory=list)
+    root: int = -1
     # The slots made now are built only when `node(id:)` (slot index) names this type.
     when: tuple[int, str] | None = None
 
@@ -866,9 +1015,11 @@ class _Slots:
         slot.when = self.when
         self.slot_of[id(node)] = len(self.slots)
         self.slots.append(slot)
+        self.root_of.append(self.root)
 
     def operation(self, plan: OperationPlan) -> None:
-        for field in plan.fields:
+        for root, field in enumerate(plan.fields):
+            self.root = root
             if isinstance(field, VenueRoot):
                 table = self.types["Venue"].table
                 self.scopes[id(field.venue)] = table
@@ -889,9 +1040,15 @@ class _Slots:
                 )
                 self.add(field, _root_list_slot(field, table, highlight=highlight))
                 self.connection(field.connection, table)
-            elif isinstance(field, NodeRoot):
+            elif isinstance(field, NodeRoot | NodesRoot):
                 index = len(self.slots)
-                self.add(field, _node_slot(field.arguments, self.types))
+                planned = frozenset(
+                    name for name, selection in field.selections.items() if selection is not None
+                )
+                if isinstance(field, NodeRoot):
+                    self.add(field, _node_slot(field.arguments, self.types, planned))
+                else:
+                    self.add(field, _nodes_slot(field.arguments, self.types, planned))
                 for type_name, selection in field.selections.items():
                     if selection is None:
                         continue
@@ -900,6 +1057,13 @@ class _Slots:
                     self.when = (index, type_name)
                     self.object(selection, table)
                     self.when = None
+            elif isinstance(field, SearchRoot):
+                highlight = any(
+                    isinstance(edge, FoundField) and edge.name == "highlight"
+                    for edge in field.connection.edge
+                )
+                self.add(field, _search_slot(field.arguments, highlight=highlight))
+                self.connection(field.connection, None)
 
     def object(
         self, selection: ObjectSelection, scope: FromClause, *, the_viewer: bool = False
@@ -957,10 +1121,18 @@ class _Slots:
             else:
                 self.object(dataclasses.replace(selection, fields=(field,)), scope)
 
-    def connection(self, connection: ConnectionSelection, scope: FromClause) -> None:
+    def connection(self, connection: ConnectionSelection, scope: FromClause | None) -> None:
+        """`scope`: the nodes' table (None for a union's: each member type's own table)."""
         for field in connection.edge:
             if isinstance(field, NodeField):
+                if scope is None:
+                    raise UnsupportedError
                 self.object(field.node, scope)
+            elif isinstance(field, UnionNodeField):
+                for type_name, selection in field.selections.items():
+                    table = self.types[type_name].table
+                    self.scopes[id(selection)] = table
+                    self.object(selection, table)
 
 
 def _venue_slot(arguments: Arguments, table: FromClause) -> Slot:
@@ -972,21 +1144,91 @@ def _venue_slot(arguments: Arguments, table: FromClause) -> Slot:
     return Slot(arguments, build)
 
 
-def _node_slot(arguments: Arguments, types: Mapping[str, CompiledType]) -> Slot:
+def _node_slot(
+    arguments: Arguments, types: Mapping[str, CompiledType], planned: frozenset[str]
+) -> Slot:
+    """The object `node(id:)` reads; `planned`: the types whose selection is compiled."""
+
     def build(request: Request, values: dict[str, Any]) -> Piece:
-        global_id = values["id"]
-        type_name = global_id_type_name(global_id, field="id")
-        row_id = decode_global_id(global_id, field="id")[1]  # an invalid ID fails, any type
-        if type_name not in registered_type_names():
-            return Piece(None, {"where": false()})
+        type_name, key = decoded_node_id(values["id"], field="id")
+        if type_name is None:
+            return Piece(None, {"where": false()})  # no such type: null
         compiled = types.get(type_name)
-        if compiled is None or compiled.timestamped:
-            raise UnsupportedError  # a type read only by the loader path (an audit event)
+        if type_name not in planned or compiled is None or not isinstance(key, uuid.UUID):
+            raise LoaderOnlyError  # a type read only by the loader path (an audit event)
         table = compiled.table
-        conditions = [table.c.id == bindparam(None, row_id, type_=UUID(as_uuid=True))]
+        conditions = [table.c.id == bindparam(None, key, type_=UUID(as_uuid=True))]
         if compiled.visible is not None:
             conditions.append(compiled.visible(request.context.viewer))
-        return Piece(type_name, {"where": and_(*conditions)})
+        return Piece(type_name, {"where": and_(*conditions), "types": frozenset({type_name})})
+
+    return Slot(arguments, build)
+
+
+def _nodes_slot(
+    arguments: Arguments, types: Mapping[str, CompiledType], planned: frozenset[str]
+) -> Slot:
+    """The IDs `nodes(ids:)` reads, checked as the loader path checks them, as rows of a table.
+
+    The statement's shape is the set of types named, whatever their number and order.
+    `planned`: the types whose selection is compiled.
+    """
+
+    def build(request: Request, values: dict[str, Any]) -> Piece:
+        row_ids: list[uuid.UUID | None] = []
+        type_names: list[str | None] = []
+        for type_name, key in decoded_node_ids(values["ids"], field="ids"):
+            if type_name is None:  # no such type: null, as on the loader path
+                row_ids.append(None)
+                type_names.append(None)
+                continue
+            compiled = types.get(type_name)
+            if type_name not in planned or compiled is None or not isinstance(key, uuid.UUID):
+                raise LoaderOnlyError  # a type read only by the loader path (an audit event)
+            row_ids.append(key)
+            type_names.append(type_name)
+        named = frozenset(name for name in type_names if name is not None)
+        wanted = (
+            func.unnest(
+                bindparam(None, row_ids, type_=ARRAY(UUID(as_uuid=True))),
+                bindparam(None, type_names, type_=ARRAY(Text)),
+            )
+            .table_valued(
+                column("id", UUID(as_uuid=True)),
+                column("type_name", Text),
+                with_ordinality="position",
+            )
+            .render_derived("wanted")
+        )
+        viewer = request.context.viewer
+        visible: dict[str, ColumnElement[bool]] = {}
+        for type_name in sorted(named):
+            rule = types[type_name].visible
+            visible[type_name] = true() if rule is None else rule(viewer)
+        return Piece(tuple(sorted(named)), {"wanted": wanted, "visible": visible, "types": named})
+
+    return Slot(arguments, build)
+
+
+def _search_slot(arguments: Arguments, *, highlight: bool) -> Slot:
+    """The global `search`'s page, planned by its resolver's own `plan_results`."""
+
+    def build(request: Request, values: dict[str, Any]) -> Piece:
+        planned = plan_results(request.context.viewer, highlight=highlight, **values)
+        window = planned.window
+        sql: dict[str, Any] = {
+            "from": planned.joined(),
+            "where": true(),
+            "order": tuple(key.expression for key in planned.ordering.keys),
+            "extras": dict(planned.extras),
+            "ordering": planned.ordering,
+            # Forward only: `hasPreviousPage` is false even after a cursor, as the field says.
+            "backward": False,
+            **_size_parameters(window.size),
+        }
+        if window.after is not None:
+            sql["after"] = beyond(planned.ordering, window.after, forward=True)
+        return Piece((window.after is not None, tuple(planned.extras)), sql)
 
     return Slot(arguments, build)
 
@@ -1204,17 +1446,17 @@ def compile_operation(
         slots.slots,
         slots.scopes,
         slots.slot_of,
-        _loader_document(document, operation, plan),
+        slots.root_of,
+        tuple(d for d in document.definitions if isinstance(d, FragmentDefinitionNode)),
     )
 
 
 def _loader_document(
-    document: DocumentNode, operation: OperationDefinitionNode, plan: OperationPlan
-) -> DocumentNode | None:
-    """`document` with `operation` keeping only the root fields graphql-core resolves."""
-    nodes = [node for field in plan.fields if isinstance(field, LoaderRoot) for node in field.nodes]
-    if not nodes:
-        return None
+    operation: OperationDefinitionNode,
+    fragments: Sequence[FragmentDefinitionNode],
+    nodes: Sequence[FieldNode],
+) -> DocumentNode:
+    """`operation` keeping only the root field `nodes` (graphql-core resolves those)."""
     only_those = OperationDefinitionNode(
         operation=operation.operation,
         name=operation.name,
@@ -1222,8 +1464,7 @@ def _loader_document(
         directives=operation.directives,
         selection_set=SelectionSetNode(selections=tuple(nodes)),
     )
-    fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
     return DocumentNode(definitions=(only_those, *fragments))
 
 
-__all__ = ["Plan", "Request", "compile_operation", "viewer_kind"]
+__all__ = ["Binding", "Plan", "Request", "compile_operation", "viewer_kind"]

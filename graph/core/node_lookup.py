@@ -114,15 +114,32 @@ async def load_node(context: Context, global_id: str, *, field: str) -> Node | N
     return await node_type.load(context, key)
 
 
+def decoded_node_id(global_id: str, *, field: str) -> tuple[str | None, object]:
+    """The registered type a global ID names (None if none) and its key, as `node` reads it.
+
+    `BAD_USER_INPUT` naming `field` if the ID is invalid (for its type, if it names one).
+    """
+    node_type, key = _decoded(global_id, field=field)
+    return (global_id_type_name(global_id, field=field) if node_type else None), key
+
+
+def decoded_node_ids(global_ids: Sequence[str], *, field: str) -> list[tuple[str | None, object]]:
+    """Per ID, the registered type it names (None if none) and its key, as `nodes` reads them.
+
+    `BAD_USER_INPUT` naming `field` for more than `MAX_PAGE_SIZE` IDs, or at the first invalid
+    one. Both paths check `nodes(ids:)` here (the compiled path, then, reads the keys).
+    """
+    if len(global_ids) > MAX_PAGE_SIZE:
+        message = f"`{field}` takes at most {MAX_PAGE_SIZE} IDs; got {len(global_ids)}."
+        raise BadUserInputError(message, field=field)
+    return [decoded_node_id(global_id, field=field) for global_id in global_ids]
+
+
 async def load_nodes(
     context: Context, global_ids: Sequence[str], *, field: str
 ) -> list[Node | None]:
     """Load many global IDs at once; loaders batch them into one statement per type."""
-    if len(global_ids) > MAX_PAGE_SIZE:
-        message = f"`{field}` takes at most {MAX_PAGE_SIZE} IDs; got {len(global_ids)}."
-        raise BadUserInputError(message, field=field)
     # Decode everything first so one bad ID fails the field before any statement runs.
-    for global_id in global_ids:
-        _decoded(global_id, field=field)
+    decoded_node_ids(global_ids, field=field)
     # Started together, the loads of each type batch into one statement.
     return list(await asyncio.gather(*(load_node(context, i, field=field) for i in global_ids)))

@@ -4,13 +4,17 @@ Both kinds are scored on one scale in one statement (a union of the two tables' 
 by keyset on rank, kind and id; highlights are computed only when selected.
 """
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import (
     REAL,
     ColumnElement,
+    FromClause,
     String,
+    Subquery,
     Uuid,
     and_,
     case,
@@ -24,7 +28,7 @@ import models
 from graph.core.connection import page_info_over
 from graph.core.context import Context
 from graph.core.cursors import KeyKind
-from graph.core.geo import Near, NearInput, distance_meters, near_condition, validated_near
+from graph.core.geo import NearInput, distance_meters, near_condition, validated_near
 from graph.core.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -36,10 +40,11 @@ from graph.core.paging import (
 )
 from graph.core.permissions import visible_media
 from graph.core.search import found_values, parsed_search, wants_highlight
+from graph.core.viewer import Viewer
 from graph.entities.media.type import Media
 from graph.entities.venue.type import Venue
 from graph.search.connections import SearchResultConnection, SearchResultEdge
-from models.search import MEDIA, VENUES, SearchText, found_any, headline, search_match, text_hits
+from models.search import MEDIA, VENUES, found_any, headline, search_match, text_hits
 
 # Best match first, ties by kind and id. Its keys name the columns of the union the statement
 # pages (`on` binds them to it); its name is part of every cursor.
@@ -83,43 +88,91 @@ async def search(
     ] = None,
 ) -> SearchResultConnection:
     """Venues and media matching `query`, best match first, in one statement."""
+    planned = plan_results(
+        info.context.viewer,
+        query=query,
+        first=first,
+        after=after,
+        near=near,
+        highlight=wants_highlight(info),
+    )
+    rows = await info.context.db.execute(planned.statement())
+    found = list(rows)
+    size = planned.window.size
+    edges = [_result_edge(row) for row in found[:size]]
+    return SearchResultConnection(
+        edges=edges,
+        page_info=page_info_over(edges, has_next_page=len(found) > size, has_previous_page=False),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResultsQuery:
+    """One page of the global search, planned: its ranked hits, their order and edge values.
+
+    Both paths read the search through it: the resolver runs `statement()`, the compiled path
+    (graph/compiler/) writes `hits` joined to the two tables into its own statement.
+    """
+
+    # Every hit: its `kind` ("Venue" or "Media"), `id`, `rank` and `by_text`.
+    hits: Subquery
+    # Which venue or media row a hit is (outer joins: the other table's columns are NULL).
+    venue_on: ColumnElement[bool]
+    media_on: ColumnElement[bool]
+    ordering: Ordering
+    window: Window
+    # Per hit: `rank`, `by_text`, and `highlight` and `distance` when asked for.
+    extras: Mapping[str, ColumnElement[Any]]
+
+    def statement(self) -> Any:  # noqa: ANN401 - an ORM select of the hits and two entities
+        """The page's rows: the extras, the hit's venue or media row, one past the page."""
+        columns = [self.hits.c.kind, self.hits.c.id]
+        columns += [value.label(name) for name, value in self.extras.items()]
+        statement = (
+            select(*columns, models.Venue, models.Media)
+            .select_from(self.hits)
+            .outerjoin(models.Venue, self.venue_on)
+            .outerjoin(models.Media, self.media_on)
+            .order_by(*self.ordering.order_by())
+            .limit(self.window.size + 1)
+        )
+        if self.window.after is not None:
+            statement = statement.where(beyond(self.ordering, self.window.after, forward=True))
+        return statement
+
+    def joined(self) -> FromClause:
+        """The hits joined to the venues and media tables, as the statement joins them."""
+        venues: FromClause = models.Venue.__table__
+        media: FromClause = models.Media.__table__
+        return self.hits.outerjoin(venues, self.venue_on).outerjoin(media, self.media_on)
+
+
+def plan_results(  # noqa: PLR0913 - the field's arguments, as its resolver receives them
+    viewer: Viewer | None,
+    *,
+    query: str,
+    first: int,
+    after: str | None,
+    near: NearInput | None,
+    highlight: bool,
+) -> ResultsQuery:
+    """The page the arguments ask for, checked (errors as the field reports them, in order).
+
+    `highlight`: the selection reads `edges { highlight }` (`ts_headline` only then).
+    """
     text = parsed_search(query, field="query")
     window = page_window(RESULT_ORDERING, first=first, after=after)
     place = validated_near(near, field="near") if near is not None else None
-    rows = await info.context.db.execute(
-        _results_statement(
-            text,
-            viewer_media=visible_media(info.context.viewer),
-            near=place,
-            window=window,
-            highlight=wants_highlight(info),
-        )
-    )
-    found = list(rows)
-    edges = [_result_edge(row) for row in found[: window.size]]
-    return SearchResultConnection(
-        edges=edges,
-        page_info=page_info_over(
-            edges, has_next_page=len(found) > window.size, has_previous_page=False
-        ),
-    )
-
-
-def _results_statement(
-    text: SearchText,
-    *,
-    viewer_media: ColumnElement[bool],
-    near: Near | None,
-    window: Window,
-    highlight: bool,
-) -> Any:  # noqa: ANN401 - an ORM select of a union and two outer joins
     venue_scope: list[ColumnElement[bool]] = [models.Venue.deleted_at.is_(None)]
-    media_scope: list[ColumnElement[bool]] = [models.Media.deleted_at.is_(None), viewer_media]
-    if near is not None:
-        venue_scope.append(near_condition(models.Venue.location, near))
-        media_scope.append(near_condition(models.Media.location, near))
-    venue_hits = text_hits(VENUES, text, *venue_scope, name="venue_text_hits")
-    media_hits = text_hits(MEDIA, text, *media_scope, name="media_text_hits")
+    media_scope: list[ColumnElement[bool]] = [
+        models.Media.deleted_at.is_(None),
+        visible_media(viewer),
+    ]
+    if place is not None:
+        venue_scope.append(near_condition(models.Venue.location, place))
+        media_scope.append(near_condition(models.Media.location, place))
+    venue_hits = text_hits(VENUES, text, *venue_scope)
+    media_hits = text_hits(MEDIA, text, *media_scope)
     found = found_any(venue_hits, media_hits)
     branches = []
     for entity, target, table, scope, hit_ids in (
@@ -135,32 +188,21 @@ def _results_statement(
                 match.matched_by_text.label("by_text"),
             ).where(*scope, match.condition)
         )
-    results = union_all(*branches).subquery("hits")
-    columns: list[Any] = [results.c.kind, results.c.id, results.c.rank, results.c.by_text]
-    is_venue = results.c.kind == "Venue"
+    hits = union_all(*branches).subquery("hits")
+    is_venue = hits.c.kind == "Venue"
+    extras: dict[str, ColumnElement[Any]] = {"rank": hits.c.rank, "by_text": hits.c.by_text}
     if highlight:
-        columns.append(
-            case((is_venue, headline(VENUES, text)), else_=headline(MEDIA, text)).label("highlight")
+        extras["highlight"] = case((is_venue, headline(VENUES, text)), else_=headline(MEDIA, text))
+    if place is not None:
+        latitude, longitude = place.latitude, place.longitude
+        extras["distance"] = case(
+            (is_venue, distance_meters(models.Venue.location, latitude, longitude)),
+            else_=distance_meters(models.Media.location, latitude, longitude),
         )
-    if near is not None:
-        columns.append(
-            case(
-                (is_venue, distance_meters(models.Venue.location, near.latitude, near.longitude)),
-                else_=distance_meters(models.Media.location, near.latitude, near.longitude),
-            ).label("distance")
-        )
-    ordering = RESULT_ORDERING.on(results.c.rank, results.c.kind, results.c.id)
-    statement = (
-        select(*columns, models.Venue, models.Media)
-        .select_from(results)
-        .outerjoin(models.Venue, and_(is_venue, models.Venue.id == results.c.id))
-        .outerjoin(models.Media, and_(results.c.kind == "Media", models.Media.id == results.c.id))
-        .order_by(*ordering.order_by())
-        .limit(window.size + 1)
-    )
-    if window.after is not None:
-        statement = statement.where(beyond(ordering, window.after, forward=True))
-    return statement
+    venue_on = and_(is_venue, models.Venue.id == hits.c.id)
+    media_on = and_(hits.c.kind == "Media", models.Media.id == hits.c.id)
+    ordering = RESULT_ORDERING.on(hits.c.rank, hits.c.kind, hits.c.id)
+    return ResultsQuery(hits, venue_on, media_on, ordering, window, extras)
 
 
 def _result_edge(row: Any) -> SearchResultEdge:  # noqa: ANN401 - a result row

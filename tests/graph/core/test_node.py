@@ -69,7 +69,7 @@ async def test_nodes_keeps_order_gives_null_for_missing_and_batches(
     ids.append(encode_global_id("Venue", uuid.uuid4()))
 
     with count_statements as counted:
-        result = await execute(NODES, {"ids": ids})
+        result = await execute(NODES, {"ids": ids}, paths="loaders")
 
     assert result.errors is None
     names = [
@@ -77,6 +77,10 @@ async def test_nodes_keeps_order_gives_null_for_missing_and_batches(
     ]
     assert names == ["V0", "Bea", "V1", "V2", None, None]
     assert counted.count == 2  # one statement for the venues, one for the user
+    with count_statements as counted:
+        again = await execute(NODES, {"ids": ids})
+    assert again.data == result.data
+    assert counted.count == 1  # the compiled path: one for all
 
 
 async def test_nodes_refuses_more_than_100_ids(execute):

@@ -522,9 +522,9 @@ class ReadRequest:
     operation_name: str | None
 
 
-# What the compiled path answers today: `venue(id:)` and `venues(first:, after:)`.
-COMPILED_ROOT_FIELDS = ("venue", "venues")
-COMPILED_ARGUMENTS = frozenset({"id", "first", "after"})
+# Root fields the compiled path answers, and the arguments it is mostly given with them.
+COMPILED_ROOT_FIELDS = ("venue", "venues", "node", "nodes", "search")
+COMPILED_ARGUMENTS = frozenset({"id", "ids", "query", "first", "after"})
 
 
 @st.composite

@@ -490,7 +490,9 @@ async def test_venues_history_costs_the_same_statements_for_1_and_10_venues(
     ids = await venues_with_history(session, count, host)
 
     with count_statements as counted:
-        result = await execute(VENUES_HISTORY, {"ids": ids}, viewer=viewer_of(admin))
+        result = await execute(
+            VENUES_HISTORY, {"ids": ids}, viewer=viewer_of(admin), paths="loaders"
+        )
 
     assert result.errors is None
     for node in result.data["nodes"]:
@@ -502,6 +504,10 @@ async def test_venues_history_costs_the_same_statements_for_1_and_10_venues(
         assert node["history"]["edges"][0]["node"]["actor"] == {"displayName": "Hana Host"}
     # venues, their history, the actors
     assert counted.count == 3, counted.statements
+    with count_statements as counted:
+        again = await execute(VENUES_HISTORY, {"ids": ids}, viewer=viewer_of(admin))
+    assert again.data == result.data
+    assert counted.count == 1  # the compiled path: one for all
 
 
 @pytest.mark.parametrize("count", [1, 10])
@@ -520,7 +526,9 @@ async def test_venues_bookings_history_for_the_host_costs_the_same_for_1_and_10_
         ids.append(encode_global_id("Venue", venue.id))
 
     with count_statements as counted:
-        result = await execute(VENUES_BOOKINGS_HISTORY, {"ids": ids}, viewer=viewer_of(host))
+        result = await execute(
+            VENUES_BOOKINGS_HISTORY, {"ids": ids}, viewer=viewer_of(host), paths="loaders"
+        )
 
     assert result.errors is None
     histories = [
@@ -536,3 +544,7 @@ async def test_venues_bookings_history_for_the_host_costs_the_same_for_1_and_10_
     # venues, their bookings, the bookings' history, the actors (the permission check's
     # venues are already loaded)
     assert counted.count == 4, counted.statements
+    with count_statements as counted:
+        again = await execute(VENUES_BOOKINGS_HISTORY, {"ids": ids}, viewer=viewer_of(host))
+    assert again.data == result.data
+    assert counted.count == 1  # the compiled path: one for all

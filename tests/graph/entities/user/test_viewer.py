@@ -393,11 +393,17 @@ async def test_sessions_of_many_users_load_in_one_statement(
     ids = [encode_global_id("User", person.id) for person in people]
 
     with count_statements as counted:
-        result = await execute(USER_SESSIONS, {"ids": ids}, viewer=viewer_of(admin))
+        result = await execute(
+            USER_SESSIONS, {"ids": ids}, viewer=viewer_of(admin), paths="loaders"
+        )
 
     assert result.errors is None
     assert [len(node["sessions"]["edges"]) for node in result.data["nodes"]] == [2] * users
     assert counted.count == 2  # the users, then every user's first two sessions
+    with count_statements as counted:
+        again = await execute(USER_SESSIONS, {"ids": ids}, viewer=viewer_of(admin))
+    assert again.data == result.data
+    assert counted.count == 1  # the compiled path: one for all
 
 
 async def test_sessions_total_count(session, execute):
