@@ -16,7 +16,8 @@ GRAPH = Path(__file__).resolve().parents[3] / "graph"
 CURSORS = "core/cursors.py"
 PAGING = "core/paging.py"
 # Global IDs are base64 too, by the Relay convention: their own module, their own format.
-BASE64_MODULES = frozenset({CURSORS, "core/global_id.py"})
+# Subresource Integrity values (GraphiQL's asset hashes) are base64 by their specification.
+BASE64_MODULES = frozenset({CURSORS, "core/global_id.py", "http/graphiql_assets.py"})
 # Who may call the cursor functions: `Ordering`, in Python and in SQL (for the compiler).
 CURSOR_CALLERS = {
     "encode_cursor": frozenset({PAGING}),
