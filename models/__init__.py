@@ -10,6 +10,8 @@ from models.booking_stats import (
     StatsGrouping,
     StatsScope,
     booking_stats,
+    booking_stats_query,
+    bucket_order,
 )
 from models.login_session import LoginSession
 from models.login_throttle import LoginAttempt
@@ -40,6 +42,8 @@ __all__ = [
     "UserRole",
     "Venue",
     "booking_stats",
+    "booking_stats_query",
+    "bucket_order",
     "live_rows",
     "restore",
     "set_actor",

@@ -9,8 +9,21 @@ import enum
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    DateTime,
+    Numeric,
+    String,
+    TextClause,
+    TextualSelect,
+    Uuid,
+    bindparam,
+    column,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -78,14 +91,28 @@ _SELECT_BY = {
     StatsGrouping.VENUE: "venue_id::text",
     StatsGrouping.STATUS: "status",
 }
-_ORDER_BY = {StatsGrouping.VENUE: "ORDER BY 2 DESC, 1"}
+# Bucket order, as (output column, descending): busiest venue first, everything else by key.
+# Each key is one group, so the order is total; a caller reading the statement as a subquery
+# orders by the same columns (`bucket_order`).
+_ORDER_BY: dict[StatsGrouping, tuple[tuple[str, bool], ...]] = {
+    StatsGrouping.VENUE: (("booking_count", True), ("key", False)),
+}
+_BY_KEY = (("key", False),)
+
+
+def bucket_order(group_by: StatsGrouping) -> tuple[tuple[str, bool], ...]:
+    """The buckets' order as (output column, descending) pairs, the statement's ORDER BY."""
+    return _ORDER_BY.get(group_by, _BY_KEY)
 
 
 def _statement(grouping: StatsGrouping, scope: str) -> TextClause:
     select_by = _SELECT_BY[grouping]
-    order_by = _ORDER_BY.get(grouping, "ORDER BY 1")
+    order_by = ", ".join(f"{name} DESC" if desc else name for name, desc in bucket_order(grouping))
     return text(
-        f"SELECT {select_by} AS key," + _FIGURES + _SCOPES[scope] + f"GROUP BY 1 {order_by}"
+        f"SELECT {select_by} AS key,"
+        + _FIGURES
+        + _SCOPES[scope]
+        + f"GROUP BY 1 ORDER BY {order_by}"
     )
 
 
@@ -102,6 +129,36 @@ def _scope_kind(scope: StatsScope) -> str:
     return "own_and_hosted" if scope.with_hosted_venues else "own"
 
 
+def booking_stats_query(
+    *,
+    starts_from: dt.datetime,
+    starts_before: dt.datetime,
+    group_by: StatsGrouping,
+    scope: StatsScope,
+) -> TextualSelect:
+    """The statement of `booking_stats`, its values bound, its columns typed.
+
+    Columns: `key`, `booking_count`, `completed_count`, `completed_revenue`, in bucket order
+    (`bucket_order`). Each parameter is unique to the query, so one statement may hold several
+    (the compiled path reads it as a subquery).
+    """
+    parameters: list[BindParameter[Any]] = [
+        bindparam("starts_from", starts_from, type_=DateTime(timezone=True), unique=True),
+        bindparam("starts_before", starts_before, type_=DateTime(timezone=True), unique=True),
+    ]
+    if not scope.everything:
+        parameters.append(bindparam("viewer_id", scope.user_id, type_=Uuid(), unique=True))
+    if group_by in (StatsGrouping.DAY, StatsGrouping.WEEK, StatsGrouping.MONTH):
+        parameters.append(bindparam("unit", group_by.value, type_=String(), unique=True))
+    statement = _STATEMENTS[_SAME_STATEMENT.get(group_by, group_by), _scope_kind(scope)]
+    return statement.bindparams(*parameters).columns(
+        column("key", String()),
+        column("booking_count", BigInteger()),
+        column("completed_count", BigInteger()),
+        column("completed_revenue", Numeric()),
+    )
+
+
 async def booking_stats(
     session: AsyncSession,
     *,
@@ -115,13 +172,10 @@ async def booking_stats(
     Only bookings in `scope` count (`EVERY_BOOKING` for all). Periods are UTC days, ISO weeks
     (starting Monday) or months, keyed by their first day.
     """
-    parameters: dict[str, object] = {"starts_from": starts_from, "starts_before": starts_before}
-    if not scope.everything:
-        parameters["viewer_id"] = scope.user_id
-    if group_by in (StatsGrouping.DAY, StatsGrouping.WEEK, StatsGrouping.MONTH):
-        parameters["unit"] = group_by.value
-    statement = _STATEMENTS[_SAME_STATEMENT.get(group_by, group_by), _scope_kind(scope)]
-    rows = await session.execute(statement, parameters)
+    query = booking_stats_query(
+        starts_from=starts_from, starts_before=starts_before, group_by=group_by, scope=scope
+    )
+    rows = await session.execute(query)
     return [
         BookingStatsBucket(
             key=row.key,

@@ -48,6 +48,7 @@ from graph.compiler.catalog import (
     catalog,
 )
 from graph.core.root_list import RootList, root_list_of
+from graph.reports.booking_stats import booking_stats
 from graph.search.resolver import search
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
@@ -314,16 +315,41 @@ class ListRoot:
     connection: ConnectionSelection
 
 
+# Fields of a `bookingStats` bucket (`graph.reports.booking_stats.BookingStatsBucket`).
+BUCKET_FIELDS = frozenset({"key", "count", "completedCount", "completedRevenue"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatsRoot:
+    """`bookingStats`: the buckets of the aggregate, each field as (response key, field name).
+
+    `__typename` is kept as a field named `__typename`, rendered as the bucket type's name.
+    """
+
+    key: str
+    arguments: Arguments
+    type_name: str
+    fields: tuple[tuple[str, str], ...]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class LoaderRoot:
-    """A root field the compiler does not plan (`bookingStats`): graphql-core resolves it."""
+    """A root field the compiler does not plan (`databaseHealth`): graphql-core resolves it."""
 
     key: str
     nodes: tuple[FieldNode, ...]
 
 
 RootField = (
-    Typename | VenueRoot | NodeRoot | NodesRoot | ViewerRoot | ListRoot | SearchRoot | LoaderRoot
+    Typename
+    | VenueRoot
+    | NodeRoot
+    | NodesRoot
+    | ViewerRoot
+    | ListRoot
+    | SearchRoot
+    | StatsRoot
+    | LoaderRoot
 )
 
 
@@ -665,12 +691,14 @@ class Builder:
 
     def _connection_root(
         self, query_type: GraphQLObjectType, key: str, nodes: list[FieldNode]
-    ) -> ListRoot | SearchRoot:
-        """A root list (`venues`, ...) or the global `search`, known by the field's resolver."""
+    ) -> ListRoot | SearchRoot | StatsRoot:
+        """A root list (`venues`, ...), the global `search` or `bookingStats`, by its resolver."""
         name = nodes[0].name.value
         field = query_type.fields[name]
         definition = field.extensions.get(_DEFINITION)
         resolver = getattr(getattr(definition, "base_resolver", None), "wrapped_func", None)
+        if resolver is booking_stats:
+            return self._stats_root(query_type, key, nodes)
         root_list = root_list_of(resolver)
         if resolver is not search and root_list is None:
             raise UnsupportedError
@@ -678,6 +706,22 @@ class Builder:
         if root_list is None:
             return SearchRoot(key, Arguments(field, nodes[0]), connection)
         return ListRoot(key, root_list, Arguments(field, nodes[0]), connection)
+
+    def _stats_root(
+        self, query_type: GraphQLObjectType, key: str, nodes: list[FieldNode]
+    ) -> StatsRoot:
+        """`bookingStats`: its arguments and the bucket fields selected, merged in order."""
+        field = query_type.fields[nodes[0].name.value]
+        bucket = self._field_type(query_type, nodes[0].name.value)
+        fields: list[tuple[str, str]] = []
+        for bucket_key, field_nodes in self._merged(bucket, nodes):
+            name = field_nodes[0].name.value
+            if name not in BUCKET_FIELDS | {"__typename"} or field_nodes[0].arguments:
+                raise UnsupportedError
+            fields.append((bucket_key, name))
+        if not fields:
+            raise UnsupportedError
+        return StatsRoot(key, Arguments(field, nodes[0]), bucket.name, tuple(fields))
 
     def _per_node_type(
         self, node_interface: GraphQLNamedType, nodes: Sequence[FieldNode]

@@ -88,6 +88,7 @@ from graph.compiler.builder import (
     PreferencesField,
     ScalarField,
     SearchRoot,
+    StatsRoot,
     ToOneField,
     TotalCountField,
     Typename,
@@ -100,6 +101,7 @@ from graph.compiler.builder import (
 from graph.compiler.catalog import ChildList, CompiledType, catalog
 from graph.core.child_connection import hashable, plan_child_page
 from graph.core.context import Context
+from graph.core.enums import BookingStatus
 from graph.core.errors import ClientError
 from graph.core.global_id import decode_typed_id
 from graph.core.loaders import HISTORY_ORDERING
@@ -113,7 +115,10 @@ from graph.core.paging import (
 from graph.core.permissions import email_visible, history_readable, is_self_or_admin
 from graph.core.read_model import HistoryRead, NearbyRead
 from graph.core.viewer import Viewer
+from graph.reports.booking_stats import plan_stats
 from graph.search.resolver import plan_results
+from models import BookingStatus as StoredStatus
+from models import StatsGrouping, bucket_order
 from models.search import marked_html_sql
 
 logger = logging.getLogger(__name__)
@@ -881,6 +886,8 @@ class _Transpiler:
                 columns.append(self._root_node(field))
             elif isinstance(field, NodesRoot):
                 columns.append(self._root_nodes(field))
+            elif isinstance(field, StatsRoot):
+                columns.append(self._stats(field))
             elif isinstance(field, SearchRoot):
                 piece = self.piece(field)
                 columns.append(
@@ -896,6 +903,32 @@ class _Transpiler:
                     )
                 )
         return select(*(column.label(f"f{index}") for index, column in enumerate(columns)))
+
+    def _stats(self, field: StatsRoot) -> ColumnElement[str]:
+        """`bookingStats`: a JSON array of the aggregate's buckets, in the statement's order.
+
+        The piece's query is the loader path's own statement, read as a subquery; its rows are
+        ordered again outside it by the columns its ORDER BY names (`bucket_order`).
+        """
+        piece = self.piece(field)
+        grouping: StatsGrouping = piece.sql["grouping"]
+        rows = piece.sql["rows"].subquery()
+        parts: list[ColumnElement[Any]] = []
+        for index, (key, name) in enumerate(field.fields):
+            parts.append(js.const(("{" if index == 0 else ",") + f'"{key}":'))
+            if name == "__typename":
+                parts.append(js.const(f'"{field.type_name}"'))
+            else:
+                parts.append(_bucket_value(name, grouping, rows))
+        parts.append(js.const("}"))
+        order = [
+            rows.c[name].desc() if descending else rows.c[name]
+            for name, descending in bucket_order(grouping)
+        ]
+        listed = func.string_agg(js.concat(parts), aggregate_order_by(js.const(","), *order))
+        array = js.const("[").concat(listed).concat(js.const("]"))
+        statement = select(func.coalesce(array, js.const("[]"))).select_from(rows)
+        return statement.correlate(None).scalar_subquery()
 
     def _root_node(self, field: NodeRoot) -> ColumnElement[str]:
         """`node(id:)`: the object of the type the request's ID names (the piece's shape)."""
@@ -983,6 +1016,28 @@ def _found(name: str, extras: Mapping[str, ColumnElement[Any]]) -> ColumnElement
     return js.NULL
 
 
+def _bucket_value(name: str, grouping: StatsGrouping, rows: FromClause) -> ColumnElement[str]:
+    """A `bookingStats` bucket's field as JSON, as the resolver's bucket serializes it."""
+    if name == "count":
+        return js.json_number(rows.c.booking_count)
+    if name == "completedCount":
+        return js.json_number(rows.c.completed_count)
+    if name == "completedRevenue":
+        return js.json_decimal(rows.c.completed_revenue)
+    key = rows.c.key
+    if grouping is StatsGrouping.VENUE:
+        return js.global_id("Venue", key)  # `encode_global_id("Venue", uuid)`
+    if grouping is StatsGrouping.STATUS:
+        # The `BookingStatus` name of the stored value; one the enum lacks the loader path
+        # refuses, so a response holding it is answered there.
+        names = [
+            (key == js.const(stored.value), js.const(f'"{BookingStatus(stored.value).name}"'))
+            for stored in StoredStatus
+        ]
+        return case(*names, else_=js.FALL_BACK)
+    return js.json_string(key)  # a period's first day, `YYYY-MM-DD`
+
+
 def _json_bool(condition: ColumnElement[bool]) -> ColumnElement[str]:
     return case((condition, js.const("true")), else_=js.const("false"))
 
@@ -1057,13 +1112,20 @@ class _Slots:
                     self.when = (index, type_name)
                     self.object(selection, table)
                     self.when = None
-            elif isinstance(field, SearchRoot):
-                highlight = any(
-                    isinstance(edge, FoundField) and edge.name == "highlight"
-                    for edge in field.connection.edge
-                )
-                self.add(field, _search_slot(field.arguments, highlight=highlight))
-                self.connection(field.connection, None)
+            elif isinstance(field, SearchRoot | StatsRoot):
+                self._planned_root(field)
+
+    def _planned_root(self, field: SearchRoot | StatsRoot) -> None:
+        """A root field whose resolver plans its SQL: the global `search`, `bookingStats`."""
+        if isinstance(field, StatsRoot):
+            self.add(field, _stats_slot(field.arguments))
+            return
+        highlight = any(
+            isinstance(edge, FoundField) and edge.name == "highlight"
+            for edge in field.connection.edge
+        )
+        self.add(field, _search_slot(field.arguments, highlight=highlight))
+        self.connection(field.connection, None)
 
     def object(
         self, selection: ObjectSelection, scope: FromClause, *, the_viewer: bool = False
@@ -1229,6 +1291,19 @@ def _search_slot(arguments: Arguments, *, highlight: bool) -> Slot:
         if window.after is not None:
             sql["after"] = beyond(planned.ordering, window.after, forward=True)
         return Piece((window.after is not None, tuple(planned.extras)), sql)
+
+    return Slot(arguments, build)
+
+
+def _stats_slot(arguments: Arguments) -> Slot:
+    """`bookingStats`'s aggregate, checked and scoped by the resolver's own `plan_stats`."""
+
+    def build(request: Request, values: dict[str, Any]) -> Piece:
+        viewer = request.context.viewer
+        if viewer is None:
+            raise UnsupportedError  # UNAUTHENTICATED (with the token's reason) from the loaders
+        planned = plan_stats(viewer, **values)
+        return Piece(planned.grouping, {"rows": planned.query(), "grouping": planned.grouping})
 
     return Slot(arguments, build)
 

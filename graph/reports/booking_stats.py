@@ -1,5 +1,6 @@
 """`bookingStats`: booking counts and completed revenue per bucket, over what the viewer sees."""
 
+import dataclasses
 import datetime as dt
 import enum
 import uuid
@@ -7,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
+from sqlalchemy import TextualSelect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import models
@@ -16,6 +18,7 @@ from graph.core.errors import BadUserInputError
 from graph.core.global_id import encode_global_id
 from graph.core.permissions import booking_stats_scope
 from graph.core.ranges import aware
+from graph.core.viewer import Viewer
 
 # Five calendar years hold at most two leap days.
 MAX_STATS_SPAN = dt.timedelta(days=5 * 365 + 2)
@@ -67,60 +70,91 @@ def _key(grouping: StatsGrouping, raw: str) -> str:
     return raw
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatsPlan:
+    """What one `bookingStats` reads: checked arguments and the viewer's scope."""
+
+    starts_from: dt.datetime
+    starts_before: dt.datetime
+    grouping: models.StatsGrouping
+    scope: models.StatsScope
+
+    def query(self) -> TextualSelect:
+        """The aggregate statement (`models.booking_stats_query`), its values bound."""
+        return models.booking_stats_query(
+            starts_from=self.starts_from,
+            starts_before=self.starts_before,
+            group_by=self.grouping,
+            scope=self.scope,
+        )
+
+
+def plan_stats(
+    viewer: Viewer, *, from_: dt.datetime, to: dt.datetime, group_by: StatsGrouping
+) -> StatsPlan:
+    """The arguments checked and the scope of `viewer`; `BAD_USER_INPUT` for a bad range.
+
+    Both read paths call it: the resolver, and the compiler's slot (`graph.compiler`).
+    """
+    scope = booking_stats_scope(viewer)
+    starts_from = aware(from_, field="from")
+    starts_before = aware(to, field="to")
+    if starts_before <= starts_from:
+        message = "`to` must be after `from`."
+        raise BadUserInputError(message, field="to")
+    if starts_before - starts_from > MAX_STATS_SPAN:
+        message = "`from` to `to` may span at most five years."
+        raise BadUserInputError(message, field="to")
+    return StatsPlan(starts_from, starts_before, models.StatsGrouping[group_by.name], scope)
+
+
+async def booking_stats(
+    info: strawberry.Info[Context],
+    from_: Annotated[
+        dt.datetime,
+        strawberry.argument(name="from", description="Start (inclusive), with an offset."),
+    ],
+    to: Annotated[
+        dt.datetime,
+        strawberry.argument(description="End (exclusive), with an offset; after `from`."),
+    ],
+    group_by: Annotated[
+        StatsGrouping, strawberry.argument(description="How to bucket the bookings.")
+    ],
+) -> list[BookingStatsBucket]:
+    """Aggregate in one raw-SQL statement, scoped to the viewer."""
+    planned = plan_stats(info.context.require_viewer(), from_=from_, to=to, group_by=group_by)
+
+    async def run(session: AsyncSession) -> list[models.BookingStatsBucket]:
+        return await models.booking_stats(
+            session,
+            starts_from=planned.starts_from,
+            starts_before=planned.starts_before,
+            group_by=planned.grouping,
+            scope=planned.scope,
+        )
+
+    buckets = await info.context.db.run(run)
+    return [
+        BookingStatsBucket(
+            key=_key(group_by, bucket.key),
+            count=bucket.count,
+            completed_count=bucket.completed_count,
+            completed_revenue=bucket.completed_revenue,
+        )
+        for bucket in buckets
+    ]
+
+
 @strawberry.type
 class StatsQueries:
     """Aggregates."""
 
-    @strawberry.field(
+    booking_stats: list[BookingStatsBucket] = strawberry.field(
+        resolver=booking_stats,
         description=(
             "Bookings starting in [`from`, `to`) per bucket, with completed counts and revenue. "
             "Counts what the viewer may see: admins everything, hosts their venues' bookings "
             "and their own, members their own. The span may be at most five years."
-        )
+        ),
     )
-    async def booking_stats(
-        self,
-        info: strawberry.Info[Context],
-        from_: Annotated[
-            dt.datetime,
-            strawberry.argument(name="from", description="Start (inclusive), with an offset."),
-        ],
-        to: Annotated[
-            dt.datetime,
-            strawberry.argument(description="End (exclusive), with an offset; after `from`."),
-        ],
-        group_by: Annotated[
-            StatsGrouping, strawberry.argument(description="How to bucket the bookings.")
-        ],
-    ) -> list[BookingStatsBucket]:
-        """Aggregate in one raw-SQL statement, scoped to the viewer."""
-        scope = booking_stats_scope(info.context.require_viewer())
-        starts_from = aware(from_, field="from")
-        starts_before = aware(to, field="to")
-        if starts_before <= starts_from:
-            message = "`to` must be after `from`."
-            raise BadUserInputError(message, field="to")
-        if starts_before - starts_from > MAX_STATS_SPAN:
-            message = "`from` to `to` may span at most five years."
-            raise BadUserInputError(message, field="to")
-        grouping = models.StatsGrouping[group_by.name]
-
-        async def run(session: AsyncSession) -> list[models.BookingStatsBucket]:
-            return await models.booking_stats(
-                session,
-                starts_from=starts_from,
-                starts_before=starts_before,
-                group_by=grouping,
-                scope=scope,
-            )
-
-        buckets = await info.context.db.run(run)
-        return [
-            BookingStatsBucket(
-                key=_key(group_by, bucket.key),
-                count=bucket.count,
-                completed_count=bucket.completed_count,
-                completed_revenue=bucket.completed_revenue,
-            )
-            for bucket in buckets
-        ]
