@@ -10,7 +10,6 @@ neither is possible. They serve the real app with uvicorn on a free local port, 
 database, with rows they commit themselves and delete afterwards.
 """
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -20,11 +19,8 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +28,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from graphql import parse, validate
 from playwright.async_api import Page, Route, async_playwright, expect
@@ -51,6 +46,7 @@ from graph.schema.root import schema
 from models import User, Venue
 from models.settings import Settings
 from tests.factories import make_login_session, make_user, make_venue
+from tests.graph.serving import served_over_tcp
 
 FETCH_SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "fetch_graphiql_assets.py"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -301,28 +297,6 @@ def _sri(data: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
 
 
-@contextlib.asynccontextmanager
-async def _serving(application: FastAPI) -> AsyncIterator[str]:
-    """Serve `application` with uvicorn in a thread on a free 127.0.0.1 port; yield its URL."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while not server.started:
-            assert thread.is_alive(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.to_thread(thread.join, 15)
-        listener.close()
-
-
 @pytest.fixture
 async def committed_venue(engine: AsyncEngine) -> AsyncIterator[Venue]:
     """A venue (and its host) committed for a server outside the test's transaction."""
@@ -381,31 +355,26 @@ async def test_graphiql_runs_a_query_in_chromium_without_leaving_the_machine(
     del graphiql_assets
     application = create_app(Settings(database_url=test_database.url, graphiql=True))
     global_id = encode_global_id("Venue", committed_venue.id)
-    async with (
-        _serving(application) as base_url,
-        _browser_page(chromium, base_url) as (
-            page,
-            traffic,
-        ),
-    ):
-        await page.goto(f"{base_url}/graphql")
-        assert traffic.blocked == [], "the page tried to load files from elsewhere"
+    with served_over_tcp(application) as base_url:
+        async with _browser_page(chromium, base_url) as (page, traffic):
+            await page.goto(f"{base_url}/graphql")
+            assert traffic.blocked == [], "the page tried to load files from elsewhere"
 
-        await page.locator(".graphiql-query-editor .CodeMirror").click()
-        await page.keyboard.press("Control+A")
-        await page.keyboard.press("Delete")
-        query = f'{{ venue(id: "{global_id}") {{ name city }} }}'
-        await page.keyboard.insert_text(query)
-        # GraphiQL reads the edited document 100 ms after the last keystroke (then the page
-        # puts it in the URL); run before that and it would still send the example's name.
-        await page.wait_for_function(
-            "query => new URLSearchParams(location.search).get('q') === query", arg=query
-        )
-        await page.keyboard.press("Control+Enter")
+            await page.locator(".graphiql-query-editor .CodeMirror").click()
+            await page.keyboard.press("Control+A")
+            await page.keyboard.press("Delete")
+            query = f'{{ venue(id: "{global_id}") {{ name city }} }}'
+            await page.keyboard.insert_text(query)
+            # GraphiQL reads the edited document 100 ms after the last keystroke (then the page
+            # puts it in the URL); run before that and it would still send the example's name.
+            await page.wait_for_function(
+                "query => new URLSearchParams(location.search).get('q') === query", arg=query
+            )
+            await page.keyboard.press("Control+Enter")
 
-        response_pane = page.locator(".graphiql-response")
-        await expect(response_pane).to_contain_text(committed_venue.name, timeout=20_000)
-        await expect(response_pane).to_contain_text("Paris")
+            response_pane = page.locator(".graphiql-response")
+            await expect(response_pane).to_contain_text(committed_venue.name, timeout=20_000)
+            await expect(response_pane).to_contain_text("Paris")
 
     assert traffic.blocked == []
     assert traffic.page_errors == []
@@ -460,41 +429,39 @@ async def test_graphiql_opens_on_the_example_and_keeps_headers_across_reloads(
     del graphiql_assets
     application = create_app(Settings(database_url=test_database.url, graphiql=True))
     headers = json.dumps({"Authorization": f"Bearer {committed_host.token}"})
-    async with (
-        _serving(application) as base_url,
-        _browser_page(chromium, base_url) as (page, traffic),
-    ):
-        await page.goto(f"{base_url}/graphql")
-        query_editor = page.locator(".graphiql-query-editor .CodeMirror")
-        await expect(query_editor).to_contain_text("query Demo")
-        assert await query_editor.evaluate(_EDITOR_VALUE) == EXAMPLE_OPERATION
+    with served_over_tcp(application) as base_url:
+        async with _browser_page(chromium, base_url) as (page, traffic):
+            await page.goto(f"{base_url}/graphql")
+            query_editor = page.locator(".graphiql-query-editor .CodeMirror")
+            await expect(query_editor).to_contain_text("query Demo")
+            assert await query_editor.evaluate(_EDITOR_VALUE) == EXAMPLE_OPERATION
 
-        # Signed out, the example runs: venues are public, `viewer` is null.
-        answer = json.loads(await _run_and_read(page))
-        assert "errors" not in answer, answer
-        assert answer["data"]["viewer"] is None
-        assert "totalCount" in answer["data"]["venues"]
+            # Signed out, the example runs: venues are public, `viewer` is null.
+            answer = json.loads(await _run_and_read(page))
+            assert "errors" not in answer, answer
+            assert answer["data"]["viewer"] is None
+            assert "totalCount" in answer["data"]["venues"]
 
-        # The sign-in step the example's comment describes: the token in the Headers tab.
-        await page.get_by_role("button", name="Headers").click()
-        await page.locator(_HEADERS_EDITOR).click()
-        await page.keyboard.press("Control+A")
-        await page.keyboard.press("Delete")
-        await page.keyboard.insert_text(headers)
-        await page.wait_for_function(
-            "token => (localStorage.getItem('graphiql:headers') || '').includes(token)",
-            arg=committed_host.token,
-            timeout=10_000,
-        )
+            # The sign-in step the example's comment describes: the token in the Headers tab.
+            await page.get_by_role("button", name="Headers").click()
+            await page.locator(_HEADERS_EDITOR).click()
+            await page.keyboard.press("Control+A")
+            await page.keyboard.press("Delete")
+            await page.keyboard.insert_text(headers)
+            await page.wait_for_function(
+                "token => (localStorage.getItem('graphiql:headers') || '').includes(token)",
+                arg=committed_host.token,
+                timeout=10_000,
+            )
 
-        await page.reload()
-        await expect(query_editor).to_contain_text("query Demo")
-        await page.get_by_role("button", name="Headers").click()
-        assert await page.locator(_HEADERS_EDITOR).evaluate(_EDITOR_VALUE) == headers
+            await page.reload()
+            await expect(query_editor).to_contain_text("query Demo")
+            await page.get_by_role("button", name="Headers").click()
+            assert await page.locator(_HEADERS_EDITOR).evaluate(_EDITOR_VALUE) == headers
 
-        # And the kept header is sent: the viewer is now the host.
-        answer = json.loads(await _run_and_read(page))
-        assert answer["data"]["viewer"]["displayName"] == committed_host.display_name
+            # And the kept header is sent: the viewer is now the host.
+            answer = json.loads(await _run_and_read(page))
+            assert answer["data"]["viewer"]["displayName"] == committed_host.display_name
 
     assert traffic.blocked == []
     assert traffic.page_errors == []
