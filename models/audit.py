@@ -32,8 +32,10 @@ class AuditAction(enum.StrEnum):
 class AuditLog(Base):
     """One change to one row; partitioned by month of `created_at`.
 
-    Written only by the `audit_row_change` trigger, never by application code, so raw SQL,
-    COPY and ORM writes are recorded alike. `seq` numbers the rows as the trigger writes them,
+    Written only by triggers, never by application code, so raw SQL, COPY and ORM writes are
+    recorded alike: `audit_rows_inserted` once per INSERT or COPY statement for all its rows
+    (migration 0009), `audit_row_change` per updated or deleted row. `seq` numbers the rows as
+    the triggers write them,
     which for one record is the order its changes committed (the trigger runs once the row's
     lock is held); `created_at` is the trigger's clock time. Users' `preferences` are recorded
     as merge patches on update (see migration 0008), not as the whole document twice.

@@ -428,3 +428,40 @@ async def test_create_partitions_moves_rows_that_landed_in_the_default_partition
 
     assert created == 1
     assert await partition_of(session, stranded) == "audit_log_p2150_05"
+
+
+async def test_a_many_row_insert_is_audited_row_by_row_in_insertion_order(session):
+    """Inserts are audited per statement (one INSERT ... SELECT), with the row trigger's trail."""
+    await set_actor(session, ADA)
+    inserted = await session.execute(
+        text(
+            "INSERT INTO users (email, email_key, display_name)"
+            " SELECT 'bulk-' || n || '@example.test', 'bulk-' || n || '@example.test',"
+            "        'Bulk ' || n FROM generate_series(1, 5) AS n RETURNING id"
+        )
+    )
+    ids = list(inserted.scalars())
+    await session.execute(
+        text("UPDATE users SET display_name = 'Bulk renamed' WHERE id = :id"), {"id": ids[0]}
+    )
+
+    trail = (
+        await session.execute(
+            text(
+                "SELECT a.record_id, a.action, a.seq, a.user_id, a.user_agent,"
+                "       a.old_data IS NULL AS no_old, a.changed_fields IS NULL AS no_changes,"
+                "       a.new_data = to_jsonb(u) - 'password_hash' AS whole_row"
+                "  FROM audit_log AS a JOIN users AS u ON u.id = a.record_id"
+                " WHERE a.record_id = ANY(:ids) AND a.action = 'INSERT' ORDER BY a.seq"
+            ),
+            {"ids": ids},
+        )
+    ).all()
+    assert [row.record_id for row in trail] == ids
+    assert {(row.user_id, row.user_agent) for row in trail} == {(ADA.user_id, "pytest/1.0")}
+    assert all(row.no_old and row.no_changes for row in trail)
+    # The first user was renamed after the insert: its INSERT row keeps the inserted name.
+    assert [row.whole_row for row in trail] == [False, True, True, True, True]
+    renamed = await only_audit_row(session, ids[0], "UPDATE")
+    assert renamed.seq > trail[-1].seq
+    assert renamed.changed_fields == ["display_name"]

@@ -23,6 +23,7 @@ FUNCTIONS = {
     "sartiq_tags_text",
     "set_updated_at",
     "audit_row_change",
+    "audit_rows_inserted",
     "audit_log_create_partitions",
     "jsonb_merge_patch",
     "jsonb_merge_diff",
