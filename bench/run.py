@@ -3,6 +3,7 @@
     uv run python -m bench.run                   # every scenario, the peers too
     uv run python -m bench.run --scenario search --duration 5
     uv run python -m bench.run --scenario nested_list --no-peers
+    uv run python -m bench.run --growth          # scale 10 against scale 100 (bench.growth)
 
 It seeds its own database once (reused when present), serves the API in its production
 configuration (uvicorn, one worker per core, GraphiQL off) on it, warms each scenario up,
@@ -673,7 +674,19 @@ def main(argv: list[str] | None = None) -> None:
         action="store_false",
         help="skip the floor and PostGraphile",
     )
-    arguments = parser.parse_args(argv)
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="single requests at scale 10 and 100, then throughput at 100 (bench.growth)",
+    )
+    arguments, rest = parser.parse_known_args(argv)
+    if arguments.growth:
+        from bench import growth  # noqa: PLC0415 - imports bench.run itself
+
+        growth.main(rest)
+        return
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing; install it (Debian: apt-get install wrk)")
     chosen = [SCENARIOS[name] for name in arguments.scenario or SCENARIOS]

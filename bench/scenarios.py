@@ -80,6 +80,8 @@ class Scenario:
 DATASETS = {
     # `sartiq seed --scale 10`: 10,000 users, 3,000 venues, 200,000 bookings, 50,000 media.
     "scale10": Dataset(database="sartiq_bench_scale10", counts={"scale": 10}),
+    # `sartiq seed --scale 100`: 100,000 users, 30,000 venues, 2,000,000 bookings, 500,000 media.
+    "scale100": Dataset(database="sartiq_bench_scale100", counts={"scale": 100}),
     # Issue 6's shape: the data PostGraphile and the floor are measured on, in the same run.
     "bench": Dataset(
         database="sartiq_bench",
