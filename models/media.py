@@ -103,6 +103,34 @@ class Media(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             "id",
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # A venue's `media`, live only, in the orderings not served above.
+        Index(
+            "ix_media_venue_id_title_live",
+            "venue_id",
+            "title",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_media_venue_id_captured_at_live",
+            "venue_id",
+            "captured_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_media_venue_id_captured_at_desc_live",
+            "venue_id",
+            text("captured_at DESC NULLS LAST"),
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        # The orderings of `media` (migration 0010): full, as admins list deleted rows too.
+        Index("ix_media_created_at_id", "created_at", "id"),
+        Index("ix_media_captured_at_id", "captured_at", "id"),
+        Index("ix_media_captured_at_desc_id", text("captured_at DESC NULLS LAST"), "id"),
+        Index("ix_media_title_id", "title", "id"),
+        Index("ix_media_title_desc_id", text("title DESC"), "id"),
         Index("ix_media_location", "location", postgresql_using="gist"),
         Index("ix_media_search", "search", postgresql_using="gin"),
         Index(

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import strawberry
 from sqlalchemy import (
     ColumnElement,
+    Exists,
     Numeric,
     Select,
     UnaryExpression,
@@ -287,6 +288,19 @@ def outside_window(ordering: Ordering, window: Window) -> dict[str, ColumnElemen
     return outside
 
 
+def rows_exist(statement: Select[Any], ordering: Ordering, *, name: str) -> Exists:
+    """Whether `statement` (rows outside a cursor, flag `name`) has any, as one index probe.
+
+    PostgreSQL drops an `EXISTS` subquery's ORDER BY and LIMIT, and then may scan the table
+    sequentially for a first match, which for rows clustered at the table's far end (the
+    newest, before a newest-first cursor) reads all of it. `OFFSET 0` keeps them: the plan
+    walks the ordering's index from the cursor outwards and stops at the first row.
+    """
+    toward_start = name == ROWS_BEFORE
+    nearest = statement.order_by(None).order_by(*ordering.order_by(reverse=toward_start))
+    return nearest.limit(1).offset(0).exists()
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Cut(Generic[RowType]):
     """The rows of one page in list order, and whether rows exist on either side."""
@@ -362,13 +376,30 @@ def _equal(key: SortKey, value: Any) -> ColumnElement[bool]:  # noqa: ANN401
     return equal
 
 
-def beyond(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
-    """The keyset condition: rows strictly after (`forward`) or strictly before `values`.
+def _leading_range(key: SortKey, value: Any, *, forward: bool) -> ColumnElement[bool] | None:  # noqa: ANN401
+    """One range of the first key holding the cursor's row and every row beyond it, or None.
 
-    The trailing keys that run the same way and hold no nulls (two or more) are compared as
-    one row, `(k, id) > (v, id0)`, a condition an index on them can serve; each key before
-    them adds "beyond on this key, equal on those before it".
+    Redundant beside the keyset condition, it gives an index on the keys a place to start:
+    `k < v OR (k = v AND id > id0)` (a descending key, ties by ascending id) bounds no index
+    scan, `k <= v AND (...)` does. None where no one range holds them: nulls sort last, so
+    past a non-null value they follow on a nullable key, after every non-null.
     """
+    expression = key.expression
+    if value is None:
+        return expression.is_(None) if forward else None
+    if key.nullable and forward:
+        return None
+    at_or_larger = key.descending != forward
+    bound: ColumnElement[bool] = (
+        expression >= _bound(key, value) if at_or_larger else expression <= _bound(key, value)
+    )
+    return bound
+
+
+def _keyset_terms(
+    ordering: Ordering, values: Sequence[Any], *, forward: bool
+) -> tuple[list[ColumnElement[bool]], bool]:
+    """The OR-ed terms of `beyond`, and whether they are one row comparison on every key."""
     keys = ordering.keys
     start = len(keys) - 1
     while (
@@ -394,18 +425,47 @@ def beyond(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> Colum
         )
         row = left > right if tail[0].descending != forward else left < right
         if start == 0:
-            return row
+            return [row], True
         prefix = (_equal(k, v) for k, v in zip(keys[:start], values[:start], strict=True))
         terms.append(and_(*prefix, row))
-    return terms[0] if len(terms) == 1 else or_(*terms)
+    return terms, False
+
+
+def beyond(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
+    """The keyset condition: rows strictly after (`forward`) or strictly before `values`.
+
+    The trailing keys that run the same way and hold no nulls (two or more) are compared as
+    one row, `(k, id) > (v, id0)`, a condition an index on them can serve; each key before
+    them adds "beyond on this key, equal on those before it", and the whole is bounded by a
+    range on the first key (`_leading_range`) where one exists, so that an index scan starts
+    at the cursor instead of at an end of the index.
+    """
+    terms, single_row = _keyset_terms(ordering, values, forward=forward)
+    condition = terms[0] if len(terms) == 1 else or_(*terms)
+    if single_row or len(ordering.keys) == 1:
+        return condition
+    bound = _leading_range(ordering.keys[0], values[0], forward=forward)
+    return condition if bound is None else and_(bound, condition)
 
 
 def at_or_beyond(
     ordering: Ordering, values: Sequence[Any], *, forward: bool
 ) -> ColumnElement[bool]:
-    """Rows at the position `values` or beyond it (after it when `forward`)."""
-    at = and_(*(_equal(key, value) for key, value in zip(ordering.keys, values, strict=True)))
-    return or_(at, beyond(ordering, values, forward=forward))
+    """Rows at the position `values` or beyond it (after it when `forward`).
+
+    Bounded like `beyond`, so that whether any such row exists is one index probe.
+    """
+    terms, single_row = _keyset_terms(ordering, values, forward=forward)
+    keys = ordering.keys
+    if single_row:
+        # `(k, id) >= (v, id0)`: the row comparison an index scan starts from.
+        left = tuple_(*(key.expression for key in keys))
+        right = tuple_(*(_bound(key, value) for key, value in zip(keys, values, strict=True)))
+        return left >= right if keys[0].descending != forward else left <= right
+    at = and_(*(_equal(key, value) for key, value in zip(keys, values, strict=True)))
+    condition = or_(at, *terms)
+    bound = _leading_range(keys[0], values[0], forward=forward)
+    return condition if bound is None else and_(bound, condition)
 
 
 async def fetch_page(
@@ -430,7 +490,7 @@ async def fetch_page(
 
     base = statement.order_by(None)
     flags = {
-        name: base.where(outside).exists()
+        name: rows_exist(base.where(outside), ordering, name=name)
         for name, outside in outside_window(ordering, window).items()
     }
 
