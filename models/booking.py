@@ -82,10 +82,8 @@ class Booking(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         ),
         # The orderings of `bookings` (migration 0010): full, as admins list deleted rows too.
         Index("ix_bookings_starts_at_id", "starts_at", "id"),
-        Index("ix_bookings_starts_at_desc_id", text("starts_at DESC"), "id"),
         Index("ix_bookings_created_at_id", "created_at", "id"),
         Index("ix_bookings_amount_id", "amount", "id"),
-        Index("ix_bookings_amount_desc_id", text("amount DESC"), "id"),
         # A venue's `bookings`, live only, in the orderings not served above.
         Index(
             "ix_bookings_venue_id_created_at_live",
@@ -98,13 +96,6 @@ class Booking(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             "ix_bookings_venue_id_amount_live",
             "venue_id",
             "amount",
-            "id",
-            postgresql_where=text("deleted_at IS NULL"),
-        ),
-        Index(
-            "ix_bookings_venue_id_amount_desc_live",
-            "venue_id",
-            text("amount DESC"),
             "id",
             postgresql_where=text("deleted_at IS NULL"),
         ),

@@ -61,7 +61,6 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         # The orderings of `users` (migration 0010): full, as admins list deleted rows too.
         Index("ix_users_created_at_id", "created_at", "id"),
         Index("ix_users_display_name_id", "display_name", "id"),
-        Index("ix_users_display_name_desc_id", text("display_name DESC"), "id"),
     )
 
     @validates("email")

@@ -56,9 +56,7 @@ class Venue(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         # The orderings of `venues` (migration 0010): full, as admins list deleted rows too.
         Index("ix_venues_created_at_id", "created_at", "id"),
         Index("ix_venues_name_id", "name", "id"),
-        Index("ix_venues_name_desc_id", text("name DESC"), "id"),
         Index("ix_venues_hourly_rate_id", "hourly_rate", "id"),
-        Index("ix_venues_hourly_rate_desc_id", text("hourly_rate DESC"), "id"),
         Index("ix_venues_owner_id_live", "owner_id", postgresql_where=text("deleted_at IS NULL")),
         Index("ix_venues_city_live", "city", postgresql_where=text("deleted_at IS NULL")),
         Index("ix_venues_location", "location", postgresql_using="gist"),
