@@ -80,9 +80,23 @@ class Booking(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             "id",
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # The orderings of `bookings` (migration 0010): full, as admins list deleted rows too.
+        Index("ix_bookings_starts_at_id", "starts_at", "id"),
+        Index("ix_bookings_created_at_id", "created_at", "id"),
+        Index("ix_bookings_amount_id", "amount", "id"),
+        # A venue's `bookings`, live only, in the orderings not served above.
         Index(
-            "ix_bookings_starts_at_live",
-            "starts_at",
+            "ix_bookings_venue_id_created_at_live",
+            "venue_id",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_bookings_venue_id_amount_live",
+            "venue_id",
+            "amount",
+            "id",
             postgresql_where=text("deleted_at IS NULL"),
         ),
     )

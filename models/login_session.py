@@ -24,7 +24,8 @@ class LoginSession(UUIDPrimaryKey, Timestamps, Base):
     ip_address: Mapped[str | None] = mapped_column(INET, default=None)
 
     __table_args__ = (
-        Index("ix_sessions_user_id", "user_id"),
+        # A user's `sessions`, newest first (walked backwards); also the foreign key's index.
+        Index("ix_sessions_user_id_created_at_id", "user_id", "created_at", "id"),
         Index(
             "ix_sessions_user_id_active",
             "user_id",

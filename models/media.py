@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     from models.venue import Venue
 
 
+# `captured_at` as media lists sort it, nulls last either way (see graph.core.paging.SortKey):
+# ascending by the first, descending by the second.
+CAPTURED_FIRST = text("coalesce(captured_at, 'infinity'::timestamptz)")
+CAPTURED_LAST = text("coalesce(captured_at, '-infinity'::timestamptz)")
+
+
 class ResourceType(enum.StrEnum):
     """The kind of file a media row describes."""
 
@@ -103,6 +109,33 @@ class Media(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             "id",
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # A venue's `media`, live only, in the orderings not served above.
+        Index(
+            "ix_media_venue_id_title_live",
+            "venue_id",
+            "title",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_media_venue_id_captured_first_live",
+            "venue_id",
+            CAPTURED_FIRST,
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_media_venue_id_captured_last_live",
+            "venue_id",
+            CAPTURED_LAST,
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        # The orderings of `media` (migration 0010): full, as admins list deleted rows too.
+        Index("ix_media_created_at_id", "created_at", "id"),
+        Index("ix_media_captured_first_id", CAPTURED_FIRST, "id"),
+        Index("ix_media_captured_last_id", CAPTURED_LAST, "id"),
+        Index("ix_media_title_id", "title", "id"),
         Index("ix_media_location", "location", postgresql_using="gist"),
         Index("ix_media_search", "search", postgresql_using="gin"),
         Index(

@@ -58,6 +58,9 @@ class User(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index("ix_users_role_live", "role", postgresql_where=text("deleted_at IS NULL")),
+        # The orderings of `users` (migration 0010): full, as admins list deleted rows too.
+        Index("ix_users_created_at_id", "created_at", "id"),
+        Index("ix_users_display_name_id", "display_name", "id"),
     )
 
     @validates("email")

@@ -53,6 +53,10 @@ class Venue(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         CheckConstraint("jsonb_typeof(amenities) = 'object'", name="amenities_object"),
         CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
         Index("ix_venues_owner_id", "owner_id"),
+        # The orderings of `venues` (migration 0010): full, as admins list deleted rows too.
+        Index("ix_venues_created_at_id", "created_at", "id"),
+        Index("ix_venues_name_id", "name", "id"),
+        Index("ix_venues_hourly_rate_id", "hourly_rate", "id"),
         Index("ix_venues_owner_id_live", "owner_id", postgresql_where=text("deleted_at IS NULL")),
         Index("ix_venues_city_live", "city", postgresql_where=text("deleted_at IS NULL")),
         Index("ix_venues_location", "location", postgresql_using="gist"),

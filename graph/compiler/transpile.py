@@ -107,10 +107,13 @@ from graph.core.global_id import decode_typed_id
 from graph.core.loaders import HISTORY_ORDERING
 from graph.core.node_lookup import decoded_node_id, decoded_node_ids
 from graph.core.paging import (
+    ROWS_AFTER,
+    ROWS_BEFORE,
     Ordering,
     Window,
     at_or_beyond,
     beyond,
+    rows_exist,
 )
 from graph.core.permissions import email_visible, history_readable, is_self_or_admin
 from graph.core.read_model import HistoryRead, NearbyRead
@@ -354,14 +357,18 @@ def _list_piece(
     }
     if window.after is not None:
         sql["after"] = beyond(ordering, window.after, forward=True)
-        sql["rows_before"] = scope(
-            and_(where, at_or_beyond(ordering, window.after, forward=False))
-        ).exists()
+        sql["rows_before"] = rows_exist(
+            scope(and_(where, at_or_beyond(ordering, window.after, forward=False))),
+            ordering,
+            name=ROWS_BEFORE,
+        )
     if window.before is not None:
         sql["before"] = beyond(ordering, window.before, forward=False)
-        sql["rows_after"] = scope(
-            and_(where, at_or_beyond(ordering, window.before, forward=True))
-        ).exists()
+        sql["rows_after"] = rows_exist(
+            scope(and_(where, at_or_beyond(ordering, window.before, forward=True))),
+            ordering,
+            name=ROWS_AFTER,
+        )
     shape = (
         ordering.name,
         window.backward,

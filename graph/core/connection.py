@@ -43,8 +43,11 @@ class Connection(Generic[NodeType]):
 
     @strawberry.field(
         description=(
-            "How many items the whole list holds (every page, same filters). Costs a count "
-            "query: select it only when you show it."
+            "How many items the whole list holds (every page, same filters), exact. Costs a "
+            "count of every item it counts, each time it is selected: from an index alone "
+            "where one covers the list (about 2 ms for 30,000 venues, 35 ms for 200,000 "
+            "bookings on a 2-core server), else the rows the filters or search match. Select "
+            "it only when you show it."
         )
     )
     async def total_count(self) -> int:

@@ -12,7 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Uuid,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import aliased
 
 from graph.core.cursors import KeyKind
@@ -24,6 +36,7 @@ from graph.core.paging import (
     at_or_beyond,
     cut_page,
     outside_window,
+    rows_exist,
     window_conditions,
 )
 from graph.core.permissions import visible_bookings, visible_login_sessions, visible_media
@@ -166,51 +179,44 @@ class FirstChildrenLoader(DataLoader[PageKey, Cut[Any]]):
     async def _load(
         self, parent_ids: set[uuid.UUID], arguments: ChildArguments
     ) -> tuple[dict[uuid.UUID, list[Any]], dict[uuid.UUID, dict[str, bool | None]]]:
-        """Each parent's rows in the window's reading order, and what lies outside its cursors."""
+        """Each parent's rows in the window's reading order, and what lies outside its cursors.
+
+        One `LATERAL` page per parent, `ORDER BY ... LIMIT`, so that each parent's page is read
+        from the index on (parent, sort keys, id) and stops one row past the page: a window
+        function over every parent's children (as before) read each parent's whole list.
+        """
         model = self._model
         ordering, window = arguments.ordering, arguments.window
+        parent = (
+            func.unnest(bindparam(None, sorted(parent_ids), type_=ARRAY(Uuid)))
+            .table_valued("id")
+            .render_derived(name="parent")
+        )
         parent_column = getattr(model, self._parent_key)
-        scope = [parent_column.in_(parent_ids), *arguments.filter.conditions]
+        scope = [parent_column == parent.c.id, *arguments.filter.conditions]
         if self._visible is not None:
             scope.append(self._visible)
-        position = (
-            func.row_number()
-            .over(partition_by=parent_column, order_by=ordering.order_by(reverse=window.backward))
-            .label("position")
-        )
-        ranked = (
-            select(model, position)
-            .where(*scope, *window_conditions(ordering, window))
-            .subquery("ranked")
-        )
+        order_by = ordering.order_by(reverse=window.backward)
         # One row past the page tells whether more exist the way the page reads.
-        paged = select(ranked).where(ranked.c.position <= window.size + 1).subquery("paged")
-        child = aliased(model, paged)
-        child_parent = getattr(child, self._parent_key)
-        outside = outside_window(ordering, window)
-        if not outside:
-            statement = select(child).order_by(child_parent, paged.c.position)
-            found: dict[uuid.UUID, list[Any]] = defaultdict(list)
-            for row in (await self._db.execute(statement)).scalars():
-                found[getattr(row, self._parent_key)].append(row)
-            return found, {}
-        # Whether rows lie outside the cursors, per parent: one row per parent that has any,
-        # joined to its page (both sides kept, so neither an empty page nor a parent without
-        # such rows drops the other).
-        beyond_rows = (
-            select(
-                parent_column.label("parent_id"),
-                *(func.bool_or(condition).label(name) for name, condition in outside.items()),
-            )
-            .where(*scope, or_(*outside.values()))
-            .group_by(parent_column)
-            .subquery("beyond_cursors")
+        page = (
+            select(model, func.row_number().over(order_by=order_by).label("position"))
+            .where(*scope, *window_conditions(ordering, window))
+            .order_by(*order_by)
+            .limit(window.size + 1)
+            .lateral("page")
         )
+        child = aliased(model, page)
+        # Whether rows lie outside the cursors: one index probe per parent and cursor.
+        outside = outside_window(ordering, window)
+        flags = [
+            rows_exist(select(model.id).where(*scope, condition), ordering, name=name).label(name)
+            for name, condition in outside.items()
+        ]
         statement = (
-            select(child, beyond_rows)
-            .select_from(paged)
-            .join(beyond_rows, child_parent == beyond_rows.c.parent_id, full=True)
-            .order_by(child_parent, paged.c.position)
+            select(child, parent.c.id, *flags)
+            .select_from(parent)
+            .outerjoin(page, true())
+            .order_by(parent.c.id, page.c.position)
         )
         return self._split(await self._db.execute(statement), list(outside))
 
@@ -221,10 +227,9 @@ class FirstChildrenLoader(DataLoader[PageKey, Cut[Any]]):
         outside: dict[uuid.UUID, dict[str, bool | None]] = {}
         for row in result:
             child, parent_id, flags = row[0], row[1], row[2:]
-            if parent_id is not None:
-                outside[parent_id] = dict(zip(names, flags, strict=True))
+            outside[parent_id] = dict(zip(names, flags, strict=True))
             if child is not None:
-                found[getattr(child, self._parent_key)].append(child)
+                found[parent_id].append(child)
         return found, outside
 
 

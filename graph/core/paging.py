@@ -22,13 +22,14 @@ from typing import Annotated, Any, Generic, TypeVar
 import strawberry
 from sqlalchemy import (
     ColumnElement,
+    Exists,
     Numeric,
     Select,
     UnaryExpression,
     and_,
     bindparam,
-    false,
     func,
+    literal_column,
     or_,
     select,
     true,
@@ -96,12 +97,19 @@ def checked_page_size(first: int, *, field: str = "first") -> int:
     return first
 
 
+# What a nullable key's nulls sort as, by direction: after every value either way.
+_NULLS_LAST = {False: "'infinity'::timestamptz", True: "'-infinity'::timestamptz"}
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class SortKey:
     """One key of an ordering: an SQL expression, its value type and direction.
 
-    Nullable keys sort their nulls last in either direction. `attribute` names the mapped
-    attribute holding the value when the key is a plain column (see `Ordering.cursor_of`).
+    Nullable keys (date-times only) sort their nulls last in either direction: the list sorts by
+    `sorted()`, the key with a null read as infinity (ascending) or minus infinity (descending),
+    so that `(key, id)` stays one row comparison and one index range (an index on that
+    `coalesce`) while cursors keep the null. `attribute` names the mapped attribute holding the
+    value when the key is a plain column (see `Ordering.cursor_of`).
     """
 
     expression: ColumnElement[Any]
@@ -109,6 +117,12 @@ class SortKey:
     descending: bool = False
     nullable: bool = False
     attribute: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse nullable keys that `sorted` cannot place (only date-times have infinities)."""
+        if self.nullable and self.kind is not KeyKind.DATETIME:
+            message = f"a nullable sort key must be a date-time, not {self.kind}"
+            raise ValueError(message)
 
     @classmethod
     def column(
@@ -122,12 +136,18 @@ class SortKey:
         """A key on a mapped column, readable from a loaded row."""
         return cls(attribute.expression, kind, descending, nullable, attribute.key)
 
+    def sorted(self, expression: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
+        """What the list sorts by: the key (or `expression`), a null past every value."""
+        value = self.expression if expression is None else expression
+        if not self.nullable:
+            return value
+        last = literal_column(_NULLS_LAST[self.descending], type_=self.expression.type)
+        return func.coalesce(value, last, type_=self.expression.type)
+
     def order_by(self, expression: ColumnElement[Any], *, reverse: bool) -> UnaryExpression[Any]:
         """This key's ORDER BY clause on `expression`, reversed for backward paging."""
-        clause = expression.desc() if self.descending != reverse else expression.asc()
-        if not self.nullable:
-            return clause
-        return clause.nulls_first() if reverse else clause.nulls_last()
+        value = self.sorted(expression)
+        return value.desc() if self.descending != reverse else value.asc()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -209,15 +229,17 @@ def column_orderings(
 ) -> dict[OrderType, Ordering]:
     """Each column's ascending and descending `Ordering`, named `Entity.ORDER`, ties by `tie_break`.
 
-    The name is part of every cursor, so it must stay what clients already hold.
+    A descending ordering is its ascending one reversed, ties included (`tie_break` descending),
+    so that both walk one index on `(column, tie_break)`, from either end. The name is part of
+    every cursor, so it must stay what clients already hold.
     """
-    last = SortKey.column(tie_break, KeyKind.UUID)
     orderings: dict[OrderType, Ordering] = {}
     for column in columns:
         for order, descending in ((column.ascending, False), (column.descending, True)):
             key = SortKey.column(
                 column.attribute, column.kind, descending=descending, nullable=column.nullable
             )
+            last = SortKey.column(tie_break, KeyKind.UUID, descending=descending)
             orderings[order] = Ordering(f"{entity}.{order.value}", (key, last))
     return orderings
 
@@ -287,6 +309,19 @@ def outside_window(ordering: Ordering, window: Window) -> dict[str, ColumnElemen
     return outside
 
 
+def rows_exist(statement: Select[Any], ordering: Ordering, *, name: str) -> Exists:
+    """Whether `statement` (rows outside a cursor, flag `name`) has any, as one index probe.
+
+    PostgreSQL drops an `EXISTS` subquery's ORDER BY and LIMIT, and then may scan the table
+    sequentially for a first match, which for rows clustered at the table's far end (the
+    newest, before a newest-first cursor) reads all of it. `OFFSET 0` keeps them: the plan
+    walks the ordering's index from the cursor outwards and stops at the first row.
+    """
+    toward_start = name == ROWS_BEFORE
+    nearest = statement.order_by(None).order_by(*ordering.order_by(reverse=toward_start))
+    return nearest.limit(1).offset(0).exists()
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Cut(Generic[RowType]):
     """The rows of one page in list order, and whether rows exist on either side."""
@@ -333,49 +368,52 @@ class Page(Generic[RowType]):
 
 
 def _bound(key: SortKey, value: Any) -> ColumnElement[Any]:  # noqa: ANN401 - any key's value
+    """A cursor's value of `key`, as the list sorts it (`SortKey.sorted`)."""
     if isinstance(value, ColumnElement):  # a parameter bound later (the compiled path's plans)
-        return value
-    type_ = key.expression.type
-    # As unconstrained numeric: a cursor's amount past the column's precision compares
-    # instead of overflowing `numeric(12, 2)`.
-    return bindparam(None, value, type_=Numeric() if isinstance(type_, Numeric) else type_)
+        bound = value
+    else:
+        type_ = key.expression.type
+        # As unconstrained numeric: a cursor's amount past the column's precision compares
+        # instead of overflowing `numeric(12, 2)`.
+        bound = bindparam(None, value, type_=Numeric() if isinstance(type_, Numeric) else type_)
+    return key.sorted(bound)
 
 
 def _beyond(key: SortKey, value: Any, *, forward: bool) -> ColumnElement[bool]:  # noqa: ANN401
     """Rows strictly after (`forward`) or before `value` on this one key."""
-    expression = key.expression
-    if value is None:  # nulls sort last: nothing follows them, every non-null precedes them
-        return false() if forward else expression.is_not(None)
     larger = key.descending != forward
     comparison: ColumnElement[bool] = (
-        expression > _bound(key, value) if larger else expression < _bound(key, value)
+        key.sorted() > _bound(key, value) if larger else key.sorted() < _bound(key, value)
     )
-    if key.nullable and forward:
-        return or_(comparison, expression.is_(None))
     return comparison
 
 
 def _equal(key: SortKey, value: Any) -> ColumnElement[bool]:  # noqa: ANN401
-    if value is None:
-        return key.expression.is_(None)
-    equal: ColumnElement[bool] = key.expression == _bound(key, value)
+    equal: ColumnElement[bool] = key.sorted() == _bound(key, value)
     return equal
 
 
-def beyond(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
-    """The keyset condition: rows strictly after (`forward`) or strictly before `values`.
+def _leading_range(key: SortKey, value: Any, *, forward: bool) -> ColumnElement[bool]:  # noqa: ANN401
+    """The range of the first key holding the cursor's row and every row beyond it.
 
-    The trailing keys that run the same way and hold no nulls (two or more) are compared as
-    one row, `(k, id) > (v, id0)`, a condition an index on them can serve; each key before
-    them adds "beyond on this key, equal on those before it".
+    Redundant beside the keyset condition, it gives an index on the keys a place to start:
+    `k < v OR (k = v AND kind > k0)` (the root search's rank descending, ties by kind and id
+    ascending) bounds no index scan, `k <= v AND (...)` does.
     """
+    at_or_larger = key.descending != forward
+    bound: ColumnElement[bool] = (
+        key.sorted() >= _bound(key, value) if at_or_larger else key.sorted() <= _bound(key, value)
+    )
+    return bound
+
+
+def _keyset_terms(
+    ordering: Ordering, values: Sequence[Any], *, forward: bool
+) -> tuple[list[ColumnElement[bool]], bool]:
+    """The OR-ed terms of `beyond`, and whether they are one row comparison on every key."""
     keys = ordering.keys
     start = len(keys) - 1
-    while (
-        start > 0
-        and not keys[start - 1].nullable
-        and keys[start - 1].descending == keys[-1].descending
-    ):
+    while start > 0 and keys[start - 1].descending == keys[-1].descending:
         start -= 1
     if start == len(keys) - 1:
         start = len(keys)  # one trailing key: compared like the keys before it
@@ -388,24 +426,50 @@ def beyond(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> Colum
     ]
     if start < len(keys):
         tail = keys[start:]
-        left = tuple_(*(key.expression for key in tail))
+        left = tuple_(*(key.sorted() for key in tail))
         right = tuple_(
             *(_bound(key, value) for key, value in zip(tail, values[start:], strict=True))
         )
         row = left > right if tail[0].descending != forward else left < right
         if start == 0:
-            return row
+            return [row], True
         prefix = (_equal(k, v) for k, v in zip(keys[:start], values[:start], strict=True))
         terms.append(and_(*prefix, row))
-    return terms[0] if len(terms) == 1 else or_(*terms)
+    return terms, False
+
+
+def beyond(ordering: Ordering, values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
+    """The keyset condition: rows strictly after (`forward`) or strictly before `values`.
+
+    The trailing keys that run the same way (two or more) are compared as one row,
+    `(k, id) > (v, id0)`, a condition an index on them can serve; each key before them adds
+    "beyond on this key, equal on those before it", and the whole is then bounded by a range
+    on the first key (`_leading_range`), so that an index scan starts at the cursor instead of
+    at an end of the index.
+    """
+    terms, single_row = _keyset_terms(ordering, values, forward=forward)
+    condition = terms[0] if len(terms) == 1 else or_(*terms)
+    if single_row or len(ordering.keys) == 1:
+        return condition
+    return and_(_leading_range(ordering.keys[0], values[0], forward=forward), condition)
 
 
 def at_or_beyond(
     ordering: Ordering, values: Sequence[Any], *, forward: bool
 ) -> ColumnElement[bool]:
-    """Rows at the position `values` or beyond it (after it when `forward`)."""
-    at = and_(*(_equal(key, value) for key, value in zip(ordering.keys, values, strict=True)))
-    return or_(at, beyond(ordering, values, forward=forward))
+    """Rows at the position `values` or beyond it (after it when `forward`).
+
+    Bounded like `beyond`, so that whether any such row exists is one index probe.
+    """
+    terms, single_row = _keyset_terms(ordering, values, forward=forward)
+    keys = ordering.keys
+    if single_row:
+        # `(k, id) >= (v, id0)`: the row comparison an index scan starts from.
+        left = tuple_(*(key.sorted() for key in keys))
+        right = tuple_(*(_bound(key, value) for key, value in zip(keys, values, strict=True)))
+        return left >= right if keys[0].descending != forward else left <= right
+    at = and_(*(_equal(key, value) for key, value in zip(keys, values, strict=True)))
+    return and_(_leading_range(keys[0], values[0], forward=forward), or_(at, *terms))
 
 
 async def fetch_page(
@@ -430,7 +494,7 @@ async def fetch_page(
 
     base = statement.order_by(None)
     flags = {
-        name: base.where(outside).exists()
+        name: rows_exist(base.where(outside), ordering, name=name)
         for name, outside in outside_window(ordering, window).items()
     }
 

@@ -31,7 +31,10 @@ class BookingFilter:
     )
 
 
-@strawberry.enum(description="Orders of the `bookings` list; ties go to the older booking.")
+@strawberry.enum(
+    description="Orders of the `bookings` list. Ties go to the older booking in an `_ASC` order; "
+    "each `_DESC` order is its `_ASC` order reversed, ties included."
+)
 class BookingOrder(enum.Enum):
     """How bookings are sorted."""
 

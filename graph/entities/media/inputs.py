@@ -42,7 +42,11 @@ class MediaFilter:
     )
 
 
-@strawberry.enum(description="Orders of the `media` list; ties go to the older upload.")
+@strawberry.enum(
+    description="Orders of the `media` list. Ties go to the older upload in an `_ASC` order; "
+    "each `_DESC` order is its `_ASC` order reversed, ties included (media without a shot "
+    "time stay last)."
+)
 class MediaOrder(enum.Enum):
     """How media are sorted."""
 

@@ -22,7 +22,10 @@ class UserFilter:
     )
 
 
-@strawberry.enum(description="Orders of the `users` list; ties go to the older account.")
+@strawberry.enum(
+    description="Orders of the `users` list. Ties go to the older account in an `_ASC` order; "
+    "each `_DESC` order is its `_ASC` order reversed, ties included."
+)
 class UserOrder(enum.Enum):
     """How users are sorted."""
 

@@ -37,7 +37,10 @@ class VenueFilter:
     )
 
 
-@strawberry.enum(description="Orders of the `venues` list; ties go to the older listing.")
+@strawberry.enum(
+    description="Orders of the `venues` list. Ties go to the older listing in an `_ASC` order; "
+    "each `_DESC` order is its `_ASC` order reversed, ties included."
+)
 class VenueOrder(enum.Enum):
     """How venues are sorted."""
 

@@ -124,12 +124,13 @@ async def test_orders(session, execute, world):
         "party",
         "tour",
     ]
+    # Unshot media stay last, newest first: descending is ascending reversed, ties included.
     assert await titles(execute, admin, orderBy="CAPTURED_AT_DESC") == [
         "hall",
         "front",
-        "party",
-        "loose",
         "tour",
+        "loose",
+        "party",
     ]
 
 

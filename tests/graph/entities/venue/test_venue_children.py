@@ -402,9 +402,10 @@ async def test_statements_do_not_depend_on_the_number_of_venues(
         for title in ("A", "B", "C", "D"):
             await make_media(session, venue=venue, title=title)
     # Cursors hold sort-key values only, so one keyset condition pages every venue alike:
-    # after each venue's 200.00 booking (the largest id ties after it), before its "D" photo.
+    # after each venue's 200.00 booking (a descending order ties by descending id, so the
+    # smallest id is the tie's last), before its "D" photo.
     after = BOOKING_ORDERINGS[BookingOrder.AMOUNT_DESC].cursor(
-        [Decimal("200.00"), uuid.UUID(int=2**128 - 1)]
+        [Decimal("200.00"), uuid.UUID(int=0)]
     )
     before = MEDIA_ORDERINGS[MediaOrder.TITLE_ASC].cursor(["D", uuid.UUID(int=0)])
 
