@@ -158,3 +158,56 @@ async def test_a_revoked_session_is_told_then_its_connection_closes(server, engi
             revoked = (await signed_in.next_data("s"))["sessionRevoked"]
             assert revoked["current"] is True
             assert await signed_in.closed() == (4440, "Session ended; sign in again")
+
+
+async def test_a_deleted_booking_is_announced_without_its_row_to_those_who_could_see_it(
+    server, engine
+):
+    async with world(engine) as made:
+        host, host_token = await made.user("host")
+        _, guest_token = await made.user()
+        _, stranger_token = await made.user()
+        venue = await made.venue(host)
+        booking_id = await book(server, guest_token, venue, slot(13))
+        async with (
+            live_client(server, host_token) as as_host,
+            live_client(server, stranger_token) as as_stranger,
+        ):
+            await as_host.subscribe("b", BOOKING_CHANGES)
+            await as_stranger.subscribe("b", BOOKING_CHANGES)
+            await as_host.nothing(0.3)
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("UPDATE bookings SET deleted_at = now() WHERE venue_id = :venue"),
+                    {"venue": venue.id},
+                )
+            change = (await as_host.next_data("b"))["bookingChanges"]
+            assert change == {"kind": "DELETED", "bookingId": booking_id, "booking": None}
+            await as_stranger.nothing(0.3)
+
+
+async def test_an_expiring_session_closes_its_connection(server, engine):
+    async with world(engine) as made:
+        user, token = await made.user()
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE sessions SET expires_at = now() + interval '1 second'"
+                    " WHERE user_id = :user"
+                ),
+                {"user": user.id},
+            )
+        async with live_client(server, token) as signed_in:
+            assert await signed_in.closed() == (4440, "Session ended; sign in again")
+
+
+async def test_queries_run_over_the_websocket_too(server, engine):
+    async with world(engine) as made:
+        host, _ = await made.user("host")
+        venue = await made.venue(host)
+        async with live_client(server) as client:
+            await client.subscribe(
+                "q", "query Q($id: ID!) { venue(id: $id) { name } }", {"id": gid("Venue", venue.id)}
+            )
+            assert await client.next_data("q") == {"venue": {"name": venue.name}}
+            assert await client.receive() == {"id": "q", "type": "complete"}
