@@ -19,11 +19,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from graph.core.context import Context
+from graph.core.errors import BadRequestError
 from graph.core.loaders import Loaders, create_loaders
 from graph.core.request_database import RequestDatabase
 from graph.live.listener import Listener
@@ -127,6 +130,11 @@ class ConnectionContext(Context):
         return self.listener
 
 
+SUBSCRIPTION_OVER_HTTP = (
+    "Subscriptions run over the websocket of /graphql (graphql-transport-ws), not over HTTP."
+)
+
+
 class OperationScope(SchemaExtension):
     """Queries and mutations sent over a websocket run in an event scope of their own.
 
@@ -135,9 +143,17 @@ class OperationScope(SchemaExtension):
     """
 
     async def on_execute(self) -> AsyncIterator[None]:
-        """Execute inside a short session when the context is a websocket connection's."""
-        context = self.execution_context.context
+        """Execute inside a short session when the context is a websocket connection's.
+
+        Over HTTP a subscription is refused (`BAD_REQUEST`): Strawberry would run it as a
+        query, and its field would answer an internal error.
+        """
+        execution = self.execution_context
+        context = execution.context
         if not isinstance(context, ConnectionContext):
+            if execution.result is None and execution.operation_type is OperationType.SUBSCRIPTION:
+                error = BadRequestError(SUBSCRIPTION_OVER_HTTP, field="query")
+                execution.result = GraphQLExecutionResult(data=None, errors=[error])
             yield
             return
         async with context.event_scope():

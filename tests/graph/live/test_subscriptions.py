@@ -7,6 +7,7 @@ after the listener reconnects.
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -211,3 +212,10 @@ async def test_queries_run_over_the_websocket_too(server, engine):
             )
             assert await client.next_data("q") == {"venue": {"name": venue.name}}
             assert await client.receive() == {"id": "q", "type": "complete"}
+
+
+async def test_a_subscription_over_http_is_refused_with_a_code(server):
+    async with httpx.AsyncClient(base_url=server, timeout=5) as http:
+        response = await http.post("/graphql", json={"query": SESSION_REVOKED})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
