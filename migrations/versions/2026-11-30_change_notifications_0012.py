@@ -1,7 +1,7 @@
 """Change notifications: bookings and login sessions announce their changes with pg_notify.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 06:00:00
 
 GraphQL subscriptions (graph/live/) listen on one channel, `sartiq_live`; every payload is a
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
