@@ -4,6 +4,7 @@
     uv run python -m bench.run --scenario search --duration 5
     uv run python -m bench.run --scenario nested_list --no-peers
     uv run python -m bench.run --growth          # scale 10 against scale 100 (bench.growth)
+    uv run python -m bench.run --subscriptions   # 1,000 live subscribers (bench.subscriptions)
 
 It seeds its own database once (reused when present), serves the API in its production
 configuration (uvicorn, one worker per core, GraphiQL off) on it, warms each scenario up,
@@ -150,20 +151,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(url: str, *, workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run the API in its production configuration; yield its base URL and process."""
+def serve(
+    url: str, *, workers: int, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the API in its production configuration (with `env` over it); yield its URL, process."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="sartiq-bench-metrics-") as metrics:
-        env = {
+        environment = {
             "DATABASE_URL": url,
             "ENVIRONMENT": "production",
             "GRAPHIQL": "false",
             "SLOW_STATEMENT_MS": "10000",
             # /metrics sums every worker's counters (the read path), as in production.
             "PROMETHEUS_MULTIPROC_DIR": metrics,
+            **(env or {}),
         }
         command = peers.uvicorn_command("graph.http.app:app", port=port, workers=workers)
-        with launch(command, env=env, cwd=ROOT, port=port, probe=get_readyz, name="the API") as run:
+        with launch(
+            command, env=environment, cwd=ROOT, port=port, probe=get_readyz, name="the API"
+        ) as run:
             yield run
 
 
@@ -679,12 +685,24 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="single requests at scale 10 and 100, then throughput at 100 (bench.growth)",
     )
-    arguments, rest = parser.parse_known_args(argv)
-    if arguments.growth:
+    parser.add_argument(
+        "--subscriptions",
+        action="store_true",
+        help="delivery latency, memory and CPU of websocket subscribers (bench.subscriptions)",
+    )
+    given = sys.argv[1:] if argv is None else argv
+    # Before parsing: options both spell (`--duration`) belong to the delegate.
+    if "--growth" in given:
         from bench import growth  # noqa: PLC0415 - imports bench.run itself
 
-        growth.main(rest)
+        growth.main([option for option in given if option != "--growth"])
         return
+    if "--subscriptions" in given:
+        from bench import subscriptions  # noqa: PLC0415 - imports bench.run itself
+
+        subscriptions.main([option for option in given if option != "--subscriptions"])
+        return
+    arguments, rest = parser.parse_known_args(given)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if shutil.which("wrk") is None:

@@ -187,3 +187,29 @@ async def transition(
         current = await session.scalar(select(Booking.status).where(Booking.id == booking_id))
         raise TransitionRefusedError(current)
     return booking
+
+
+async def busy_intervals(
+    session: AsyncSession,
+    *,
+    venue_id: uuid.UUID,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The spans of a venue's live holding bookings that overlap `[window_start, window_end)`.
+
+    Start and end only, earliest first: availability is public and shows nothing of guests.
+    """
+    statement = (
+        select(Booking.starts_at, Booking.ends_at)
+        .where(
+            Booking.venue_id == venue_id,
+            Booking.deleted_at.is_(None),
+            Booking.status.in_([status.value for status in HOLDING_STATUSES]),
+            Booking.starts_at < window_end,
+            Booking.ends_at > window_start,
+        )
+        .order_by(Booking.starts_at, Booking.id)
+    )
+    connection = await session.connection()
+    return [(row.starts_at, row.ends_at) for row in await connection.execute(statement)]

@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     # Behind PgBouncer in transaction pooling mode: no prepared-statement caches, unique
     # statement names, no session settings in the startup packet (see models/database.py).
     db_pgbouncer: bool = False
+    # GraphQL subscriptions (graph/live/): each worker LISTENs on one connection of its own.
+    # LISTEN needs a session of its own on the server, which PgBouncer in transaction mode
+    # does not give: behind it, point this at PostgreSQL directly. Unset: `database_url`.
+    database_listen_url: PostgresDsn | None = None
+    # Websocket connections one worker holds open; one more is closed with code 1013.
+    live_max_connections_per_worker: int = Field(default=2_000, ge=1)
+    # Subscriptions one connection runs at once; one more closes it with code 4430.
+    live_max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    # Events waiting for one slow subscription; past this it is told to resync instead.
+    live_queue_size: int = Field(default=64, ge=1)
+    # Seconds a new websocket may take to send `connection_init` (then closed with 4408).
+    live_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The longest time window an availability subscription may watch.
+    live_max_window_days: int = Field(default=93, ge=1)
 
     graphiql: bool = True
     # Supported queries run as one SQL statement that builds the JSON (graph/compiler/).
@@ -107,6 +121,12 @@ class Settings(BaseSettings):
             return PostgresDsn(f"postgresql+asyncpg://{rest}")
         return url
 
+    @field_validator("database_listen_url")
+    @classmethod
+    def force_asyncpg_listen_driver(cls, url: PostgresDsn | None) -> PostgresDsn | None:
+        """As `database_url`: any PostgreSQL scheme, kept as `postgresql+asyncpg`."""
+        return None if url is None else cls.force_asyncpg_driver(url)
+
     @field_validator("persisted_documents_manifests", mode="before")
     @classmethod
     def split_paths(cls, value: object) -> object:
@@ -127,6 +147,12 @@ class Settings(BaseSettings):
     def libpq_url(self) -> str:
         """The database URL without the driver suffix, for psql and asyncpg.connect."""
         return str(self.database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    @property
+    def listen_libpq_url(self) -> str:
+        """Where the subscriptions' listening connection goes, for asyncpg.connect."""
+        url = self.database_listen_url or self.database_url
+        return str(url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 @lru_cache(maxsize=1)

@@ -44,11 +44,13 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     or_,
     select,
     true,
 )
 from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from graph.core.errors import ForbiddenError, UnauthenticatedError
 from graph.core.viewer import Viewer
@@ -121,6 +123,23 @@ def visible_bookings(viewer: Viewer | None) -> ColumnElement[bool]:
         hosted = _on_venue_hosted_by(Booking.venue_id, viewer)
         return or_(own, hosted)
     return own
+
+
+def booking_visible_by_ids(
+    viewer: Viewer | None, *, user_id: uuid.UUID, venue_id: uuid.UUID
+) -> ColumnElement[bool]:
+    """`visible_bookings` for one booking known by its guest and venue (its row may be gone).
+
+    The same condition with the row's columns replaced by the values, so the rule stays one.
+    """
+    columns = Booking.__table__.c
+    values = {columns.user_id: literal(user_id, Uuid), columns.venue_id: literal(venue_id, Uuid)}
+    condition: ColumnElement[bool] = replacement_traverse(
+        visible_bookings(viewer),
+        {},
+        lambda element, **_: values.get(element),
+    )
+    return condition
 
 
 def visible_media(viewer: Viewer | None) -> ColumnElement[bool]:

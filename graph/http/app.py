@@ -11,7 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.requests import HTTPConnection
+from starlette.routing import Route, WebSocketRoute
 
 from graph.core.context import Context
 from graph.core.errors import RequestRefusedError
@@ -23,13 +24,20 @@ from graph.http.graphiql import ASSETS_DIR, ASSETS_URL_PATH
 from graph.http.graphiql_assets import prepare_local_assets
 from graph.http.readiness import check_readiness
 from graph.http.request_size import RequestSizeLimit
+from graph.http.websocket import LiveLimits
+from graph.live.listener import Listener
 from graph.schema import metrics, sql_observation, unavailability
 from graph.schema.persisted_queries import PersistedQueries
 from graph.schema.query_limits import QueryLimits
 from graph.schema.root import schema
 from graph.schema.unavailability import DatabaseUnavailableError, database_unavailable
 from models.auth import PasswordWork
-from models.database import create_engine, create_probe_engine, create_session_factory
+from models.database import (
+    create_engine,
+    create_probe_engine,
+    create_session_factory,
+    worker_application_name,
+)
 from models.login_throttle import ThrottleLimits
 from models.settings import Settings, get_settings
 
@@ -37,7 +45,7 @@ READINESS_TIMEOUT_SECONDS = 2.0
 
 
 @asynccontextmanager
-async def open_request_database(request: Request) -> AsyncIterator[RequestDatabase]:
+async def open_request_database(request: HTTPConnection) -> AsyncIterator[RequestDatabase]:
     """One session per request; drained of running statements, then closed, at its end.
 
     `app.state.open_request_database` names it; tests put the test's session there instead.
@@ -73,7 +81,7 @@ async def open_context(request: Request) -> AsyncIterator[Context]:
         )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - the app's assembly, in order
     """Build the application; the engine is made at startup and disposed at shutdown."""
     settings = settings or get_settings()
 
@@ -98,11 +106,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # longer walks it, and requests stop waiting on those pauses. Garbage is collected
         # first, or it would be frozen with them and never freed (about 90 ms, once: later
         # apps of the same process, as in the tests, find most of the heap frozen already).
+        # Subscriptions' LISTEN connection: made in the worker (after the fork), started by
+        # the first subscriber (graph/live/listener.py).
+        app.state.listener = Listener(
+            settings.listen_libpq_url,
+            application_name=worker_application_name(settings, role="listen"),
+            queue_size=settings.live_queue_size,
+        )
         gc.collect()
         gc.freeze()
         try:
             yield
         finally:
+            await app.state.listener.close()
             app.state.password_work.close()
             metrics.unregister_pool(pool_collector)
             await app.state.probe_engine.dispose()
@@ -125,6 +141,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         graphql_ide="graphiql" if settings.graphiql else None,
         persisted_queries=PersistedQueries.from_settings(settings),
         cache_max_age_seconds=settings.http_cache_max_age_seconds,
+        live_limits=LiveLimits(
+            max_connections=settings.live_max_connections_per_worker,
+            max_subscriptions=settings.live_max_subscriptions_per_connection,
+            init_timeout_seconds=settings.live_connection_init_timeout_seconds,
+            max_window_days=settings.live_max_window_days,
+        ),
+        open_database=open_request_database,
+        allowed_origins=settings.cors_allowed_origins,
     )
     app.state.open_request_database = open_request_database
     app.state.compiled_reads = settings.fast_path
@@ -151,6 +175,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     # An ASGI app on a plain route: every method reaches it (it refuses all but GET and POST).
     app.router.routes.append(Route("/graphql", graphql))
+    # The same endpoint for websockets: subscriptions (graph/live/).
+    app.router.routes.append(WebSocketRoute("/graphql", graphql))
     if graphql.serves_local_assets:
         assets = StaticFiles(directory=graphql.assets_dir)
         app.mount(ASSETS_URL_PATH, assets, name="graphiql-assets")

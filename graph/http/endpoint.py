@@ -6,7 +6,8 @@ of graph/http/errors.py, request errors without `data` (400 in
 `application/graphql-response+json`, 200 in `application/json`, as GraphQL over HTTP says),
 persisted queries resolved (graph/schema/persisted_queries.py), caching headers and 304s
 (graph/http/caching.py), GraphiQL from local assets when they are there
-(graph/http/graphiql.py), and no websocket.
+(graph/http/graphiql.py), and subscriptions over the graphql-transport-ws websocket
+(graph/http/websocket.py) when the app gives it `live_limits`.
 
 It is a plain ASGI app on a Starlette route, not a FastAPI router: FastAPI's dependency
 solving and routing around each request were about a fifth of a small read's time. The
@@ -14,28 +15,32 @@ request's context (its database session and viewer) comes from `open_context`, w
 supplies and which closes the session once the response is built.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocketClose
+from starlette.websockets import WebSocket, WebSocketClose
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.compiler import encode_response
 from graph.core.context import Context
 from graph.core.errors import BadRequestError, ErrorCode, RequestRefusedError
+from graph.core.request_database import RequestDatabase
+from graph.http.authentication import client_ip
 from graph.http.caching import VARY, apply_caching
 from graph.http.errors import (
     GRAPHQL_RESPONSE_JSON,
@@ -55,6 +60,9 @@ from graph.http.graphiql import (
     point_at_local_assets,
 )
 from graph.http.request_data import request_data_from_body, request_data_from_query_string
+from graph.http.websocket import CloseCode, LiveLimits, LiveTransportHandler, sign_in
+from graph.live.context import ConnectionContext, EventDatabase
+from graph.live.listener import Listener
 from graph.schema.error_codes import ensure_codes
 from graph.schema.persisted_queries import PersistedQueries
 
@@ -63,6 +71,8 @@ METHODS = ("GET", "POST")
 
 # Opens a request's context and closes what it holds (its database session) on exit.
 OpenContext = Callable[[Request], AbstractAsyncContextManager[Context]]
+# Opens a short database session for a websocket's event (graph/live/context.py).
+OpenDatabase = Callable[[HTTPConnection], AbstractAsyncContextManager[RequestDatabase]]
 
 
 class _RequestAdapter(StarletteRequestAdapter):
@@ -77,8 +87,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI view: coded refusals, compiled reads, GraphiQL from local assets."""
 
     request_adapter_class = _RequestAdapter
+    graphql_transport_ws_handler_class = LiveTransportHandler  # type: ignore[assignment]
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - Strawberry's arguments and our edges, by keyword
         self,
         schema: BaseSchema,
         *,
@@ -86,15 +97,31 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         assets_dir: Path = ASSETS_DIR,
         persisted_queries: PersistedQueries | None = None,
         cache_max_age_seconds: int = 60,
+        live_limits: LiveLimits | None = None,
+        open_database: OpenDatabase | None = None,
         **kwargs: Any,  # noqa: ANN401 - Strawberry's arguments, passed through unchanged
     ) -> None:
         """Take Strawberry's arguments; decide once, from `assets_dir`, which page to serve.
 
         Without `open_context` the endpoint serves only GraphiQL's page (a test of it).
         `cache_max_age_seconds` is how long caches may keep an anonymous persisted GET's answer.
+        Without `live_limits` and `open_database`, websockets are refused (no subscriptions).
         """
-        # Subscriptions come later: no websocket protocol is offered (see `__call__`).
-        super().__init__(schema, subscription_protocols=(), **kwargs)
+        live = live_limits is not None and open_database is not None
+        if live_limits is not None:
+            kwargs["connection_init_wait_timeout"] = dt.timedelta(
+                seconds=live_limits.init_timeout_seconds
+            )
+        super().__init__(
+            schema,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,) if live else (),
+            # Our handler enforces the cap, closing with a code (graph/http/websocket.py).
+            max_subscriptions_per_connection=None,
+            **kwargs,
+        )
+        self.live_limits = live_limits if live else None
+        self.open_database = open_database
+        self.live_connections = 0
         self.open_context = open_context
         self.assets_dir = assets_dir
         self.persisted_queries = persisted_queries
@@ -107,13 +134,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer an HTTP request; refuse a websocket handshake (HTTP 403) before accepting it.
+        """Answer an HTTP request, or serve a websocket (refused, HTTP 403, without subscriptions).
 
-        Strawberry would accept the upgrade and then close it; closing first is what a route
-        without websockets does, and what clients took as "no subscriptions here".
+        Without subscriptions Strawberry would accept the upgrade and then close it; closing
+        first is what a route without websockets does, and what clients take as "no
+        subscriptions here".
         """
         if scope["type"] == "websocket":
-            await WebSocketClose()(scope, receive, send)
+            if self.live_limits is None:
+                await WebSocketClose()(scope, receive, send)
+                return
+            await self.serve_websocket(WebSocket(scope, receive, send), self.live_limits)
             return
         request = Request(scope, receive)
         response = await self.handle(request)
@@ -144,11 +175,60 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             request.state.graphql_context = context  # for `get_context` and `process_result`
             return await self.run(request)
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        """The context `handle` opened, with the response whose headers resolvers may set."""
+    async def serve_websocket(self, websocket: WebSocket, limits: LiveLimits) -> None:
+        """One graphql-transport-ws connection, if the worker has room for it (else 1013)."""
+        if self.live_connections >= limits.max_connections:
+            offered = websocket.scope.get("subprotocols") or []
+            protocol = (
+                GRAPHQL_TRANSPORT_WS_PROTOCOL if GRAPHQL_TRANSPORT_WS_PROTOCOL in offered else None
+            )
+            await websocket.accept(subprotocol=protocol)
+            reason = "This server holds its maximum of connections; retry later"
+            await websocket.close(code=int(CloseCode.TRY_AGAIN_LATER), reason=reason)
+            return
+        self.live_connections += 1
+        try:
+            # Strawberry's own `run` (ours answers HTTP): the protocol, with our handler.
+            await super().run(websocket)
+        finally:
+            self.live_connections -= 1
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        """The context `handle` opened, with the response whose headers resolvers may set.
+
+        A websocket's: its connection's, reading in a short session per event.
+        """
+        if isinstance(request, WebSocket):
+            return self.connection_context(request)
         context: Context = request.state.graphql_context
-        context.response = response
+        context.response = response  # type: ignore[assignment]
         return context
+
+    def connection_context(self, websocket: WebSocket) -> ConnectionContext:
+        """A websocket connection's context: anonymous until `connection_init` signs it in."""
+        open_database = self.open_database
+        assert open_database is not None  # noqa: S101 - only served with `live_limits`
+        state = websocket.app.state
+        listener: Listener = state.listener
+        limits = self.live_limits
+        context = ConnectionContext(
+            db=EventDatabase(),
+            ip_address=client_ip(websocket.client.host if websocket.client else None),
+            user_agent=websocket.headers.get("user-agent"),
+            probe_engine=getattr(state, "probe_engine", None),
+            open_database=lambda: open_database(websocket),
+            listener=listener,
+            max_window_days=limits.max_window_days if limits else 93,
+        )
+        context.request = websocket
+        return context
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """Sign the connection in with `connection_init`'s token (graph/http/websocket.py)."""
+        if isinstance(context, ConnectionContext):
+            await sign_in(context)
 
     @property
     def serves_local_assets(self) -> bool:

@@ -10,7 +10,9 @@ loads them from the CDN.
 Either way the editor opens on `EXAMPLE_OPERATION` instead of Strawberry's generic welcome: a
 query that runs signed out, and comments saying how to sign in and where the token goes. The
 page keeps the Headers tab in the browser's local storage (GraphiQL's `shouldPersistHeaders`,
-which Strawberry's page sets), so a token survives reloads.
+which Strawberry's page sets), so a token survives reloads. Subscriptions go over the
+websocket of the same URL: GraphiQL's fetcher (graphql-ws) sends the Headers tab as
+`connection_init`'s payload, which is where the server looks for `Authorization`.
 """
 
 import re
@@ -49,7 +51,8 @@ EXAMPLE_OPERATION = """\
 #
 # and run this query again: `viewer` is then you, and bookings appear.
 # The headers are kept in this browser across reloads; `logOut` ends the session.
-# The Docs button (top left) lists every type and field.
+# The Docs button (top left) lists every type and field. Subscriptions run too,
+# signed in by the same Headers: subscription { sessionRevoked { current } }
 
 query Demo {
   viewer {

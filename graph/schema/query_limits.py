@@ -29,6 +29,7 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from graph.core.errors import QueryTooCostlyError
 from graph.schema.query_cost import operation_cost
@@ -146,6 +147,10 @@ class QueryLimiter(SchemaExtension):
                     cost=cost,
                     maxCost=self._limits.max_cost,
                 )
+                if context.operation_type is OperationType.SUBSCRIPTION:
+                    # Strawberry starts a subscription whatever result an extension set; an
+                    # error raised here ends it before it starts, answered as its result.
+                    raise error
                 # Strawberry runs no execution when an extension has set the result.
                 context.result = GraphQLExecutionResult(data=None, errors=[error])
         yield

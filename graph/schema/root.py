@@ -27,6 +27,8 @@ from graph.entities.user.viewer import ViewerQueries
 from graph.entities.venue.mutations import VenueMutations
 from graph.entities.venue.queries import VenueListQueries, VenueQueries
 from graph.entities.venue.type import Venue
+from graph.live.context import OperationScope
+from graph.live.subscriptions import Subscription
 from graph.reports.booking_stats import StatsQueries
 from graph.reports.database_health import HealthQueries
 from graph.schema import graphql_core_fixes
@@ -87,6 +89,7 @@ graphql_core_fixes.install()
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     # Reachable only through the `Node` interface from the root, so listed explicitly.
     types=[Booking, Media, LoginSession, User, Venue],
     config=StrawberryConfig(
@@ -104,6 +107,8 @@ schema = Schema(
         # Last, so its execution hook is the innermost: it turns the cancellation into
         # QUERY_TIMEOUT before the other extensions see it.
         RequestDeadline,
+        # Opens the short session a query or mutation sent over a websocket reads in.
+        OperationScope,
         # Innermost of all: it answers a query in place of graphql-core's execution, inside
         # every other extension's hooks (the deadline's included).
         CompiledReads,

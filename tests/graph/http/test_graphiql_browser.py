@@ -465,3 +465,33 @@ async def test_graphiql_opens_on_the_example_and_keeps_headers_across_reloads(
 
     assert traffic.blocked == []
     assert traffic.page_errors == []
+
+
+async def test_graphiql_runs_a_subscription_over_the_websocket(
+    chromium, graphiql_assets, test_database, committed_venue
+):
+    del graphiql_assets
+    application = create_app(Settings(database_url=test_database.url, graphiql=True))
+    global_id = encode_global_id("Venue", committed_venue.id)
+    with served_over_tcp(application) as base_url:
+        async with _browser_page(chromium, base_url) as (page, traffic):
+            await page.goto(f"{base_url}/graphql")
+            await page.locator(".graphiql-query-editor .CodeMirror").click()
+            await page.keyboard.press("Control+A")
+            await page.keyboard.press("Delete")
+            query = (
+                f'subscription {{ venueAvailability(venueId: "{global_id}",'
+                ' from: "2031-01-01T00:00:00Z", to: "2031-01-02T00:00:00Z")'
+                " { reason busy { startsAt } } }"
+            )
+            await page.keyboard.insert_text(query)
+            await page.wait_for_function(
+                "query => new URLSearchParams(location.search).get('q') === query", arg=query
+            )
+            await page.keyboard.press("Control+Enter")
+
+            response_pane = page.locator(".graphiql-response")
+            await expect(response_pane).to_contain_text("INITIAL", timeout=20_000)
+
+    assert traffic.blocked == []
+    assert traffic.page_errors == []

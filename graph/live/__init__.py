@@ -1,0 +1,1 @@
+"""GraphQL subscriptions: PostgreSQL's notifications, fanned out to websocket subscribers."""

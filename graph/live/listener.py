@@ -1,0 +1,166 @@
+"""One LISTEN connection per worker, fanning PostgreSQL's notifications out in memory.
+
+Each worker process listens for itself (no shared memory, no broker): the first subscriber
+starts the connection, every notification on `sartiq_live` is parsed once and offered to each
+subscription whose filter takes it, on a bounded queue. When the connection is lost the
+listener reconnects with exponential backoff (with jitter, so the workers of a restarted
+server do not reconnect in step) and, once listening again, sends every subscription a
+`Resync`: what happened while it was deaf is unknown, so state-shaped subscriptions re-send
+their state. A subscription whose queue is full is sent a `Resync` in place of its backlog.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import asyncpg
+
+from graph.live.events import CHANNEL, RESYNC, Event, Resync, parse_event
+
+logger = logging.getLogger("graph.live")
+
+# Backoff between reconnection attempts: doubled from the first to the last, with jitter.
+FIRST_RETRY_SECONDS = 0.1
+LAST_RETRY_SECONDS = 5.0
+# A silently dropped connection (a firewall forgetting it) is found by a ping this often.
+PING_EVERY_SECONDS = 15.0
+PING_TIMEOUT_SECONDS = 5.0
+
+EventFilter = Callable[[Event], bool]
+
+
+class Subscription:
+    """One subscriber's bounded queue of the events its filter takes."""
+
+    def __init__(self, accepts: EventFilter, maxsize: int) -> None:
+        """Queue at most `maxsize` events that `accepts` takes (a `Resync` always is)."""
+        self.accepts = accepts
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+
+    def offer(self, event: Event) -> None:
+        """Queue `event` if wanted; on overflow the backlog becomes one `Resync`."""
+        if not isinstance(event, Resync) and not self.accepts(event):
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(RESYNC)
+
+    async def next(self) -> Event:
+        """The next event, waiting for it."""
+        return await self._queue.get()
+
+    def drain(self) -> list[Event]:
+        """The events already waiting, without waiting (to coalesce a burst into one read)."""
+        events = []
+        while not self._queue.empty():
+            events.append(self._queue.get_nowait())
+        return events
+
+
+class Listener:
+    """The worker's listening connection and its subscribers."""
+
+    def __init__(self, dsn: str, *, application_name: str, queue_size: int = 64) -> None:
+        """Listen at `dsn` (a libpq URL) as `application_name`, once someone subscribes."""
+        self.dsn = dsn
+        self.application_name = application_name
+        self.queue_size = queue_size
+        self._subscriptions: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+        self.connections_made = 0
+
+    @contextlib.contextmanager
+    def subscribe(self, accepts: EventFilter) -> Iterator[Subscription]:
+        """A subscription for as long as the block runs; starts the listener if needed."""
+        self.start()
+        subscription = Subscription(accepts, self.queue_size)
+        self._subscriptions.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscriptions.discard(subscription)
+
+    def start(self) -> None:
+        """Start listening in the background (once)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="graph.live.listener")
+
+    async def ready(self, timeout: float) -> bool:  # noqa: ASYNC109 - a bound, not a deadline
+        """Wait until the connection listens; False when it does not within `timeout` s."""
+        self.start()
+        try:
+            await asyncio.wait_for(self._listening.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many subscriptions are open on this worker."""
+        return len(self._subscriptions)
+
+    async def close(self) -> None:
+        """Stop listening (the app's shutdown)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def publish(self, event: Event) -> None:
+        """Offer `event` to every subscription."""
+        for subscription in tuple(self._subscriptions):
+            subscription.offer(event)
+
+    def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:  # noqa: ANN401 - asyncpg's callback signature
+        event = parse_event(str(payload))
+        if event is None:
+            logger.warning("ignored a notification on %s: %.200s", CHANNEL, payload)
+            return
+        self.publish(event)
+
+    async def _run(self) -> None:
+        delay = FIRST_RETRY_SECONDS
+        while True:
+            try:
+                await self._listen_once()
+                delay = FIRST_RETRY_SECONDS
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - any failure: wait, then reconnect
+                logger.warning("listening connection failed (%s); retrying in %.1f s", error, delay)
+            self._listening.clear()
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+            delay = min(delay * 2, LAST_RETRY_SECONDS)
+
+    async def _listen_once(self) -> None:
+        """Connect, LISTEN, and return when the connection is lost."""
+        connection = await asyncpg.connect(
+            self.dsn, server_settings={"application_name": self.application_name}
+        )
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        try:
+            await connection.add_listener(CHANNEL, self._on_notification)
+            self._listening.set()
+            if self.connections_made:
+                logger.info("listening again on %s; subscribers resync", CHANNEL)
+                self.publish(RESYNC)
+            self.connections_made += 1
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), PING_EVERY_SECONDS)
+                if not lost.is_set():
+                    await connection.fetchval("SELECT 1", timeout=PING_TIMEOUT_SECONDS)
+            logger.warning("listening connection lost; reconnecting")
+        finally:
+            self._listening.clear()
+            if not connection.is_closed():
+                connection.terminate()
