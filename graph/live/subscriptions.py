@@ -133,9 +133,10 @@ class SessionRevocation:
 
 
 def _window(starts_at: dt.datetime, ends_at: dt.datetime, max_days: int) -> None:
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        message = "`from` and `to` need a time zone."
-        raise BadUserInputError(message, field="from")
+    for field, value in (("from", starts_at), ("to", ends_at)):
+        if value.tzinfo is None:
+            message = f"`{field}` needs a time zone offset, such as `Z` or `+02:00`."
+            raise BadUserInputError(message, field=field)
     if ends_at <= starts_at:
         message = "`to` must be after `from`."
         raise BadUserInputError(message, field="to")
