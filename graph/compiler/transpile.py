@@ -116,6 +116,7 @@ from graph.core.paging import (
     rows_exist,
 )
 from graph.core.permissions import email_visible, history_readable, is_self_or_admin
+from graph.core.ranked_page import BranchedPage
 from graph.core.read_model import HistoryRead, NearbyRead
 from graph.core.viewer import Viewer
 from graph.reports.booking_stats import plan_stats
@@ -340,21 +341,41 @@ def _size_parameters(size: int) -> dict[str, BindParameter[int]]:
     }
 
 
-def _list_piece(
+def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's parts
     ordering: Ordering,
     window: Window,
     where: ColumnElement[bool],
     *,
     extras: Mapping[str, ColumnElement[Any]],
     scope: Callable[[ColumnElement[bool]], Select[Any]],
+    branched: BranchedPage | None = None,
+    matched: Sequence[ColumnElement[bool]] = (),
 ) -> Piece:
-    """A page's SQL: its rows' condition, keyset bounds, flags for rows beyond, sizes."""
+    """A page's SQL: its rows' condition, keyset bounds, flags for rows beyond, sizes.
+
+    A `branched` page (a search by relevance) is read among its branches' rows, `where`
+    being the scope they are read in and `matched` what else the list's rows meet (counted).
+    """
     sql: dict[str, Any] = {
         "where": where,
         "order": tuple(key.expression for key in ordering.keys),
         "extras": dict(extras),
         **_size_parameters(window.size),
     }
+    if branched is not None:
+        sql["among"] = branched.page(ordering, window)
+        sql["counted"] = and_(where, *matched)
+        outside = branched.outside(ordering, window)
+        if window.after is not None:
+            sql["after"] = beyond(ordering, window.after, forward=True)
+            sql["rows_before"] = outside[ROWS_BEFORE]
+        if window.before is not None:
+            sql["before"] = beyond(ordering, window.before, forward=False)
+            sql["rows_after"] = outside[ROWS_AFTER]
+        return Piece(
+            (ordering.name, window.backward, "branched", tuple(extras)),
+            {"ordering": ordering, "backward": window.backward, **sql},
+        )
     if window.after is not None:
         sql["after"] = beyond(ordering, window.after, forward=True)
         sql["rows_before"] = rows_exist(
@@ -746,7 +767,7 @@ class _Transpiler:
         sql = piece.sql
         ordering: Ordering = sql["ordering"]
         backward: bool = sql["backward"]
-        where = [sql["where"], *(sql[name] for name in ("after", "before") if name in sql)]
+        where = [sql["where"], *(sql[name] for name in ("after", "before", "among") if name in sql)]
         cursor = ordering.cursor_sql(sql["order"]) if _wants_cursors(connection) else js.NULL
         edge = self._edge_json(connection, scope, cursor=cursor, extras=sql["extras"])
         order_by = ordering.order_by(reverse=backward)
@@ -1355,6 +1376,8 @@ def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> S
             where,
             extras=query.extras,
             scope=lambda condition: select(table.c.id).where(condition).correlate(None),
+            branched=query.branched,
+            matched=query.matched,
         )
 
     return Slot(field.arguments, build)

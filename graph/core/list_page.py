@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, select
 from graph.core.connection import Connection
 from graph.core.context import Context
 from graph.core.paging import Ordering, Window, page_window, paginate
+from graph.core.ranked_page import BranchedPage
 from models import INCLUDE_DELETED
 
 RowT = TypeVar("RowT")
@@ -37,9 +38,17 @@ class PageQuery(Generic[RowT]):
     include_deleted: bool
     # Per-row values of the edges (a search's rank, a distance), by name.
     extras: Mapping[str, ColumnElement[Any]] = field(default_factory=dict)
+    # A page read branch by branch (a search by relevance): `conditions` is then where the
+    # branches are read from, and `matched` what else the list's rows meet (its search).
+    branched: BranchedPage | None = None
+    matched: Sequence[ColumnElement[bool]] = ()
 
     def statement(self) -> Select[RowT]:
         """The list's rows as an ORM select, soft-deleted ones included only when asked."""
+        return self.scope().where(*self.matched)
+
+    def scope(self) -> Select[RowT]:
+        """The rows a branched page is read among (the whole list when not branched)."""
         options = {INCLUDE_DELETED: True} if self.include_deleted else {}
         return select(self.model).where(*self.conditions).execution_options(**options)
 

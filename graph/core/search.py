@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from shapely.geometry import Polygon
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.types.nodes import SelectedField, Selection
 
@@ -37,18 +37,19 @@ from graph.core.geo import (
 )
 from graph.core.list_page import PageQuery, deleted_rows_options
 from graph.core.paging import Ordering, Page, SortKey, counter, fetch_page, page_window
+from graph.core.ranked_page import Branch, BranchedPage
 from models import live_rows
 from models.base import SoftDelete
 from models.search import (
     Searchable,
     SearchText,
     UnsearchableTextError,
-    found_any,
     headline,
     marked_html,
     parse_search,
+    rank_value,
     search_match,
-    text_hits,
+    similarity,
 )
 
 RowT = TypeVar("RowT")
@@ -129,13 +130,19 @@ def unsearched_order(order: str) -> BadUserInputError:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ListQuery:
-    """The SQL a list's search and place arguments add: conditions, orderings, edge values."""
+    """The SQL a list's search and place arguments add: conditions, orderings, edge values.
+
+    `conditions` are the filters and place; `matched` the search's condition; `branched`
+    the search's rows by rank, from which a `RELEVANCE` page is read.
+    """
 
     listed: SearchableList
     conditions: list[ColumnElement[bool]]
     extras: dict[str, ColumnElement[Any]]
     rank: ColumnElement[float] | None
     nearness: ColumnElement[float] | None
+    matched: list[ColumnElement[bool]] = dataclasses.field(default_factory=list)
+    branched: BranchedPage | None = None
 
     def ordering(self, order: str) -> Ordering:
         """The `RELEVANCE` or `DISTANCE` ordering; `BAD_USER_INPUT` on `orderBy` if not given."""
@@ -173,18 +180,24 @@ def list_query(
         nearness = nearest_first(listed.location, near.latitude, near.longitude)
     if criteria.area is not None:
         scope.append(within_condition(listed.location, criteria.area))
-    rank = None
-    if criteria.search is not None:
-        search = criteria.search
-        hits = text_hits(listed.target, search, *scope)
-        match = search_match(listed.target, search, hits=hits, found=found_any(hits))
-        scope.append(match.condition)
-        rank = match.rank
-        extras["rank"] = match.rank
-        extras["by_text"] = match.matched_by_text
-        if highlight:
-            extras["highlight"] = headline(listed.target, search)
-    return ListQuery(listed, scope, extras, rank, nearness)
+    if criteria.search is None:
+        return ListQuery(listed, scope, extras, None, nearness)
+    search = criteria.search
+    match = search_match(listed.target, search, *scope)
+    extras["rank"] = match.rank
+    extras["by_text"] = match.matched_by_text
+    if highlight:
+        extras["highlight"] = headline(listed.target, search)
+    branches = [
+        Branch((rank_value(rank),), (rank,), select(listed.id).where(*scope, condition))
+        for rank, condition in match.classes
+    ]
+    typed_like = similarity(listed.target, search)
+    branches.append(Branch((typed_like,), None, select(listed.id).where(*scope, match.similar)))
+    branched = BranchedPage(tuple(branches), listed.id.expression)
+    return ListQuery(
+        listed, scope, extras, match.rank, nearness, [match.condition], branched=branched
+    )
 
 
 def found_values(extras: Mapping[str, Any]) -> dict[str, Any]:
@@ -315,8 +328,24 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
         query.ordering(order.value) if order.value in {RELEVANCE, DISTANCE} else orderings[order]
     )
     window = page_window(ordering, first=first, after=after, last=last, before=before)
+    if order.value == RELEVANCE:  # read by rank, branch by branch
+        return PageQuery(
+            model,
+            query.conditions,
+            ordering,
+            window,
+            bool(deleted_rows),
+            extras=query.extras,
+            branched=query.branched,
+            matched=query.matched,
+        )
     return PageQuery(
-        model, query.conditions, ordering, window, bool(deleted_rows), extras=query.extras
+        model,
+        [*query.conditions, *query.matched],
+        ordering,
+        window,
+        bool(deleted_rows),
+        extras=query.extras,
     )
 
 
@@ -330,12 +359,15 @@ async def searched_list_page(
 ) -> ConnectionT:
     """The page `query` plans, as `connection` of `edge`s with their search values."""
     statement = query.statement()
+    branched = query.branched
     page = await fetch_page(
         info.context.db,
-        statement,
+        query.scope(),
         ordering=query.ordering,
         window=query.window,
         extras=query.extras,
+        among=None if branched is None else branched.page(query.ordering, query.window),
+        outside=None if branched is None else branched.outside(query.ordering, query.window),
     )
     edges = [
         edge(cursor=row.cursor, node=node(row.row), **found_values(row.extras)) for row in page.rows

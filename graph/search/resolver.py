@@ -19,8 +19,11 @@ from sqlalchemy import (
     and_,
     case,
     column,
+    false,
     literal,
+    or_,
     select,
+    true,
     union_all,
 )
 
@@ -39,12 +42,21 @@ from graph.core.paging import (
     page_window,
 )
 from graph.core.permissions import visible_media
+from graph.core.ranked_page import Branch, branch_page
 from graph.core.search import found_values, parsed_search, wants_highlight
 from graph.core.viewer import Viewer
 from graph.entities.media.type import Media
 from graph.entities.venue.type import Venue
 from graph.search.connections import SearchResultConnection, SearchResultEdge
-from models.search import MEDIA, VENUES, found_any, headline, search_match, text_hits
+from models.search import (
+    MEDIA,
+    VENUES,
+    headline,
+    rank_value,
+    search_match,
+    similarity,
+    text_found,
+)
 
 # Best match first, ties by kind and id. Its keys name the columns of the union the statement
 # pages (`on` binds them to it); its name is part of every cursor.
@@ -171,24 +183,49 @@ def plan_results(  # noqa: PLR0913 - the field's arguments, as its resolver rece
     if place is not None:
         venue_scope.append(near_condition(models.Venue.location, place))
         media_scope.append(near_condition(models.Media.location, place))
-    venue_hits = text_hits(VENUES, text, *venue_scope)
-    media_hits = text_hits(MEDIA, text, *media_scope)
-    found = found_any(venue_hits, media_hits)
-    branches = []
-    for entity, target, table, scope, hit_ids in (
-        ("Venue", VENUES, models.Venue, venue_scope, venue_hits),
-        ("Media", MEDIA, models.Media, media_scope, media_hits),
+    found = or_(text_found(VENUES, text, *venue_scope), text_found(MEDIA, text, *media_scope))
+    parts = []
+    for entity, target, table, scope in (
+        ("Venue", VENUES, models.Venue, venue_scope),
+        ("Media", MEDIA, models.Media, media_scope),
     ):
-        match = search_match(target, text, hits=hit_ids, found=found)
+        match = search_match(target, text, *scope, found=found)
+        kind = literal(entity, type_=String)
+        branches = [
+            Branch(
+                (rank_value(rank), kind),
+                (rank, entity),
+                select(
+                    kind.label("kind"),
+                    table.id.label("id"),
+                    rank_value(rank).label("rank"),
+                    true().label("by_text"),
+                ).where(*scope, condition),
+            )
+            for rank, condition in match.classes
+        ]
+        typed_like = similarity(target, text)
         branches.append(
-            select(
-                literal(entity, type_=String).label("kind"),
-                table.id.label("id"),
-                match.rank.label("rank"),
-                match.matched_by_text.label("by_text"),
-            ).where(*scope, match.condition)
+            Branch(
+                (typed_like, kind),
+                None,
+                select(
+                    kind.label("kind"),
+                    table.id.label("id"),
+                    typed_like.label("rank"),
+                    false().label("by_text"),
+                ).where(*scope, match.similar),
+            )
         )
-    hits = union_all(*branches).subquery("hits")
+        parts += [
+            part
+            for branch in branches
+            if (part := branch_page(branch, RESULT_ORDERING, table.id.expression, window))
+            is not None
+        ]
+    # Each branch's best page in rank order (no match is ranked to find them), then the
+    # best of those: the true first page of the ranking.
+    hits = union_all(*parts).subquery("hits")
     is_venue = hits.c.kind == "Venue"
     extras: dict[str, ColumnElement[Any]] = {"rank": hits.c.rank, "by_text": hits.c.by_text}
     if highlight:

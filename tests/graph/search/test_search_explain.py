@@ -82,6 +82,11 @@ def reads(plans, table):
     return tables, {node["Index Name"] for node in nodes if "Index Name" in node}
 
 
+def searched_by_index(indexes: set[str], table: str) -> bool:
+    """Whether a full-text index of `table` was read: the whole vector's or a rank class's."""
+    return any(name.startswith(f"ix_{table}_search") for name in indexes)
+
+
 async def bulk_insert(connection, statement, table, **values):
     """Insert `ROWS` rows without the audit trail's row triggers (half the time), then ANALYZE."""
     await connection.execute(text("SET LOCAL session_replication_role = replica"))
@@ -120,7 +125,7 @@ async def test_venue_text_search_reads_the_gin_index(connection, execute):
     scanned, indexes = reads(plans, "venues")
     assert scanned, plans
     assert "Seq Scan" not in scanned, plans
-    assert "ix_venues_search" in indexes
+    assert searched_by_index(indexes, "venues")
 
 
 @pytest.mark.usefixtures("many_venues")
@@ -144,7 +149,7 @@ async def test_search_near_a_point_reads_indexes_only(connection, execute):
     assert all(edge["distanceMeters"] <= 100_000 for edge in data["venues"]["edges"])
     scanned, indexes = reads(plans, "venues")
     assert "Seq Scan" not in scanned, plans
-    assert "ix_venues_search" in indexes
+    assert searched_by_index(indexes, "venues")
 
 
 MEDIA = """
@@ -160,7 +165,7 @@ async def test_media_search_and_fallback_read_their_indexes(connection, execute)
     assert len(data["media"]["edges"]) == ROWS // 10_000
     scanned, indexes = reads(plans, "media")
     assert "Seq Scan" not in scanned, plans
-    assert "ix_media_search" in indexes
+    assert searched_by_index(indexes, "media")
 
     data, plans = await explained(connection, execute, MEDIA, {"search": "terace"})
     assert {edge["matchedBy"] for edge in data["media"]["edges"]} == {"SIMILAR_NAME"}
@@ -186,4 +191,4 @@ async def test_root_search_reads_both_gin_indexes(connection, execute):
     for table in ("venues", "media"):
         scanned, indexes = reads(plans, table)
         assert "Seq Scan" not in scanned, plans
-        assert f"ix_{table}_search" in indexes
+        assert searched_by_index(indexes, table)
