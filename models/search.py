@@ -56,9 +56,14 @@ from models.search_config import TEXT_SEARCH_CONFIG
 from models.venue import Venue
 
 MAX_SEARCH_LENGTH = 500
-# The weight classes a full-text match is ranked by, best first: the weights of the fields
-# that must hold the whole query (None: every field), and the rank of such a match.
-RANK_CLASSES: tuple[tuple[str | None, float], ...] = (("{a}", 0.75), ("{a,b}", 0.5), (None, 0.25))
+# The classes a full-text match is ranked by, best first: the weights of the fields that hold
+# the whole query (None: every field), the weight the class adds to the better ones (indexed:
+# a match of the class has a searched word there), and the rank of such a match.
+RANK_CLASSES: tuple[tuple[str | None, str, float], ...] = (
+    ("{a}", "{a}", 0.75),
+    ("{a,b}", "{b}", 0.5),
+    (None, "{c}", 0.25),
+)
 _MARK_START, _MARK_END = "\ue000", "\ue001"
 # A headline as HTML, replaced in this order by `marked_html` and `marked_html_sql`: the text
 # escaped as `html.escape(text, quote=False)` escapes it (the ampersand first), then each
@@ -106,6 +111,11 @@ class SearchText:
     def negated(self) -> bool:
         """Whether the text excludes words (`-word`): a match in part of a row is then no match."""
         return any(token.startswith("-") for token in self.words.split())
+
+    @functools.cached_property
+    def any_word(self) -> ColumnElement[Any]:
+        """A `tsquery` of any one of the searched words (`-excluded` ones aside), or None."""
+        return _any_word(self)
 
     @functools.cached_property
     def plain_words(self) -> BindParameter[str]:
@@ -161,6 +171,16 @@ def _tsquery(search: SearchText) -> ColumnElement[Any]:
     return parsed.op("||", return_type=TSQUERY)(typed)
 
 
+def _any_word(search: SearchText) -> ColumnElement[Any]:
+    """`w1 | w2 | ... | prefix:*` of `search`'s words (an empty query when it has none)."""
+    words = " or ".join(search.plain.split())
+    parsed = func.websearch_to_tsquery(_CONFIG, bindparam(None, words), type_=TSQUERY)
+    if search.prefix is None:
+        return parsed
+    prefix = func.to_tsquery(_CONFIG, bindparam(None, f"{search.prefix}:*"), type_=TSQUERY)
+    return parsed.op("||", return_type=TSQUERY)(prefix)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Searchable:
     """A searchable table: its vector, the name its trigram fallback compares, its text."""
@@ -207,24 +227,34 @@ def _class_match(
 
 
 def rank_classes(target: Searchable, search: SearchText) -> list[tuple[float, ColumnElement[bool]]]:
-    """Each rank of a full-text match and the rows that have it, best first (disjoint)."""
+    """Each rank of a full-text match and the rows that have it, best first (disjoint).
+
+    A class after the first also says, redundantly, that one of the searched words is in the
+    fields it adds: that condition is what its GIN index serves, and what lets PostgreSQL
+    estimate how many rows the class has (a word never found there: none), which the
+    negation of the better classes alone does not.
+    """
     classes: list[tuple[float, ColumnElement[bool]]] = []
     better: ColumnElement[bool] | None = None
-    for weights, rank in RANK_CLASSES:
-        matched = _class_match(target, search, weights)
-        classes.append((rank, matched if better is None else and_(matched, not_(better))))
+    for holding, added, rank in RANK_CLASSES:
+        matched = _class_match(target, search, holding)
+        if better is None:
+            classes.append((rank, matched))
+        else:
+            has_word = weighted(target, added).bool_op("@@")(search.any_word)
+            classes.append((rank, and_(has_word, matched, not_(better))))
         better = matched
     return classes
 
 
 def text_rank(target: Searchable, search: SearchText) -> ColumnElement[float]:
     """The rank of a row the full-text query matches (see `RANK_CLASSES`)."""
-    *better, (_, worst) = RANK_CLASSES
+    *better, (_, _, worst) = RANK_CLASSES
     return case(
         *(
-            (_class_match(target, search, weights), rank_value(rank))
-            for weights, rank in better
-            if weights is not None
+            (_class_match(target, search, holding), rank_value(rank))
+            for holding, _, rank in better
+            if holding is not None
         ),
         else_=rank_value(worst),
     )

@@ -16,10 +16,11 @@ keys are expressions (the typo fallback's similarity) is paged with the whole ke
 
 import dataclasses
 import enum
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_, true, union_all
+from sqlalchemy import CTE, ColumnElement, Select, false, func, or_, select, true, union_all
 
 from graph.core.paging import ROWS_AFTER, ROWS_BEFORE, Ordering, Window, at_or_beyond, beyond
 
@@ -37,12 +38,18 @@ class Branch:
     """Rows sharing the values of an ordering's keys but the last (the listed id).
 
     `leading` gives those keys' SQL expressions; `values` their values when constant (None:
-    they vary by row). `rows` selects the listed id column under the branch's conditions.
+    they vary by row). `rows` selects the listed id column (named `id`) under the branch's
+    conditions. `walk`: PostgreSQL may walk the primary key for a page of a constant branch
+    (the first class of a search, whose estimates are sound); otherwise the branch's rows
+    are read from their own indexes, then sorted (a later class: its conditions negate the
+    better ones', which PostgreSQL estimates as if unrelated, and a walk through a table for
+    a class that turns out nearly empty would read all of it).
     """
 
     leading: tuple[ColumnElement[Any], ...]
     values: tuple[Any, ...] | None
     rows: "Select[*tuple[Any, ...]]"
+    walk: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,11 +61,7 @@ class BranchedPage:
 
     def page(self, ordering: Ordering, window: Window) -> ColumnElement[bool]:
         """The ids that can be on the page: each branch's first `size + 1` from the cursor."""
-        parts = [
-            part
-            for branch in self.branches
-            if (part := branch_page(branch, ordering, self.id, window)) is not None
-        ]
+        parts = branch_pages([(branch, self.id) for branch in self.branches], ordering, window)
         if not parts:
             return false()
         return self.id.in_(union_all(*parts))
@@ -96,14 +99,65 @@ def branch_page(
     conditions = _window(branch, ordering, id_, window)
     if conditions is None:
         return None
-    on = ordering.on(*branch.leading, id_)
-    order = on.keys[len(branch.leading) :] if branch.values is not None else on.keys
+    rows = branch.rows.where(*conditions).correlate(None)  # apart from any enclosing read
+    if branch.values is None:
+        on = ordering.on(*branch.leading, id_)
+        order = [key.order_by(key.expression, reverse=window.backward) for key in on.keys]
+        return rows.order_by(*order).limit(window.size + 1)
+    tail = ordering.keys[-1]
+    if branch.walk:
+        return rows.order_by(tail.order_by(id_, reverse=window.backward)).limit(window.size + 1)
+    # OFFSET 0: planned on its own, for all its rows, so from its indexes; then sorted.
+    read = rows.offset(0).subquery()
     return (
-        branch.rows.where(*conditions)
-        .order_by(*(key.order_by(key.expression, reverse=window.backward) for key in order))
+        select(*read.c)
+        .order_by(tail.order_by(read.c.id, reverse=window.backward))
         .limit(window.size + 1)
-        .correlate(None)  # read on its own, even inside a statement over the same table
     )
+
+
+def branch_pages(
+    branches: Sequence[tuple[Branch, ColumnElement[Any]]], ordering: Ordering, window: Window
+) -> list["Select[*tuple[Any, ...]]"]:
+    """Each branch's rows that can be on the page (`branch_page`), read only when needed.
+
+    Branches of constant keys are read in the ordering's order, each only when those before
+    it hold less than the page (a one-time filter on their counts): a word the names hold
+    often enough fills the page from the first branch, and the later ones are never read.
+    """
+
+    def first(x: tuple[Branch, ColumnElement[Any]], y: tuple[Branch, ColumnElement[Any]]) -> int:
+        return _compare(x[0], y[0], ordering)
+
+    constant = sorted(
+        (pair for pair in branches if pair[0].values is not None), key=functools.cmp_to_key(first)
+    )
+    varying = [pair for pair in branches if pair[0].values is None]
+    parts: list[Select[*tuple[Any, ...]]] = []
+    read: list[CTE] = []  # each read once, for the page and for the counts after it
+    for branch, id_ in constant:
+        part = branch_page(branch, ordering, id_, window)
+        if part is None:
+            continue
+        if read:
+            counts: list[ColumnElement[Any]] = [
+                select(func.count()).select_from(earlier).scalar_subquery() for earlier in read
+            ]
+            total = functools.reduce(lambda left, right: left + right, counts)
+            part = part.where(total < window.size + 1)
+        read.append(part.cte())
+        parts.append(select(*read[-1].c))
+    for branch, id_ in varying:
+        if (part := branch_page(branch, ordering, id_, window)) is not None:
+            parts.append(part)
+    return parts
+
+
+def _compare(mine: Branch, theirs: Branch, ordering: Ordering) -> int:
+    """-1 when `mine`'s constant keys come first in the ordering, 1 when after, else 0."""
+    assert mine.values is not None  # noqa: S101 - callers pass constant branches
+    side = _side(theirs, ordering, mine.values)
+    return {_Side.BEFORE: 1, _Side.AFTER: -1, _Side.HOLDS: 0}[side]
 
 
 def _side(branch: Branch, ordering: Ordering, values: Sequence[Any]) -> _Side:

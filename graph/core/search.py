@@ -189,8 +189,13 @@ def list_query(
     if highlight:
         extras["highlight"] = headline(listed.target, search)
     branches = [
-        Branch((rank_value(rank),), (rank,), select(listed.id).where(*scope, condition))
-        for rank, condition in match.classes
+        Branch(
+            (rank_value(rank),),
+            (rank,),
+            select(listed.id).where(*scope, condition),
+            walk=index == 0,
+        )
+        for index, (rank, condition) in enumerate(match.classes)
     ]
     typed_like = similarity(listed.target, search)
     branches.append(Branch((typed_like,), None, select(listed.id).where(*scope, match.similar)))
@@ -245,8 +250,11 @@ class SearchMatch(enum.Enum):
 
 
 RANK_DESCRIPTION = (
-    "How well the item matches `search`, from 0 to 1 (higher is better); comparable only "
-    "within one result list. Null without `search`."
+    "How well the item matches `search`, from 0 to 1 (higher is better): 0.75 when its name "
+    "(a medium's title) holds every searched word, 0.5 when its name with its city, "
+    "amenities or tags does, 0.25 when its whole text does; for a `SIMILAR_NAME` match, how "
+    "alike its name is. Items of one rank come oldest first. Comparable only within one "
+    "result list. Null without `search`."
 )
 HIGHLIGHT_DESCRIPTION = (
     "An excerpt of the item's text with the matched words in `<mark>...</mark>`, as HTML "

@@ -42,7 +42,7 @@ from graph.core.paging import (
     page_window,
 )
 from graph.core.permissions import visible_media
-from graph.core.ranked_page import Branch, branch_page
+from graph.core.ranked_page import Branch, branch_pages
 from graph.core.search import found_values, parsed_search, wants_highlight
 from graph.core.viewer import Viewer
 from graph.entities.media.type import Media
@@ -184,45 +184,25 @@ def plan_results(  # noqa: PLR0913 - the field's arguments, as its resolver rece
         venue_scope.append(near_condition(models.Venue.location, place))
         media_scope.append(near_condition(models.Media.location, place))
     found = or_(text_found(VENUES, text, *venue_scope), text_found(MEDIA, text, *media_scope))
-    parts = []
+    branches: list[tuple[Branch, Any]] = []
     for entity, target, table, scope in (
         ("Venue", VENUES, models.Venue, venue_scope),
         ("Media", MEDIA, models.Media, media_scope),
     ):
         match = search_match(target, text, *scope, found=found)
         kind = literal(entity, type_=String)
-        branches = [
-            Branch(
-                (rank_value(rank), kind),
-                (rank, entity),
-                select(
-                    kind.label("kind"),
-                    table.id.label("id"),
-                    rank_value(rank).label("rank"),
-                    true().label("by_text"),
-                ).where(*scope, condition),
-            )
-            for rank, condition in match.classes
-        ]
+        for index, (rank, condition) in enumerate(match.classes):
+            columns = (kind.label("kind"), table.id.label("id"), rank_value(rank).label("rank"))
+            rows = select(*columns, true().label("by_text")).where(*scope, condition)
+            branch = Branch((rank_value(rank), kind), (rank, entity), rows, walk=index == 0)
+            branches.append((branch, table.id))
         typed_like = similarity(target, text)
-        branches.append(
-            Branch(
-                (typed_like, kind),
-                None,
-                select(
-                    kind.label("kind"),
-                    table.id.label("id"),
-                    typed_like.label("rank"),
-                    false().label("by_text"),
-                ).where(*scope, match.similar),
-            )
-        )
-        parts += [
-            part
-            for branch in branches
-            if (part := branch_page(branch, RESULT_ORDERING, table.id.expression, window))
-            is not None
-        ]
+        columns = (kind.label("kind"), table.id.label("id"), typed_like.label("rank"))
+        rows = select(*columns, false().label("by_text")).where(*scope, match.similar)
+        branches.append((Branch((typed_like, kind), None, rows), table.id))
+    parts = branch_pages(
+        [(branch, id_.expression) for branch, id_ in branches], RESULT_ORDERING, window
+    )
     # Each branch's best page in rank order (no match is ranked to find them), then the
     # best of those: the true first page of the ranking.
     hits = union_all(*parts).subquery("hits")

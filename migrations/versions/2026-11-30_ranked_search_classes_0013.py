@@ -9,8 +9,11 @@ query (`models.search.RANK_CLASSES`): the name or title (weight A), with the B f
 venue's city and amenities, a medium's tags), or anywhere. Each class is read from its own
 GIN index on `ts_filter(search, ...)`, in id order, so the best page is found without scoring
 every match (before, `ts_rank_cd` over every match of "studio" at 2,000,000 bookings' scale:
-277 ms for venues, 2.9 s for the root search). The whole-vector GIN index stays: it serves
-the last class, `totalCount` and every other order.
+277 ms for venues, 2.9 s for the root search). There is an index per weight: the name alone
+serves the first class; the B and C fields serve the others' "one of the words is here",
+which also gives PostgreSQL the statistics to tell how many rows a class has. The
+whole-vector GIN index stays: it serves `totalCount`, the typo fallback's test and every
+other order.
 
 PostgreSQL's RUM index orders by a rank inside the index, but its 1.3 release on Debian
 crashes the server process (signal 11) on some queries, which restarts every connection of
@@ -27,11 +30,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # name, table, weights
-INDEXES = (
-    ("ix_venues_search_name", "venues", "{a}"),
-    ("ix_venues_search_main", "venues", "{a,b}"),
-    ("ix_media_search_title", "media", "{a}"),
-    ("ix_media_search_main", "media", "{a,b}"),
+INDEXES = tuple(
+    (f"ix_{table}_search_{weight}", table, f"{{{weight}}}")
+    for table in ("venues", "media")
+    for weight in "abc"
 )
 
 

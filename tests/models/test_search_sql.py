@@ -120,16 +120,15 @@ async def test_a_match_ranks_by_the_best_class_of_fields_holding_the_whole_query
     assert (await session.execute(statement)).all() == [("Loft", rank, True)]
     # The classes hold each match once, at its rank.
     for class_rank, condition in match.classes:
-        statement = select(Venue.name).where(condition)
-        expected = ["Loft"] if class_rank == rank else []
-        assert list((await session.execute(statement)).scalars()) == expected
+        names = (await session.execute(select(Venue.name).where(condition))).scalars()
+        assert list(names) == (["Loft"] if class_rank == rank else [])
 
 
 @pytest.mark.usefixtures("venues")
 async def test_an_excluded_word_anywhere_excludes_the_row_from_every_class(session):
     match = search_match(VENUES, parse_search("loft -bright"))
     for _, condition in match.classes:
-        assert list((await session.execute(select(Venue.name).where(condition)))) == []
+        assert list(await session.execute(select(Venue.name).where(condition))) == []
 
 
 @pytest.mark.usefixtures("venues")
