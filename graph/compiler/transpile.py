@@ -116,7 +116,6 @@ from graph.core.paging import (
     rows_exist,
 )
 from graph.core.permissions import email_visible, history_readable, is_self_or_admin
-from graph.core.ranked_page import BranchedPage
 from graph.core.read_model import HistoryRead, NearbyRead
 from graph.core.viewer import Viewer
 from graph.reports.booking_stats import plan_stats
@@ -348,13 +347,15 @@ def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's par
     *,
     extras: Mapping[str, ColumnElement[Any]],
     scope: Callable[[ColumnElement[bool]], Select[Any]],
-    branched: BranchedPage | None = None,
     matched: Sequence[ColumnElement[bool]] = (),
+    among: ColumnElement[bool] | None = None,
+    outside: Mapping[str, ColumnElement[bool]] | None = None,
 ) -> Piece:
     """A page's SQL: its rows' condition, keyset bounds, flags for rows beyond, sizes.
 
-    A `branched` page (a search by relevance) is read among its branches' rows, `where`
-    being the scope they are read in and `matched` what else the list's rows meet (counted).
+    As `graph.core.list_page.PageQuery` has them: `where` the rows the page is read in,
+    `matched` what else the list's rows meet (counted), `among` the rows that can be on the
+    page, `outside` whether rows lie beyond the cursors.
     """
     sql: dict[str, Any] = {
         "where": where,
@@ -362,10 +363,11 @@ def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's par
         "extras": dict(extras),
         **_size_parameters(window.size),
     }
-    if branched is not None:
-        sql["among"] = branched.page(ordering, window)
+    if among is not None:
+        sql["among"] = among
+    if matched:
         sql["counted"] = and_(where, *matched)
-        outside = branched.outside(ordering, window)
+    if outside is not None:
         if window.after is not None:
             sql["after"] = beyond(ordering, window.after, forward=True)
             sql["rows_before"] = outside[ROWS_BEFORE]
@@ -373,7 +375,7 @@ def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's par
             sql["before"] = beyond(ordering, window.before, forward=False)
             sql["rows_after"] = outside[ROWS_AFTER]
         return Piece(
-            (ordering.name, window.backward, "branched", tuple(extras)),
+            (ordering.name, window.backward, "outside", among is not None, tuple(extras)),
             {"ordering": ordering, "backward": window.backward, **sql},
         )
     if window.after is not None:
@@ -395,6 +397,8 @@ def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's par
         window.backward,
         window.after is not None,
         window.before is not None,
+        "among" in sql,
+        "counted" in sql,
         tuple(extras),
     )
     return Piece(shape, {"ordering": ordering, "backward": window.backward, **sql})
@@ -1376,8 +1380,9 @@ def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> S
             where,
             extras=query.extras,
             scope=lambda condition: select(table.c.id).where(condition).correlate(None),
-            branched=query.branched,
             matched=query.matched,
+            among=query.among,
+            outside=query.outside,
         )
 
     return Slot(field.arguments, build)

@@ -31,12 +31,21 @@ from graph.core.geo import (
     distance_meters,
     near_condition,
     nearest_first,
+    nearest_first_horizon,
     validated_area,
     validated_near,
     within_condition,
 )
 from graph.core.list_page import PageQuery, deleted_rows_options
-from graph.core.paging import Ordering, Page, SortKey, counter, fetch_page, page_window
+from graph.core.paging import (
+    Ordering,
+    Page,
+    SortKey,
+    counter,
+    fetch_page,
+    page_window,
+    window_conditions,
+)
 from graph.core.ranked_page import Branch, BranchedPage
 from models import live_rows
 from models.base import SoftDelete
@@ -143,6 +152,8 @@ class ListQuery:
     nearness: ColumnElement[float] | None
     matched: list[ColumnElement[bool]] = dataclasses.field(default_factory=list)
     branched: BranchedPage | None = None
+    # `near`'s radius among `conditions` (None without `near`).
+    radius: ColumnElement[bool] | None = None
 
     def ordering(self, order: str) -> Ordering:
         """The `RELEVANCE` or `DISTANCE` ordering; `BAD_USER_INPUT` on `orderBy` if not given."""
@@ -173,15 +184,17 @@ def list_query(
     scope = list(conditions)
     extras: dict[str, ColumnElement[Any]] = {}
     nearness = None
+    radius = None
     if criteria.near is not None:
         near = criteria.near
-        scope.append(near_condition(listed.location, near))
+        radius = near_condition(listed.location, near)
+        scope.append(radius)
         extras["distance"] = distance_meters(listed.location, near.latitude, near.longitude)
         nearness = nearest_first(listed.location, near.latitude, near.longitude)
     if criteria.area is not None:
         scope.append(within_condition(listed.location, criteria.area))
     if criteria.search is None:
-        return ListQuery(listed, scope, extras, None, nearness)
+        return ListQuery(listed, scope, extras, None, nearness, radius=radius)
     search = criteria.search
     match = search_match(listed.target, search, *scope)
     extras["rank"] = match.rank
@@ -201,7 +214,14 @@ def list_query(
     branches.append(Branch((typed_like,), None, select(listed.id).where(*scope, match.similar)))
     branched = BranchedPage(tuple(branches), listed.id.expression)
     return ListQuery(
-        listed, scope, extras, match.rank, nearness, [match.condition], branched=branched
+        listed,
+        scope,
+        extras,
+        match.rank,
+        nearness,
+        [match.condition],
+        branched=branched,
+        radius=radius,
     )
 
 
@@ -336,7 +356,7 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
         query.ordering(order.value) if order.value in {RELEVANCE, DISTANCE} else orderings[order]
     )
     window = page_window(ordering, first=first, after=after, last=last, before=before)
-    if order.value == RELEVANCE:  # read by rank, branch by branch
+    if order.value == RELEVANCE and query.branched is not None:  # by rank, branch by branch
         return PageQuery(
             model,
             query.conditions,
@@ -344,16 +364,24 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
             window,
             bool(deleted_rows),
             extras=query.extras,
-            branched=query.branched,
             matched=query.matched,
+            among=query.branched.page(ordering, window),
+            outside=query.branched.outside(ordering, window),
+        )
+    listed_rows = [*query.conditions, *query.matched]
+    among = None
+    if order.value == DISTANCE and criteria.near is not None and not window.backward:
+        # The page's nearest rows by a walk of the GiST index, not every row in the radius.
+        # The walk leaves the radius out (PostgreSQL takes it for a handful of rows, and
+        # sorts them instead of walking): a horizon past it still keeps only rows inside it.
+        unbounded = [condition for condition in listed_rows if condition is not query.radius]
+        rows = select(listed.id).where(*unbounded, *window_conditions(ordering, window))
+        point = criteria.near
+        among = nearest_first_horizon(
+            listed.location, point.latitude, point.longitude, rows=rows, size=window.size + 1
         )
     return PageQuery(
-        model,
-        [*query.conditions, *query.matched],
-        ordering,
-        window,
-        bool(deleted_rows),
-        extras=query.extras,
+        model, listed_rows, ordering, window, bool(deleted_rows), extras=query.extras, among=among
     )
 
 
@@ -367,15 +395,14 @@ async def searched_list_page(
 ) -> ConnectionT:
     """The page `query` plans, as `connection` of `edge`s with their search values."""
     statement = query.statement()
-    branched = query.branched
     page = await fetch_page(
         info.context.db,
         query.scope(),
         ordering=query.ordering,
         window=query.window,
         extras=query.extras,
-        among=None if branched is None else branched.page(query.ordering, query.window),
-        outside=None if branched is None else branched.outside(query.ordering, query.window),
+        among=query.among,
+        outside=query.outside,
     )
     edges = [
         edge(cursor=row.cursor, node=node(row.row), **found_values(row.extras)) for row in page.rows
