@@ -138,6 +138,15 @@ class Media(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         Index("ix_media_title_id", "title", "id"),
         Index("ix_media_location", "location", postgresql_using="gist"),
         Index("ix_media_search", "search", postgresql_using="gin"),
+        # The search's rank classes (migration 0013): a GIN index per weight.
+        *(
+            Index(
+                f"ix_media_search_{weight}",
+                text(f"ts_filter(search, '{{{weight}}}'::\"char\"[])"),
+                postgresql_using="gin",
+            )
+            for weight in "abc"
+        ),
         Index(
             "ix_media_title_trgm",
             "title",

@@ -2,16 +2,21 @@
 
 Every query uses the `sartiq` text-search configuration (English stemming behind `unaccent`,
 see `models.search_config`) against the generated, weighted `search` vectors (venues: name A,
-city and amenity names B, description C; media: title A, tags B, caption C), GIN-indexed.
+city and amenity names B, description C; media: title A, tags B, caption C), GIN-indexed
+whole and by weight class.
 
 - Parsing: the user's text goes to `websearch_to_tsquery` as a bound value, so quotes
   (phrases), `or` and `-word` work and no input is a syntax error. For type-ahead, the last
   word, reduced in Python to its letters and digits, is also matched as a prefix
   (`to_tsquery(:prefix || ':*')`), together with the words before it: `quiet phot` finds
   "quiet photography studio". User text never reaches `to_tsquery` syntax unreduced.
-- Ranking: `ts_rank_cd(search, query, 32)`: cover density with PostgreSQL's default weights
-  (A 1.0, B 0.4, C 0.2, D 0.1), normalised by flag 32 to `rank / (rank + 1)`, a number in
-  [0, 1). It orders the rows of one result list; it means nothing across two queries.
+- Ranking: by the best class of fields that holds the whole query: the name (venues) or
+  title (media), weight A, ranks 0.75; with the B fields (a venue's city and amenities, a
+  medium's tags) 0.5; anywhere, the C fields too (description, caption), 0.25. Ties go to the
+  older row (lower id). Each class is a GIN index on `ts_filter(search, ...)`, so a page is
+  read class by class in id order and no match is scored to find it (`ranked_branches`): a
+  common word walks the primary key for about a page of rows, a rare one reads its few
+  matches. It orders the rows of one result list; it means nothing across two queries.
 - Typo tolerance: when no row of the searched scope matches the full-text query, rows whose
   name (venues) or title (media) is spelt like the typed words match instead: `pg_trgm`'s
   `name % words` (trigram similarity >= 0.3) or `words <% name` (word similarity >= 0.6),
@@ -27,22 +32,23 @@ import functools
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     REAL,
     BindParameter,
     ColumnElement,
     Text,
+    and_,
     bindparam,
     case,
     false,
     func,
     literal_column,
+    not_,
     or_,
     select,
     type_coerce,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import InstrumentedAttribute
 
 from models.media import Media
@@ -50,8 +56,14 @@ from models.search_config import TEXT_SEARCH_CONFIG
 from models.venue import Venue
 
 MAX_SEARCH_LENGTH = 500
-# `ts_rank_cd` normalisation: divide the rank by itself plus one (a value in [0, 1)).
-RANK_NORMALISATION = 32
+# The classes a full-text match is ranked by, best first: the weights of the fields that hold
+# the whole query (None: every field), the weight the class adds to the better ones (indexed:
+# a match of the class has a searched word there), and the rank of such a match.
+RANK_CLASSES: tuple[tuple[str | None, str, float], ...] = (
+    ("{a}", "{a}", 0.75),
+    ("{a,b}", "{b}", 0.5),
+    (None, "{c}", 0.25),
+)
 _MARK_START, _MARK_END = "\ue000", "\ue001"
 # A headline as HTML, replaced in this order by `marked_html` and `marked_html_sql`: the text
 # escaped as `html.escape(text, quote=False)` escapes it (the ampersand first), then each
@@ -94,6 +106,16 @@ class SearchText:
     def query(self) -> ColumnElement[Any]:
         """The `tsquery` expression; one object, so each statement binds the text once."""
         return _tsquery(self)
+
+    @property
+    def negated(self) -> bool:
+        """Whether the text excludes words (`-word`): a match in part of a row is then no match."""
+        return any(token.startswith("-") for token in self.words.split())
+
+    @functools.cached_property
+    def any_word(self) -> ColumnElement[Any]:
+        """A `tsquery` of any one of the searched words (`-excluded` ones aside), or None."""
+        return _any_word(self)
 
     @functools.cached_property
     def plain_words(self) -> BindParameter[str]:
@@ -149,6 +171,16 @@ def _tsquery(search: SearchText) -> ColumnElement[Any]:
     return parsed.op("||", return_type=TSQUERY)(typed)
 
 
+def _any_word(search: SearchText) -> ColumnElement[Any]:
+    """`w1 | w2 | ... | prefix:*` of `search`'s words (an empty query when it has none)."""
+    words = " or ".join(search.plain.split())
+    parsed = func.websearch_to_tsquery(_CONFIG, bindparam(None, words), type_=TSQUERY)
+    if search.prefix is None:
+        return parsed
+    prefix = func.to_tsquery(_CONFIG, bindparam(None, f"{search.prefix}:*"), type_=TSQUERY)
+    return parsed.op("||", return_type=TSQUERY)(prefix)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Searchable:
     """A searchable table: its vector, the name its trigram fallback compares, its text."""
@@ -178,6 +210,71 @@ def text_match(target: Searchable, search: SearchText) -> ColumnElement[bool]:
     return matched
 
 
+def weighted(target: Searchable, weights: str) -> ColumnElement[Any]:
+    """The part of the `search` vector in fields of these weights (`'{a,b}'`), as indexed."""
+    return func.ts_filter(target.vector, literal_column(f"'{weights}'::\"char\"[]"), type_=TSVECTOR)
+
+
+def _class_match(
+    target: Searchable, search: SearchText, weights: str | None
+) -> ColumnElement[bool]:
+    """Rows whose fields of `weights` (all fields: None) hold the whole query."""
+    if weights is None:
+        return text_match(target, search)
+    matched: ColumnElement[bool] = weighted(target, weights).bool_op("@@")(search.query)
+    # An excluded word elsewhere in the row still excludes it.
+    return and_(text_match(target, search), matched) if search.negated else matched
+
+
+def rank_classes(target: Searchable, search: SearchText) -> list[tuple[float, ColumnElement[bool]]]:
+    """Each rank of a full-text match and the rows that have it, best first (disjoint).
+
+    A class after the first also says, redundantly, that one of the searched words is in the
+    fields it adds: that condition is what its GIN index serves, and what lets PostgreSQL
+    estimate how many rows the class has (a word never found there: none), which the
+    negation of the better classes alone does not.
+    """
+    classes: list[tuple[float, ColumnElement[bool]]] = []
+    better: ColumnElement[bool] | None = None
+    for holding, added, rank in RANK_CLASSES:
+        matched = _class_match(target, search, holding)
+        if better is None:
+            classes.append((rank, matched))
+        else:
+            has_word = weighted(target, added).bool_op("@@")(search.any_word)
+            classes.append((rank, and_(has_word, matched, not_(better))))
+        better = matched
+    return classes
+
+
+def text_rank(target: Searchable, search: SearchText) -> ColumnElement[float]:
+    """The rank of a row the full-text query matches (see `RANK_CLASSES`)."""
+    *better, (_, _, worst) = RANK_CLASSES
+    return case(
+        *(
+            (_class_match(target, search, holding), rank_value(rank))
+            for holding, _, rank in better
+            if holding is not None
+        ),
+        else_=rank_value(worst),
+    )
+
+
+def rank_value(rank: float) -> ColumnElement[float]:
+    """A rank as an SQL `real` (each of `RANK_CLASSES` is exact in binary, as in Python)."""
+    return literal_column(f"{rank!r}::real", REAL)
+
+
+def similarity(target: Searchable, search: SearchText) -> ColumnElement[float]:
+    """How alike a row's name and the typed words are: the better trigram similarity, [0, 1]."""
+    if not search.plain:
+        return rank_value(0.0)
+    words = search.plain_words
+    return func.greatest(
+        func.similarity(target.name, words), func.word_similarity(words, target.name), type_=REAL
+    )
+
+
 def similar_names(target: Searchable, search: SearchText) -> list[ColumnElement[bool]]:
     """Conditions for rows whose name is spelt like the typed words (trigram index).
 
@@ -195,67 +292,82 @@ def similar_name(target: Searchable, search: SearchText) -> ColumnElement[bool]:
     return or_(false(), *similar_names(target, search))
 
 
-def text_hits(
+def text_found(
     target: Searchable,
     search: SearchText,
     *scope: Any,  # noqa: ANN401 - SQL conditions
-    name: str | None = None,
-) -> CTE:
-    """The ids of rows meeting `scope` that match the full-text query: a CTE.
+) -> ColumnElement[bool]:
+    """Whether a row meeting `scope` matches the full-text query: an EXISTS of one row.
 
-    It is read twice (for the rows, and to tell whether the fallback applies), so PostgreSQL
-    materializes it: one GIN scan, planned to read every match. Unnamed, it is named apart
-    from every other CTE of the statement: one statement may hold several searches (the
-    compiled path's, one per searched root field).
+    Its first match by id (`ORDER BY id LIMIT 1 OFFSET 0`, which PostgreSQL keeps inside an
+    EXISTS): a plain EXISTS is planned as a sequential scan expected to meet a match soon,
+    which for a rare word reads the whole table; ordered, the planner weighs the GIN index's
+    few matches against walking the primary key.
     """
     table = target.vector.class_
-    return select(table.id).where(*scope, text_match(target, search)).cte(name)
-
-
-def found_any(*hits: CTE) -> ColumnElement[bool]:
-    """Whether any of the `text_hits` holds a row (evaluated once per statement)."""
-    return or_(*(select(hit.c.id).exists() for hit in hits))
+    first = (
+        select(table.id)
+        .where(*scope, text_match(target, search))
+        .order_by(table.id)
+        .limit(1)
+        .offset(0)
+        .correlate(None)
+    )
+    found: ColumnElement[bool] = first.exists()
+    return found
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SearchMatch:
-    """The SQL of one search over one table: which rows, how they matched, their rank."""
+    """The SQL of one search over one table: which rows, how they matched, their rank.
 
+    `found` tells full-text matches from the typo fallback (evaluated once per statement):
+    `condition` is every row found (for counts), `classes` the full-text matches by rank,
+    best first, and `similar` the fallback's rows, ranked by `similarity`.
+    """
+
+    found: ColumnElement[bool]
     condition: ColumnElement[bool]
+    classes: list[tuple[float, ColumnElement[bool]]]
+    similar: ColumnElement[bool]
     matched_by_text: ColumnElement[bool]
     rank: ColumnElement[float]
 
 
 def search_match(
-    target: Searchable, search: SearchText, *, hits: CTE, found: ColumnElement[bool]
+    target: Searchable,
+    search: SearchText,
+    *scope: Any,  # noqa: ANN401 - SQL conditions
+    found: ColumnElement[bool] | None = None,
 ) -> SearchMatch:
-    """Rows among `hits` (see `text_hits`), or, when `found` is false, rows of similar name.
+    """Rows meeting `scope` that match the full-text query, or, if none does, of similar name.
 
-    The condition is `id IN (hits UNION ALL names like it UNION ALL ...)`: each branch reads
-    its own index, and the similar-name branches are skipped outright (a one-time filter) when
-    `found` holds. An `OR` of these conditions is planned as one scan, and PostgreSQL then
-    prefers reading the whole table.
+    `found` defaults to whether a row of `scope` matches (`text_found`); the root search
+    passes whether any of its tables does. `condition` is `id IN (matches UNION ALL names
+    like it UNION ALL ...)`: each branch reads its own index, and the similar-name branches
+    are skipped outright (a one-time filter) when `found` holds. An `OR` of these conditions
+    is planned as one scan, and PostgreSQL then prefers reading the whole table.
     """
     table = target.vector.class_
+    if found is None:
+        found = text_found(target, search, *scope)
+    by_text = text_match(target, search)
     guesses = [
         select(table.id).where(~found, similar).correlate_except(table)
         for similar in similar_names(target, search)
     ]
-    candidates = union_all(select(hits.c.id), *guesses)
-    by_text = text_match(target, search)
-    similarity: ColumnElement[Any] = literal_column("0")
-    if search.plain:
-        words = search.plain_words
-        similarity = func.greatest(
-            func.similarity(target.name, words), func.word_similarity(words, target.name)
-        )
-    text_rank = func.ts_rank_cd(
-        target.vector, search.query, bindparam(None, RANK_NORMALISATION), type_=REAL
-    )
+    matches = select(table.id).where(found, by_text).correlate_except(table)
+    similar = [select(table.id).where(condition) for condition in similar_names(target, search)]
     return SearchMatch(
-        condition=table.id.in_(candidates),
+        found=found,
+        condition=table.id.in_(union_all(matches, *guesses)),
+        classes=[(rank, and_(found, matched)) for rank, matched in rank_classes(target, search)],
+        # Each condition from its own index, as in `condition`.
+        similar=and_(~found, table.id.in_(union_all(*similar)) if similar else false()),
         matched_by_text=by_text,
-        rank=type_coerce(case((by_text, text_rank), else_=similarity), REAL),
+        rank=type_coerce(
+            case((by_text, text_rank(target, search)), else_=similarity(target, search)), REAL
+        ),
     )
 
 

@@ -61,6 +61,15 @@ class Venue(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         Index("ix_venues_city_live", "city", postgresql_where=text("deleted_at IS NULL")),
         Index("ix_venues_location", "location", postgresql_using="gist"),
         Index("ix_venues_search", "search", postgresql_using="gin"),
+        # The search's rank classes (migration 0013): a GIN index per weight.
+        *(
+            Index(
+                f"ix_venues_search_{weight}",
+                text(f"ts_filter(search, '{{{weight}}}'::\"char\"[])"),
+                postgresql_using="gin",
+            )
+            for weight in "abc"
+        ),
         Index(
             "ix_venues_name_trgm",
             "name",

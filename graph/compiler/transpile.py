@@ -340,21 +340,44 @@ def _size_parameters(size: int) -> dict[str, BindParameter[int]]:
     }
 
 
-def _list_piece(
+def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's parts
     ordering: Ordering,
     window: Window,
     where: ColumnElement[bool],
     *,
     extras: Mapping[str, ColumnElement[Any]],
     scope: Callable[[ColumnElement[bool]], Select[Any]],
+    matched: Sequence[ColumnElement[bool]] = (),
+    among: ColumnElement[bool] | None = None,
+    outside: Mapping[str, ColumnElement[bool]] | None = None,
 ) -> Piece:
-    """A page's SQL: its rows' condition, keyset bounds, flags for rows beyond, sizes."""
+    """A page's SQL: its rows' condition, keyset bounds, flags for rows beyond, sizes.
+
+    As `graph.core.list_page.PageQuery` has them: `where` the rows the page is read in,
+    `matched` what else the list's rows meet (counted), `among` the rows that can be on the
+    page, `outside` whether rows lie beyond the cursors.
+    """
     sql: dict[str, Any] = {
         "where": where,
         "order": tuple(key.expression for key in ordering.keys),
         "extras": dict(extras),
         **_size_parameters(window.size),
     }
+    if among is not None:
+        sql["among"] = among
+    if matched:
+        sql["counted"] = and_(where, *matched)
+    if outside is not None:
+        if window.after is not None:
+            sql["after"] = beyond(ordering, window.after, forward=True)
+            sql["rows_before"] = outside[ROWS_BEFORE]
+        if window.before is not None:
+            sql["before"] = beyond(ordering, window.before, forward=False)
+            sql["rows_after"] = outside[ROWS_AFTER]
+        return Piece(
+            (ordering.name, window.backward, "outside", among is not None, tuple(extras)),
+            {"ordering": ordering, "backward": window.backward, **sql},
+        )
     if window.after is not None:
         sql["after"] = beyond(ordering, window.after, forward=True)
         sql["rows_before"] = rows_exist(
@@ -374,6 +397,8 @@ def _list_piece(
         window.backward,
         window.after is not None,
         window.before is not None,
+        "among" in sql,
+        "counted" in sql,
         tuple(extras),
     )
     return Piece(shape, {"ordering": ordering, "backward": window.backward, **sql})
@@ -746,7 +771,7 @@ class _Transpiler:
         sql = piece.sql
         ordering: Ordering = sql["ordering"]
         backward: bool = sql["backward"]
-        where = [sql["where"], *(sql[name] for name in ("after", "before") if name in sql)]
+        where = [sql["where"], *(sql[name] for name in ("after", "before", "among") if name in sql)]
         cursor = ordering.cursor_sql(sql["order"]) if _wants_cursors(connection) else js.NULL
         edge = self._edge_json(connection, scope, cursor=cursor, extras=sql["extras"])
         order_by = ordering.order_by(reverse=backward)
@@ -1355,6 +1380,9 @@ def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> S
             where,
             extras=query.extras,
             scope=lambda condition: select(table.c.id).where(condition).correlate(None),
+            matched=query.matched,
+            among=query.among,
+            outside=query.outside,
         )
 
     return Slot(field.arguments, build)

@@ -37,9 +37,21 @@ class PageQuery(Generic[RowT]):
     include_deleted: bool
     # Per-row values of the edges (a search's rank, a distance), by name.
     extras: Mapping[str, ColumnElement[Any]] = field(default_factory=dict)
+    # What else the list's rows meet, left out of the page's read because `among` implies it
+    # (a search by relevance, read branch by branch: `graph.core.ranked_page`).
+    matched: Sequence[ColumnElement[bool]] = ()
+    # The rows that can be on the page, narrowing its read (a ranked page's branches, the
+    # horizon of a nearest-first page), and whether rows lie beyond its cursors when the
+    # list's own test would read more than a page (`fetch_page`'s `among` and `outside`).
+    among: ColumnElement[bool] | None = None
+    outside: Mapping[str, ColumnElement[bool]] | None = None
 
     def statement(self) -> Select[RowT]:
         """The list's rows as an ORM select, soft-deleted ones included only when asked."""
+        return self.scope().where(*self.matched)
+
+    def scope(self) -> Select[RowT]:
+        """The rows the page is read in: the list but for `matched`."""
         options = {INCLUDE_DELETED: True} if self.include_deleted else {}
         return select(self.model).where(*self.conditions).execution_options(**options)
 

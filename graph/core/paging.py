@@ -472,15 +472,22 @@ def at_or_beyond(
     return and_(_leading_range(keys[0], values[0], forward=forward), or_(at, *terms))
 
 
-async def fetch_page(
+async def fetch_page(  # noqa: PLR0913 - the page, its extras and a branched read's parts
     db: RequestDatabase,
     statement: Select[RowType],
     *,
     ordering: Ordering,
     window: Window,
     extras: Mapping[str, ColumnElement[Any]] | None = None,
+    among: ColumnElement[bool] | None = None,
+    outside: Mapping[str, ColumnElement[bool]] | None = None,
 ) -> Page[RowType]:
-    """Run one statement for one page of `statement` (a filtered `select(Model)`)."""
+    """Run one statement for one page of `statement` (a filtered `select(Model)`).
+
+    `among` narrows the page's read to the rows that can be on it, and `outside` says instead
+    of `statement` whether rows lie beyond the cursors (a `graph.core.ranked_page.BranchedPage`
+    gives both).
+    """
     extras = extras or {}
     keys = ordering.keys
     sort_labels = [f"_sort_{i}" for i in range(len(keys))]
@@ -489,14 +496,20 @@ async def fetch_page(
         *(expression.label(name) for name, expression in extras.items()),
     )
     page = page.where(*window_conditions(ordering, window))
+    if among is not None:
+        page = page.where(among)
     page = page.order_by(*ordering.order_by(reverse=window.backward))
     page = page.limit(window.size + 1)
 
     base = statement.order_by(None)
-    flags = {
-        name: rows_exist(base.where(outside), ordering, name=name)
-        for name, outside in outside_window(ordering, window).items()
-    }
+    flags: Mapping[str, ColumnElement[bool]] = (
+        {
+            name: rows_exist(base.where(condition), ordering, name=name)
+            for name, condition in outside_window(ordering, window).items()
+        }
+        if outside is None
+        else outside
+    )
 
     options = statement.get_execution_options()
     if flags:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from shapely.geometry import Polygon
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.types.nodes import SelectedField, Selection
 
@@ -31,24 +31,34 @@ from graph.core.geo import (
     distance_meters,
     near_condition,
     nearest_first,
+    nearest_first_horizon,
     validated_area,
     validated_near,
     within_condition,
 )
 from graph.core.list_page import PageQuery, deleted_rows_options
-from graph.core.paging import Ordering, Page, SortKey, counter, fetch_page, page_window
+from graph.core.paging import (
+    Ordering,
+    Page,
+    SortKey,
+    counter,
+    fetch_page,
+    page_window,
+    window_conditions,
+)
+from graph.core.ranked_page import Branch, BranchedPage
 from models import live_rows
 from models.base import SoftDelete
 from models.search import (
     Searchable,
     SearchText,
     UnsearchableTextError,
-    found_any,
     headline,
     marked_html,
     parse_search,
+    rank_value,
     search_match,
-    text_hits,
+    similarity,
 )
 
 RowT = TypeVar("RowT")
@@ -129,13 +139,21 @@ def unsearched_order(order: str) -> BadUserInputError:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ListQuery:
-    """The SQL a list's search and place arguments add: conditions, orderings, edge values."""
+    """The SQL a list's search and place arguments add: conditions, orderings, edge values.
+
+    `conditions` are the filters and place; `matched` the search's condition; `branched`
+    the search's rows by rank, from which a `RELEVANCE` page is read.
+    """
 
     listed: SearchableList
     conditions: list[ColumnElement[bool]]
     extras: dict[str, ColumnElement[Any]]
     rank: ColumnElement[float] | None
     nearness: ColumnElement[float] | None
+    matched: list[ColumnElement[bool]] = dataclasses.field(default_factory=list)
+    branched: BranchedPage | None = None
+    # `near`'s radius among `conditions` (None without `near`).
+    radius: ColumnElement[bool] | None = None
 
     def ordering(self, order: str) -> Ordering:
         """The `RELEVANCE` or `DISTANCE` ordering; `BAD_USER_INPUT` on `orderBy` if not given."""
@@ -166,25 +184,45 @@ def list_query(
     scope = list(conditions)
     extras: dict[str, ColumnElement[Any]] = {}
     nearness = None
+    radius = None
     if criteria.near is not None:
         near = criteria.near
-        scope.append(near_condition(listed.location, near))
+        radius = near_condition(listed.location, near)
+        scope.append(radius)
         extras["distance"] = distance_meters(listed.location, near.latitude, near.longitude)
         nearness = nearest_first(listed.location, near.latitude, near.longitude)
     if criteria.area is not None:
         scope.append(within_condition(listed.location, criteria.area))
-    rank = None
-    if criteria.search is not None:
-        search = criteria.search
-        hits = text_hits(listed.target, search, *scope)
-        match = search_match(listed.target, search, hits=hits, found=found_any(hits))
-        scope.append(match.condition)
-        rank = match.rank
-        extras["rank"] = match.rank
-        extras["by_text"] = match.matched_by_text
-        if highlight:
-            extras["highlight"] = headline(listed.target, search)
-    return ListQuery(listed, scope, extras, rank, nearness)
+    if criteria.search is None:
+        return ListQuery(listed, scope, extras, None, nearness, radius=radius)
+    search = criteria.search
+    match = search_match(listed.target, search, *scope)
+    extras["rank"] = match.rank
+    extras["by_text"] = match.matched_by_text
+    if highlight:
+        extras["highlight"] = headline(listed.target, search)
+    branches = [
+        Branch(
+            (rank_value(rank),),
+            (rank,),
+            select(listed.id).where(*scope, condition),
+            walk=index == 0,
+        )
+        for index, (rank, condition) in enumerate(match.classes)
+    ]
+    typed_like = similarity(listed.target, search)
+    branches.append(Branch((typed_like,), None, select(listed.id).where(*scope, match.similar)))
+    branched = BranchedPage(tuple(branches), listed.id.expression)
+    return ListQuery(
+        listed,
+        scope,
+        extras,
+        match.rank,
+        nearness,
+        [match.condition],
+        branched=branched,
+        radius=radius,
+    )
 
 
 def found_values(extras: Mapping[str, Any]) -> dict[str, Any]:
@@ -232,8 +270,11 @@ class SearchMatch(enum.Enum):
 
 
 RANK_DESCRIPTION = (
-    "How well the item matches `search`, from 0 to 1 (higher is better); comparable only "
-    "within one result list. Null without `search`."
+    "How well the item matches `search`, from 0 to 1 (higher is better): 0.75 when its name "
+    "(a medium's title) holds every searched word, 0.5 when its name with its city, "
+    "amenities or tags does, 0.25 when its whole text does; for a `SIMILAR_NAME` match, how "
+    "alike its name is. Items of one rank come oldest first. Comparable only within one "
+    "result list. Null without `search`."
 )
 HIGHLIGHT_DESCRIPTION = (
     "An excerpt of the item's text with the matched words in `<mark>...</mark>`, as HTML "
@@ -315,8 +356,32 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
         query.ordering(order.value) if order.value in {RELEVANCE, DISTANCE} else orderings[order]
     )
     window = page_window(ordering, first=first, after=after, last=last, before=before)
+    if order.value == RELEVANCE and query.branched is not None:  # by rank, branch by branch
+        return PageQuery(
+            model,
+            query.conditions,
+            ordering,
+            window,
+            bool(deleted_rows),
+            extras=query.extras,
+            matched=query.matched,
+            among=query.branched.page(ordering, window),
+            outside=query.branched.outside(ordering, window),
+        )
+    listed_rows = [*query.conditions, *query.matched]
+    among = None
+    if order.value == DISTANCE and criteria.near is not None and not window.backward:
+        # The page's nearest rows by a walk of the GiST index, not every row in the radius.
+        # The walk leaves the radius out (PostgreSQL takes it for a handful of rows, and
+        # sorts them instead of walking): a horizon past it still keeps only rows inside it.
+        unbounded = [condition for condition in listed_rows if condition is not query.radius]
+        rows = select(listed.id).where(*unbounded, *window_conditions(ordering, window))
+        point = criteria.near
+        among = nearest_first_horizon(
+            listed.location, point.latitude, point.longitude, rows=rows, size=window.size + 1
+        )
     return PageQuery(
-        model, query.conditions, ordering, window, bool(deleted_rows), extras=query.extras
+        model, listed_rows, ordering, window, bool(deleted_rows), extras=query.extras, among=among
     )
 
 
@@ -332,10 +397,12 @@ async def searched_list_page(
     statement = query.statement()
     page = await fetch_page(
         info.context.db,
-        statement,
+        query.scope(),
         ordering=query.ordering,
         window=query.window,
         extras=query.extras,
+        among=query.among,
+        outside=query.outside,
     )
     edges = [
         edge(cursor=row.cursor, node=node(row.row), **found_values(row.extras)) for row in page.rows

@@ -19,8 +19,11 @@ from sqlalchemy import (
     and_,
     case,
     column,
+    false,
     literal,
+    or_,
     select,
+    true,
     union_all,
 )
 
@@ -39,12 +42,21 @@ from graph.core.paging import (
     page_window,
 )
 from graph.core.permissions import visible_media
+from graph.core.ranked_page import Branch, branch_pages
 from graph.core.search import found_values, parsed_search, wants_highlight
 from graph.core.viewer import Viewer
 from graph.entities.media.type import Media
 from graph.entities.venue.type import Venue
 from graph.search.connections import SearchResultConnection, SearchResultEdge
-from models.search import MEDIA, VENUES, found_any, headline, search_match, text_hits
+from models.search import (
+    MEDIA,
+    VENUES,
+    headline,
+    rank_value,
+    search_match,
+    similarity,
+    text_found,
+)
 
 # Best match first, ties by kind and id. Its keys name the columns of the union the statement
 # pages (`on` binds them to it); its name is part of every cursor.
@@ -171,24 +183,29 @@ def plan_results(  # noqa: PLR0913 - the field's arguments, as its resolver rece
     if place is not None:
         venue_scope.append(near_condition(models.Venue.location, place))
         media_scope.append(near_condition(models.Media.location, place))
-    venue_hits = text_hits(VENUES, text, *venue_scope)
-    media_hits = text_hits(MEDIA, text, *media_scope)
-    found = found_any(venue_hits, media_hits)
-    branches = []
-    for entity, target, table, scope, hit_ids in (
-        ("Venue", VENUES, models.Venue, venue_scope, venue_hits),
-        ("Media", MEDIA, models.Media, media_scope, media_hits),
+    found = or_(text_found(VENUES, text, *venue_scope), text_found(MEDIA, text, *media_scope))
+    branches: list[tuple[Branch, Any]] = []
+    for entity, target, table, scope in (
+        ("Venue", VENUES, models.Venue, venue_scope),
+        ("Media", MEDIA, models.Media, media_scope),
     ):
-        match = search_match(target, text, hits=hit_ids, found=found)
-        branches.append(
-            select(
-                literal(entity, type_=String).label("kind"),
-                table.id.label("id"),
-                match.rank.label("rank"),
-                match.matched_by_text.label("by_text"),
-            ).where(*scope, match.condition)
-        )
-    hits = union_all(*branches).subquery("hits")
+        match = search_match(target, text, *scope, found=found)
+        kind = literal(entity, type_=String)
+        for index, (rank, condition) in enumerate(match.classes):
+            columns = (kind.label("kind"), table.id.label("id"), rank_value(rank).label("rank"))
+            rows = select(*columns, true().label("by_text")).where(*scope, condition)
+            branch = Branch((rank_value(rank), kind), (rank, entity), rows, walk=index == 0)
+            branches.append((branch, table.id))
+        typed_like = similarity(target, text)
+        columns = (kind.label("kind"), table.id.label("id"), typed_like.label("rank"))
+        rows = select(*columns, false().label("by_text")).where(*scope, match.similar)
+        branches.append((Branch((typed_like, kind), None, rows), table.id))
+    parts = branch_pages(
+        [(branch, id_.expression) for branch, id_ in branches], RESULT_ORDERING, window
+    )
+    # Each branch's best page in rank order (no match is ranked to find them), then the
+    # best of those: the true first page of the ranking.
+    hits = union_all(*parts).subquery("hits")
     is_venue = hits.c.kind == "Venue"
     extras: dict[str, ColumnElement[Any]] = {"rank": hits.c.rank, "by_text": hits.c.by_text}
     if highlight:

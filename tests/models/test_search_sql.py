@@ -8,13 +8,11 @@ from models.search import (
     MAX_SEARCH_LENGTH,
     VENUES,
     UnsearchableTextError,
-    found_any,
     headline,
     marked_html,
     parse_search,
     search_match,
     similar_name,
-    text_hits,
     text_match,
 )
 from tests.factories import make_venue
@@ -104,29 +102,45 @@ async def test_similar_names_use_trigrams(session):
     assert set((await session.execute(statement)).scalars()) == {"Photography Studio"}
 
 
+@pytest.mark.parametrize(
+    ("text", "rank"),
+    [
+        ("loft", 0.75),  # in the name
+        ("paris loft", 0.5),  # in the name and the city
+        ("bright loft", 0.25),  # the name and the description
+        ("paris bright", 0.25),
+    ],
+)
 @pytest.mark.usefixtures("venues")
-async def test_rank_is_normalised_to_rank_over_rank_plus_one(session):
-    search = parse_search("loft")
-    hits = text_hits(VENUES, search, name="hits")
-    match = search_match(VENUES, search, hits=hits, found=found_any(hits))
-    raw = func.ts_rank_cd(Venue.search, search.query)
-    statement = select(match.rank, raw, match.matched_by_text).where(match.condition)
-    ((rank, raw_rank, by_text),) = (await session.execute(statement)).all()
-    assert by_text is True
-    assert 0 < rank < 1
-    assert rank == pytest.approx(raw_rank / (raw_rank + 1), rel=1e-6)
+async def test_a_match_ranks_by_the_best_class_of_fields_holding_the_whole_query(
+    session, text, rank
+):
+    match = search_match(VENUES, parse_search(text))
+    statement = select(Venue.name, match.rank, match.matched_by_text).where(match.condition)
+    assert (await session.execute(statement)).all() == [("Loft", rank, True)]
+    # The classes hold each match once, at its rank.
+    for class_rank, condition in match.classes:
+        names = (await session.execute(select(Venue.name).where(condition))).scalars()
+        assert list(names) == (["Loft"] if class_rank == rank else [])
+
+
+@pytest.mark.usefixtures("venues")
+async def test_an_excluded_word_anywhere_excludes_the_row_from_every_class(session):
+    match = search_match(VENUES, parse_search("loft -bright"))
+    for _, condition in match.classes:
+        assert list(await session.execute(select(Venue.name).where(condition))) == []
 
 
 @pytest.mark.usefixtures("venues")
 async def test_fallback_rank_is_the_name_similarity(session):
-    search = parse_search("lofy")
-    hits = text_hits(VENUES, search, name="hits")
-    match = search_match(VENUES, search, hits=hits, found=found_any(hits))
+    match = search_match(VENUES, parse_search("lofy"))
     statement = select(Venue.name, match.rank, match.matched_by_text).where(match.condition)
     ((name, rank, by_text),) = (await session.execute(statement)).all()
     assert (name, by_text) == ("Loft", False)
     expected = select(func.word_similarity(literal("lofy"), literal("Loft")))
     assert rank == pytest.approx((await session.execute(expected)).scalar())
+    similar = select(Venue.name).where(match.similar)
+    assert list((await session.execute(similar)).scalars()) == ["Loft"]
 
 
 async def test_headline_marks_matches_and_marked_html_escapes(session, venues):
