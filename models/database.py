@@ -77,8 +77,8 @@ def _connect_args(settings: Settings, application_name: str | None) -> dict[str,
     if settings.db_pgbouncer:
         # PgBouncer (transaction mode) hands each transaction any server connection: a
         # statement prepared on one is missing on the next, and asyncpg's per-connection
-        # names collide. It refuses unknown startup parameters, so the timeouts, `jit` and
-        # `plan_cache_mode` belong on the role (`ALTER ROLE ... SET statement_timeout`); it
+        # names collide. It refuses unknown startup parameters, so the timeouts and `jit`
+        # belong on the role (`ALTER ROLE ... SET statement_timeout`, `SET jit = off`); it
         # passes `application_name` on.
         return {
             "statement_cache_size": 0,
@@ -101,11 +101,6 @@ def _connect_args(settings: Settings, application_name: str | None) -> dict[str,
             # search's page (about 1 ms to run) spent 150 ms compiling. Our statements read a
             # page each; none gains from it.
             "jit": "off",
-            # A prepared statement's generic plan (used from its sixth run) knows nothing of
-            # its parameters: a search sorted every match of a common word (19 ms, not 4 ms at
-            # 30,000 venues), as it cannot tell it from a rare one. Planning each run cost
-            # nothing measurable on the other reads (3.0 ms a list page either way).
-            "plan_cache_mode": "force_custom_plan",
         },
     }
 

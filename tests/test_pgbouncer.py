@@ -350,7 +350,7 @@ async def test_without_the_setting_prepared_statements_break(start_pgbouncer, co
     bouncer = start_pgbouncer(
         ignore_startup_parameters=(
             "statement_timeout,idle_in_transaction_session_timeout,client_connection_check_interval,"
-            "jit,plan_cache_mode"
+            "jit"
         )
     )
     caplog.set_level(logging.ERROR, logger="graph.errors")

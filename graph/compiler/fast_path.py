@@ -157,7 +157,8 @@ class CompiledReads(SchemaExtension):
             return None
         try:
             texts = await context.db.run(
-                lambda session: _fetch(session, bound.sql, bound.parameters)
+                lambda session: _fetch(session, bound.sql, bound.parameters),
+                plan_each_run=bound.plan_each_run,
             )
         except Exception as error:  # noqa: BLE001 - as graphql-core: a failure is an error
             # Masked (timeout, unavailable database: 503) by the error extension, as there.

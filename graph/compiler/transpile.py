@@ -333,6 +333,10 @@ class LoaderOnlyError(UnsupportedError):
     """
 
 
+# A piece's `sql` key: the statement holding it is planned for its parameters each run.
+PLAN_EACH_RUN = "plan_each_run"
+
+
 def _size_parameters(size: int) -> dict[str, BindParameter[int]]:
     return {
         "size": bindparam(None, size, type_=Integer),
@@ -350,6 +354,7 @@ def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's par
     matched: Sequence[ColumnElement[bool]] = (),
     among: ColumnElement[bool] | None = None,
     outside: Mapping[str, ColumnElement[bool]] | None = None,
+    plan_each_run: bool = False,
 ) -> Piece:
     """A page's SQL: its rows' condition, keyset bounds, flags for rows beyond, sizes.
 
@@ -363,6 +368,8 @@ def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's par
         "extras": dict(extras),
         **_size_parameters(window.size),
     }
+    if plan_each_run:
+        sql[PLAN_EACH_RUN] = True
     if among is not None:
         sql["among"] = among
     if matched:
@@ -483,6 +490,8 @@ class Binding:
     sql: str
     parameters: tuple[Any, ...]
     demoted: frozenset[int] = frozenset()
+    # A search's statement, planned for its parameters each run (`RequestDatabase.run`).
+    plan_each_run: bool = False
 
 
 @dataclasses.dataclass
@@ -594,7 +603,12 @@ class Plan:
         if statement is None:
             return None
         parameters = statement.parameters([values for item in found for values in item.values])
-        return Binding(statement.sql, parameters, demoted)
+        searched = any(
+            item.piece.sql.get(PLAN_EACH_RUN, False)
+            for item in found
+            if item is not _SKIPPED and item is not _DEMOTED
+        )
+        return Binding(statement.sql, parameters, demoted, plan_each_run=searched)
 
     def _pieces(self, request: Request) -> list[Built] | None:
         """Each slot's piece for `request`; None to fall back.
@@ -1318,6 +1332,7 @@ def _search_slot(arguments: Arguments, *, highlight: bool) -> Slot:
             "ordering": planned.ordering,
             # Forward only: `hasPreviousPage` is false even after a cursor, as the field says.
             "backward": False,
+            PLAN_EACH_RUN: True,
             **_size_parameters(window.size),
         }
         if window.after is not None:
@@ -1383,6 +1398,7 @@ def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> S
             matched=query.matched,
             among=query.among,
             outside=query.outside,
+            plan_each_run=query.plan_each_run,
         )
 
     return Slot(field.arguments, build)

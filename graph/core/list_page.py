@@ -45,6 +45,8 @@ class PageQuery(Generic[RowT]):
     # list's own test would read more than a page (`fetch_page`'s `among` and `outside`).
     among: ColumnElement[bool] | None = None
     outside: Mapping[str, ColumnElement[bool]] | None = None
+    # Plan the page for its parameters each run (a search: `RequestDatabase.run`).
+    plan_each_run: bool = False
 
     def statement(self) -> Select[RowT]:
         """The list's rows as an ORM select, soft-deleted ones included only when asked."""

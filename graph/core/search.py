@@ -367,6 +367,7 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
             matched=query.matched,
             among=query.branched.page(ordering, window),
             outside=query.branched.outside(ordering, window),
+            plan_each_run=True,
         )
     listed_rows = [*query.conditions, *query.matched]
     among = None
@@ -381,7 +382,14 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
             listed.location, point.latitude, point.longitude, rows=rows, size=window.size + 1
         )
     return PageQuery(
-        model, listed_rows, ordering, window, bool(deleted_rows), extras=query.extras, among=among
+        model,
+        listed_rows,
+        ordering,
+        window,
+        bool(deleted_rows),
+        extras=query.extras,
+        among=among,
+        plan_each_run=criteria.search is not None,
     )
 
 
@@ -403,6 +411,7 @@ async def searched_list_page(
         extras=query.extras,
         among=query.among,
         outside=query.outside,
+        plan_each_run=query.plan_each_run,
     )
     edges = [
         edge(cursor=row.cursor, node=node(row.row), **found_values(row.extras)) for row in page.rows

@@ -67,14 +67,20 @@ class EventDatabase(RequestDatabase):
         """Hold no session: each event brings its own."""
 
     async def execute(
-        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        plan_each_run: bool = False,
     ) -> Result[Any]:
         """Run one read statement on the current event's session."""
-        return await _scope().db.execute(statement, parameters)
+        return await _scope().db.execute(statement, parameters, plan_each_run=plan_each_run)
 
-    async def run(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run(
+        self, operation: Callable[[AsyncSession], Awaitable[T]], *, plan_each_run: bool = False
+    ) -> T:
         """Run a models-layer read on the current event's session."""
-        return await _scope().db.run(operation)
+        return await _scope().db.run(operation, plan_each_run=plan_each_run)
 
     async def write(self, actor: Actor, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a write (a mutation sent over the websocket) on the current event's session."""

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from graph.core.request_database import RequestDatabase, RequestFinishedError
 from models import Actor, Venue
+from models.database import AUTOCOMMIT_READS
 from tests.factories import make_user, make_venue
 
 
@@ -112,3 +113,21 @@ async def test_a_failed_non_null_root_field_keeps_the_request_connection(session
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert (await session.execute(select(Venue.id).where(Venue.owner_id == host.id))).all()
+
+
+PLAN_CACHE_MODE = text("SELECT current_setting('plan_cache_mode')")
+
+
+@pytest.mark.parametrize("autocommit_reads", [True, False], ids=["autocommit", "transaction"])
+async def test_a_read_planned_each_run_sets_the_plan_mode_for_itself_only(
+    session, autocommit_reads
+):
+    session.info[AUTOCOMMIT_READS] = autocommit_reads
+    db = RequestDatabase(session)
+
+    during = (await db.execute(PLAN_CACHE_MODE, plan_each_run=True)).scalar_one()
+    usual = (await db.execute(PLAN_CACHE_MODE)).scalar_one()
+
+    assert during == "force_custom_plan"
+    if autocommit_reads:  # a transaction's SET LOCAL ends with it
+        assert usual == "auto"
