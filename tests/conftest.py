@@ -133,7 +133,11 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
 
 @dataclass
 class StatementCounter:
-    """The SQL statements run on a connection while counting, savepoint bookkeeping excluded."""
+    """The SQL statements run on a connection while counting, bookkeeping excluded.
+
+    Bookkeeping: savepoints, and the plan mode set around a search's statement
+    (`RequestDatabase.run(plan_each_run=True)`), which reads nothing.
+    """
 
     statements: list[str] = field(default_factory=list)
     counting: bool = False
@@ -152,7 +156,16 @@ class StatementCounter:
         self.counting = False
 
 
-_BOOKKEEPING = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
+_BOOKKEEPING = (
+    "SAVEPOINT",
+    "RELEASE SAVEPOINT",
+    "ROLLBACK TO SAVEPOINT",
+    "BEGIN",
+    "COMMIT",
+    "SET PLAN_CACHE_MODE",
+    "SET LOCAL PLAN_CACHE_MODE",
+    "RESET PLAN_CACHE_MODE",
+)
 
 
 @pytest.fixture

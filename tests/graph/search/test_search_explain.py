@@ -263,3 +263,43 @@ async def test_the_root_search_of_a_common_word_reads_about_a_page(connection, e
     data, plans = await analyzed(connection, execute, SEARCH, {"query": "photo"})
     assert len(data["search"]["edges"]) == 10
     assert rows_read(plans, "media") < 300, rows_read(plans, "media")
+
+
+HIGHLIGHTED = """
+query ($search: String!) {
+  venues(search: $search, first: 10) { totalCount edges { highlight node { name } } }
+}
+"""
+
+
+@pytest.mark.usefixtures("many_venues")
+async def test_highlights_are_computed_for_the_page_rows_only(connection, execute):
+    ran = []
+
+    def capture(_conn, _cursor, statement, parameters, *_args):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            ran.append((statement, parameters))
+
+    sync_connection = connection.sync_connection
+    event.listen(sync_connection, "before_cursor_execute", capture)
+    try:
+        result = await execute(HIGHLIGHTED, {"search": "venue"})
+    finally:
+        event.remove(sync_connection, "before_cursor_execute", capture)
+    assert result.errors is None, result.errors
+    assert result.data["venues"]["totalCount"] == ROWS - ROWS // 10_000
+    highlighting = []
+    for statement, parameters in ran:
+        explain = await connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {statement}", parameters
+        )
+        highlighting += [
+            node
+            for node in plan_nodes(explain.scalar_one()[0]["Plan"])
+            if any("ts_headline" in output for output in node.get("Output", []))
+        ]
+    assert highlighting, "no statement computed a highlight"
+    # Every node carrying them, the one computing them first included: at most the page and
+    # the row telling whether more exist (of 49,995 matches).
+    most = max(highlighting, key=lambda node: node["Actual Rows"] * node["Actual Loops"])
+    assert most["Actual Rows"] * most["Actual Loops"] <= 11, most
