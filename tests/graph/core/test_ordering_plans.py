@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 import models
 from graph.core.global_id import encode_global_id
@@ -24,6 +24,8 @@ from graph.entities.media.inputs import MediaOrder
 from graph.entities.user.inputs import UserOrder
 from graph.entities.venue.inputs import VenueOrder
 from models.seed import DEMO_ACCOUNTS, seed_demo_data
+from tests.graph.statement_plans import explained as run_and_explain
+from tests.graph.statement_plans import plan_nodes
 from tests.graph.viewers import viewer_of
 
 # The demo data's shape (`sartiq seed`: about 67 bookings and 17 media per venue, here more
@@ -103,12 +105,6 @@ async def seeded(test_database) -> AsyncIterator[None]:
         await connection.close()
 
 
-def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from plan_nodes(child)
-
-
 def outline(plan: dict[str, Any], depth: int = 0) -> str:
     """A plan as indented lines: node, table, index, actual and estimated rows."""
     line = (
@@ -137,26 +133,9 @@ def sorts_over_table(plan: dict[str, Any], table: str) -> list[dict[str, Any]]:
 
 async def explained(connection, execute, query, variables, viewer):
     """Run `query` on both paths; EXPLAIN ANALYZE each SELECT it ran, with its parameters."""
-    ran: list[tuple[str, Any]] = []
-
-    def capture(_conn, _cursor, statement, parameters, *_args):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            ran.append((statement, parameters))
-
-    sync_connection = connection.sync_connection
-    event.listen(sync_connection, "before_cursor_execute", capture)
-    try:
-        result = await execute(query, variables, viewer=viewer)
-    finally:
-        event.remove(sync_connection, "before_cursor_execute", capture)
-    assert result.errors is None, result.errors
-    plans = []
-    for statement, parameters in ran:
-        explain = await connection.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
-        )
-        plans.append(explain.scalar_one()[0]["Plan"])
-    return result.data, plans
+    return await run_and_explain(
+        connection, execute, query, variables, viewer=viewer, options="ANALYZE, FORMAT JSON"
+    )
 
 
 def assert_walked(plans, table: str, *, page_read: int | None) -> None:

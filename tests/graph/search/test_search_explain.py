@@ -8,13 +8,11 @@ ANALYZEs it, runs a GraphQL request, and asks PostgreSQL to EXPLAIN (FORMAT JSON
 statement the request ran, with its parameters: no plan node may read the table sequentially.
 """
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from tests.factories import make_user, make_venue
+from tests.graph.statement_plans import explained, plan_nodes
 
 ROWS = 50_000
 
@@ -44,35 +42,6 @@ INSERT_MEDIA = text(
       FROM generate_series(1, :rows) AS g
     """
 )
-
-
-def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every node of an EXPLAIN (FORMAT JSON) plan, init plans and subplans included."""
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from plan_nodes(child)
-
-
-async def explained(connection, execute, query, variables=None):
-    """Run `query`, then EXPLAIN each SELECT it ran, with the parameters it ran with."""
-    ran = []
-
-    def capture(_conn, _cursor, statement, parameters, *_args):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            ran.append((statement, parameters))
-
-    sync_connection = connection.sync_connection
-    event.listen(sync_connection, "before_cursor_execute", capture)
-    try:
-        result = await execute(query, variables)
-    finally:
-        event.remove(sync_connection, "before_cursor_execute", capture)
-    assert result.errors is None, result.errors
-    plans = []
-    for statement, parameters in ran:
-        explain = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
-        plans.append(explain.scalar_one()[0]["Plan"])
-    return result.data, plans
 
 
 def reads(plans, table):
@@ -196,26 +165,7 @@ async def test_root_search_reads_both_gin_indexes(connection, execute):
 
 async def analyzed(connection, execute, query, variables):
     """Run `query`; EXPLAIN ANALYZE each SELECT it ran: the data and each statement's plan."""
-    ran = []
-
-    def capture(_conn, _cursor, statement, parameters, *_args):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            ran.append((statement, parameters))
-
-    sync_connection = connection.sync_connection
-    event.listen(sync_connection, "before_cursor_execute", capture)
-    try:
-        result = await execute(query, variables)
-    finally:
-        event.remove(sync_connection, "before_cursor_execute", capture)
-    assert result.errors is None, result.errors
-    plans = []
-    for statement, parameters in ran:
-        explain = await connection.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
-        )
-        plans.append(explain.scalar_one()[0]["Plan"])
-    return result.data, plans
+    return await explained(connection, execute, query, variables, options="ANALYZE, FORMAT JSON")
 
 
 def rows_read(plans, table: str) -> int:
@@ -274,30 +224,20 @@ query ($search: String!) {
 
 @pytest.mark.usefixtures("many_venues")
 async def test_highlights_are_computed_for_the_page_rows_only(connection, execute):
-    ran = []
-
-    def capture(_conn, _cursor, statement, parameters, *_args):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            ran.append((statement, parameters))
-
-    sync_connection = connection.sync_connection
-    event.listen(sync_connection, "before_cursor_execute", capture)
-    try:
-        result = await execute(HIGHLIGHTED, {"search": "venue"})
-    finally:
-        event.remove(sync_connection, "before_cursor_execute", capture)
-    assert result.errors is None, result.errors
-    assert result.data["venues"]["totalCount"] == ROWS - ROWS // 10_000
-    highlighting = []
-    for statement, parameters in ran:
-        explain = await connection.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {statement}", parameters
-        )
-        highlighting += [
-            node
-            for node in plan_nodes(explain.scalar_one()[0]["Plan"])
-            if any("ts_headline" in output for output in node.get("Output", []))
-        ]
+    data, plans = await explained(
+        connection,
+        execute,
+        HIGHLIGHTED,
+        {"search": "venue"},
+        options="ANALYZE, VERBOSE, FORMAT JSON",
+    )
+    assert data["venues"]["totalCount"] == ROWS - ROWS // 10_000
+    highlighting = [
+        node
+        for plan in plans
+        for node in plan_nodes(plan)
+        if any("ts_headline" in output for output in node.get("Output", []))
+    ]
     assert highlighting, "no statement computed a highlight"
     # Every node carrying them, the one computing them first included: at most the page and
     # the row telling whether more exist (of 49,995 matches).
