@@ -361,7 +361,8 @@ def search_match(
     return SearchMatch(
         found=found,
         condition=table.id.in_(union_all(matches, *guesses)),
-        classes=[(rank, and_(found, matched)) for rank, matched in rank_classes(target, search)],
+        # No `found` here: without a full-text match the classes are empty anyway.
+        classes=rank_classes(target, search),
         # Each condition from its own index, as in `condition`.
         similar=and_(~found, table.id.in_(union_all(*similar)) if similar else false()),
         matched_by_text=by_text,

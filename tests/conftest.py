@@ -136,7 +136,7 @@ class StatementCounter:
     """The SQL statements run on a connection while counting, bookkeeping excluded.
 
     Bookkeeping: savepoints, and the plan mode set around a search's statement
-    (`RequestDatabase.run(plan_each_run=True)`), which reads nothing.
+    (`RequestDatabase.run(plan_as_search=True)`), which reads nothing.
     """
 
     statements: list[str] = field(default_factory=list)

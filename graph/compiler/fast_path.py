@@ -158,7 +158,7 @@ class CompiledReads(SchemaExtension):
         try:
             texts = await context.db.run(
                 lambda session: _fetch(session, bound.sql, bound.parameters),
-                plan_each_run=bound.plan_each_run,
+                plan_as_search=bound.plan_as_search,
             )
         except Exception as error:  # noqa: BLE001 - as graphql-core: a failure is an error
             # Masked (timeout, unavailable database: 503) by the error extension, as there.

@@ -334,7 +334,7 @@ class LoaderOnlyError(UnsupportedError):
 
 
 # A piece's `sql` key: the statement holding it is planned for its parameters each run.
-PLAN_EACH_RUN = "plan_each_run"
+PLAN_AS_SEARCH = "plan_as_search"
 
 
 def _size_parameters(size: int) -> dict[str, BindParameter[int]]:
@@ -354,7 +354,7 @@ def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's par
     matched: Sequence[ColumnElement[bool]] = (),
     among: ColumnElement[bool] | None = None,
     outside: Mapping[str, ColumnElement[bool]] | None = None,
-    plan_each_run: bool = False,
+    plan_as_search: bool = False,
 ) -> Piece:
     """A page's SQL: its rows' condition, keyset bounds, flags for rows beyond, sizes.
 
@@ -368,8 +368,8 @@ def _list_piece(  # noqa: PLR0913 - a page, its extras and a branched read's par
         "extras": dict(extras),
         **_size_parameters(window.size),
     }
-    if plan_each_run:
-        sql[PLAN_EACH_RUN] = True
+    if plan_as_search:
+        sql[PLAN_AS_SEARCH] = True
     if among is not None:
         sql["among"] = among
     if matched:
@@ -491,7 +491,7 @@ class Binding:
     parameters: tuple[Any, ...]
     demoted: frozenset[int] = frozenset()
     # A search's statement, planned for its parameters each run (`RequestDatabase.run`).
-    plan_each_run: bool = False
+    plan_as_search: bool = False
 
 
 @dataclasses.dataclass
@@ -604,11 +604,11 @@ class Plan:
             return None
         parameters = statement.parameters([values for item in found for values in item.values])
         searched = any(
-            item.piece.sql.get(PLAN_EACH_RUN, False)
+            item.piece.sql.get(PLAN_AS_SEARCH, False)
             for item in found
             if item is not _SKIPPED and item is not _DEMOTED
         )
-        return Binding(statement.sql, parameters, demoted, plan_each_run=searched)
+        return Binding(statement.sql, parameters, demoted, plan_as_search=searched)
 
     def _pieces(self, request: Request) -> list[Built] | None:
         """Each slot's piece for `request`; None to fall back.
@@ -1332,7 +1332,7 @@ def _search_slot(arguments: Arguments, *, highlight: bool) -> Slot:
             "ordering": planned.ordering,
             # Forward only: `hasPreviousPage` is false even after a cursor, as the field says.
             "backward": False,
-            PLAN_EACH_RUN: True,
+            PLAN_AS_SEARCH: True,
             **_size_parameters(window.size),
         }
         if window.after is not None:
@@ -1398,7 +1398,7 @@ def _root_list_slot(field: ListRoot, table: FromClause, *, highlight: bool) -> S
             matched=query.matched,
             among=query.among,
             outside=query.outside,
-            plan_each_run=query.plan_each_run,
+            plan_as_search=query.plan_as_search,
         )
 
     return Slot(field.arguments, build)

@@ -46,7 +46,7 @@ class PageQuery(Generic[RowT]):
     among: ColumnElement[bool] | None = None
     outside: Mapping[str, ColumnElement[bool]] | None = None
     # Plan the page for its parameters each run (a search: `RequestDatabase.run`).
-    plan_each_run: bool = False
+    plan_as_search: bool = False
 
     def statement(self) -> Select[RowT]:
         """The list's rows as an ORM select, soft-deleted ones included only when asked."""

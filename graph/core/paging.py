@@ -481,13 +481,13 @@ async def fetch_page(  # noqa: PLR0913 - the page, its extras and a branched rea
     extras: Mapping[str, ColumnElement[Any]] | None = None,
     among: ColumnElement[bool] | None = None,
     outside: Mapping[str, ColumnElement[bool]] | None = None,
-    plan_each_run: bool = False,
+    plan_as_search: bool = False,
 ) -> Page[RowType]:
     """Run one statement for one page of `statement` (a filtered `select(Model)`).
 
     `among` narrows the page's read to the rows that can be on it, and `outside` says instead
     of `statement` whether rows lie beyond the cursors (a `graph.core.ranked_page.BranchedPage`
-    gives both). `plan_each_run`: see `RequestDatabase.run`.
+    gives both). `plan_as_search`: see `RequestDatabase.run`.
     """
     extras = extras or {}
     keys = ordering.keys
@@ -537,7 +537,7 @@ async def fetch_page(  # noqa: PLR0913 - the page, its extras and a branched rea
     else:
         executed = page
     result = list(
-        await db.execute(executed.execution_options(**options), plan_each_run=plan_each_run)
+        await db.execute(executed.execution_options(**options), plan_as_search=plan_as_search)
     )
 
     flag_values = dict(zip(flags, result[0][-len(flags) :], strict=True)) if flags else {}

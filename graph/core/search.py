@@ -367,7 +367,7 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
             matched=query.matched,
             among=query.branched.page(ordering, window),
             outside=query.branched.outside(ordering, window),
-            plan_each_run=True,
+            plan_as_search=True,
         )
     listed_rows = [*query.conditions, *query.matched]
     among = None
@@ -389,7 +389,7 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
         bool(deleted_rows),
         extras=query.extras,
         among=among,
-        plan_each_run=criteria.search is not None,
+        plan_as_search=criteria.search is not None,
     )
 
 
@@ -411,7 +411,7 @@ async def searched_list_page(
         extras=query.extras,
         among=query.among,
         outside=query.outside,
-        plan_each_run=query.plan_each_run,
+        plan_as_search=query.plan_as_search,
     )
     edges = [
         edge(cursor=row.cursor, node=node(row.row), **found_values(row.extras)) for row in page.rows

@@ -71,16 +71,16 @@ class EventDatabase(RequestDatabase):
         statement: Executable,
         parameters: Mapping[str, Any] | None = None,
         *,
-        plan_each_run: bool = False,
+        plan_as_search: bool = False,
     ) -> Result[Any]:
         """Run one read statement on the current event's session."""
-        return await _scope().db.execute(statement, parameters, plan_each_run=plan_each_run)
+        return await _scope().db.execute(statement, parameters, plan_as_search=plan_as_search)
 
     async def run(
-        self, operation: Callable[[AsyncSession], Awaitable[T]], *, plan_each_run: bool = False
+        self, operation: Callable[[AsyncSession], Awaitable[T]], *, plan_as_search: bool = False
     ) -> T:
         """Run a models-layer read on the current event's session."""
-        return await _scope().db.run(operation, plan_each_run=plan_each_run)
+        return await _scope().db.run(operation, plan_as_search=plan_as_search)
 
     async def write(self, actor: Actor, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a write (a mutation sent over the websocket) on the current event's session."""

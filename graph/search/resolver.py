@@ -108,7 +108,7 @@ async def search(
         near=near,
         highlight=wants_highlight(info),
     )
-    rows = await info.context.db.execute(planned.statement(), plan_each_run=True)
+    rows = await info.context.db.execute(planned.statement(), plan_as_search=True)
     found = list(rows)
     size = planned.window.size
     edges = [_result_edge(row) for row in found[:size]]

@@ -119,13 +119,13 @@ PLAN_CACHE_MODE = text("SELECT current_setting('plan_cache_mode')")
 
 
 @pytest.mark.parametrize("autocommit_reads", [True, False], ids=["autocommit", "transaction"])
-async def test_a_read_planned_each_run_sets_the_plan_mode_for_itself_only(
+async def test_a_read_planned_as_search_sets_the_plan_mode_for_itself_only(
     session, autocommit_reads
 ):
     session.info[AUTOCOMMIT_READS] = autocommit_reads
     db = RequestDatabase(session)
 
-    during = (await db.execute(PLAN_CACHE_MODE, plan_each_run=True)).scalar_one()
+    during = (await db.execute(PLAN_CACHE_MODE, plan_as_search=True)).scalar_one()
     usual = (await db.execute(PLAN_CACHE_MODE)).scalar_one()
 
     assert during == "force_custom_plan"
