@@ -74,9 +74,9 @@ SearchArgument = Annotated[
         description=(
             "Only items whose text matches these words: accents and word endings ignored, "
             '`"quoted phrases"`, `or` and `-excluded` words understood, the last word also '
-            "matched as a prefix (type-ahead). When nothing matches, items whose name or title "
-            "is spelt like the words come back instead, marked `SIMILAR_NAME`. Empty text is "
-            "refused."
+            "matched as a prefix from two letters on (type-ahead). When nothing matches, items "
+            "whose name or title is spelt like the words come back instead, marked "
+            "`SIMILAR_NAME`. Empty text is refused."
         )
     ),
 ]

@@ -78,9 +78,9 @@ async def search(
             description=(
                 "What the user typed: accents and word endings ignored, "
                 '`"quoted phrases"`, `or` and `-excluded` words understood, the last word also '
-                "matched as a prefix. When nothing matches, venues and media whose name or "
-                "title is spelt like the words come back, marked `SIMILAR_NAME`. Empty text is "
-                "refused."
+                "matched as a prefix (from two letters). When nothing matches, venues and media "
+                "whose name or title is spelt like the words come back, marked `SIMILAR_NAME`. "
+                "Empty text is refused."
             )
         ),
     ],

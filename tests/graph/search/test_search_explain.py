@@ -243,3 +243,13 @@ async def test_highlights_are_computed_for_the_page_rows_only(connection, execut
     # the row telling whether more exist (of 49,995 matches).
     most = max(highlighting, key=lambda node: node["Actual Rows"] * node["Actual Loops"])
     assert most["Actual Rows"] * most["Actual Loops"] <= 11, most
+
+
+@pytest.mark.usefixtures("many_media")
+async def test_a_word_no_row_holds_reads_no_table(connection, execute):
+    # PostgreSQL takes an unknown word for one of its rarer ones (0.5 % of the rows) and
+    # walked the whole table looking for it; the GIN index says at once that nothing matches.
+    data, plans = await analyzed(connection, execute, SEARCH, {"query": "zzzqqq"})
+    assert data["search"]["edges"] == []
+    assert rows_read(plans, "media") < 300, rows_read(plans, "media")
+    assert rows_read(plans, "venues") < 300, rows_read(plans, "venues")
