@@ -328,12 +328,11 @@ def text_found(
 class SearchMatch:
     """The SQL of one search over one table: which rows, how they matched, their rank.
 
-    `found` tells full-text matches from the typo fallback (evaluated once per statement):
     `condition` is every row found (for counts), `classes` the full-text matches by rank,
-    best first, and `similar` the fallback's rows, ranked by `similarity`.
+    best first, and `similar` the fallback's rows (when no row matches the full text), ranked
+    by `similarity`.
     """
 
-    found: ColumnElement[bool]
     condition: ColumnElement[bool]
     classes: list[tuple[float, ColumnElement[bool]]]
     similar: ColumnElement[bool]
@@ -366,7 +365,6 @@ def search_match(
     matches = select(table.id).where(found, by_text).correlate_except(table)
     similar = [select(table.id).where(condition) for condition in similar_names(target, search)]
     return SearchMatch(
-        found=found,
         condition=table.id.in_(union_all(matches, *guesses)),
         # The first class is read first and may walk the table for its page: only when
         # something matches (a typo walked all of it). The others are empty without a match.
