@@ -330,9 +330,10 @@ class SearchMatch:
 
     `condition` is every row found (for counts), `classes` the full-text matches by rank,
     best first, and `similar` the fallback's rows (when no row matches the full text), ranked
-    by `similarity`.
+    by `similarity`. `found`: whether any row matches the full text (no row's condition).
     """
 
+    found: ColumnElement[bool]
     condition: ColumnElement[bool]
     classes: list[tuple[float, ColumnElement[bool]]]
     similar: ColumnElement[bool]
@@ -365,6 +366,7 @@ def search_match(
     matches = select(table.id).where(found, by_text).correlate_except(table)
     similar = [select(table.id).where(condition) for condition in similar_names(target, search)]
     return SearchMatch(
+        found=found,
         condition=table.id.in_(union_all(matches, *guesses)),
         # The first class is read first and may walk the table for its page: only when
         # something matches (a typo walked all of it). The others are empty without a match.

@@ -206,9 +206,9 @@ def list_query(
             (rank_value(rank),),
             (rank,),
             select(listed.id).where(*scope, condition),
-            walk=index == 0,
+            gate=match.found,
         )
-        for index, (rank, condition) in enumerate(match.classes)
+        for rank, condition in match.classes
     ]
     typed_like = similarity(listed.target, search)
     branches.append(Branch((typed_like,), None, select(listed.id).where(*scope, match.similar)))

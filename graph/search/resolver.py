@@ -191,10 +191,10 @@ def plan_results(  # noqa: PLR0913 - the field's arguments, as its resolver rece
     ):
         match = search_match(target, text, *scope, found=found)
         kind = literal(entity, type_=String)
-        for index, (rank, condition) in enumerate(match.classes):
+        for rank, condition in match.classes:
             columns = (kind.label("kind"), table.id.label("id"), rank_value(rank).label("rank"))
             rows = select(*columns, true().label("by_text")).where(*scope, condition)
-            branch = Branch((rank_value(rank), kind), (rank, entity), rows, walk=index == 0)
+            branch = Branch((rank_value(rank), kind), (rank, entity), rows, gate=found)
             branches.append((branch, table.id))
         typed_like = similarity(target, text)
         columns = (kind.label("kind"), table.id.label("id"), typed_like.label("rank"))
