@@ -86,6 +86,24 @@ class EventDatabase(RequestDatabase):
         """Run a write (a mutation sent over the websocket) on the current event's session."""
         return await _scope().db.write(actor, operation)
 
+    @property
+    def routes_reads(self) -> bool:
+        """Whether the current event's reads may go to replicas."""
+        return _scope().db.routes_reads
+
+    @property
+    def written_position(self) -> int | None:
+        """Where the current event's last write left the primary's WAL."""
+        return _scope().db.written_position
+
+    async def read_on_primary(self) -> bool:
+        """A mutation sent over the websocket reads on the primary."""
+        return await _scope().db.read_on_primary()
+
+    async def require_position(self, position: int) -> bool:
+        """The operation's consistency token, for the current event's reads."""
+        return await _scope().db.require_position(position)
+
     def cancel(self) -> None:
         """Cancel the current event's statement, if any."""
         scope = _current.get()
