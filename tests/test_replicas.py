@@ -30,6 +30,8 @@ from graph.http.app import create_app
 from models.provisioning import migrate_to_head
 from models.settings import Settings
 from tests.factories import make_booking, make_login_session, make_user, make_venue
+from tests.graph.live.live import AVAILABILITY, graphql, live_client
+from tests.graph.serving import served_over_tcp
 
 HEADER = "Sartiq-Consistency-Token"
 # The app's tables: statements naming one are the app's work (not the monitor's polls).
@@ -435,3 +437,36 @@ async def test_metrics_show_each_pool_the_replica_lag_and_rotation(
     assert ready["status"] == "ready"
     assert ready["replicas"][0]["name"] == replica
     assert ready["replicas"][0]["inRotation"] is True
+
+
+async def test_a_subscription_reads_each_event_where_its_commit_has_been_replayed(
+    pair: ReplicaPair, data: Data
+) -> None:
+    window_start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=80)
+    window = {
+        "from": window_start.isoformat(),
+        "to": (window_start + dt.timedelta(days=1)).isoformat(),
+    }
+    slot = {
+        "startsAt": (window_start + dt.timedelta(hours=3)).isoformat(),
+        "endsAt": (window_start + dt.timedelta(hours=5)).isoformat(),
+    }
+    with served_over_tcp(create_app(_settings(pair))) as base_url:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            await _wait_rotation(http, in_rotation=True)
+        async with live_client(base_url) as anonymous:
+            await anonymous.subscribe("a", AVAILABILITY, {"venueId": data.venue_id, **window})
+            first = (await anonymous.next_data("a"))["venueAvailability"]
+            await _fetch(pair.url(pair.replica), "SELECT pg_wal_replay_pause()")
+            try:
+                answer = await graphql(
+                    base_url, CREATE, {"input": {"venueId": data.venue_id} | slot}, data.guest_token
+                )
+                changed = (await anonymous.next_data("a"))["venueAvailability"]
+            finally:
+                await _fetch(pair.url(pair.replica), "SELECT pg_wal_replay_resume()")
+    assert first["busy"] == []
+    assert answer["data"]["createBooking"]["booking"]["status"] == "PENDING"
+    # The replica had not replayed the booking: the event was read where it had been.
+    assert changed["reason"] == "BOOKING_CHANGED"
+    assert len(changed["busy"]) == 1

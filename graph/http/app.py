@@ -182,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
             settings.listen_libpq_url,
             application_name=worker_application_name(settings, role="listen"),
             queue_size=settings.live_queue_size,
+            track_position=bool(settings.database_replica_urls),
         )
         gc.collect()
         gc.freeze()

@@ -138,6 +138,10 @@ class ConnectionContext(Context):
             message = "the connection's context has no database to open"
             raise NoEventReadError(message)
         async with self.open_database() as db:
+            position = self.listener.position if self.listener is not None else None
+            if position is not None:
+                # Reads on a replica that has every commit announced so far (listener.py).
+                await db.require_position(position)
             token = _current.set(_EventScope(db, create_loaders(db, self.viewer)))
             try:
                 yield
