@@ -8,6 +8,7 @@ replica" is what the replica says it ran, not what the app believes it sent.
 
 import asyncio
 import datetime as dt
+import json
 import secrets
 import time
 import uuid
@@ -25,10 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bench.replica_pair import ReplicaPair, missing_tools, replica_pair
+from graph.cli import main
 from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
 from models.provisioning import migrate_to_head
-from models.settings import Settings
+from models.settings import Settings, get_settings
 from tests.factories import make_booking, make_login_session, make_user, make_venue
 from tests.graph.live.live import AVAILABILITY, graphql, live_client
 from tests.graph.serving import served_over_tcp
@@ -470,3 +472,27 @@ async def test_a_subscription_reads_each_event_where_its_commit_has_been_replaye
     # The replica had not replayed the booking: the event was read where it had been.
     assert changed["reason"] == "BOOKING_CHANGED"
     assert len(changed["busy"]) == 1
+
+
+def test_sartiq_monitor_lists_the_replicas(
+    pair: ReplicaPair, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", pair.url(pair.primary))
+    monkeypatch.setenv("DATABASE_REPLICA_URLS", pair.url(pair.replica, driver="postgresql"))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit):
+            main(["monitor", "--json"])
+        report = json.loads(capsys.readouterr().out)
+        with pytest.raises(SystemExit):
+            main(["monitor"])
+        text = capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
+    [replica] = report["replicas"]
+    name = f"127.0.0.1:{pair.replica.port}/{pair.database}"
+    assert replica["name"] == name
+    assert replica["reachable"] is True
+    assert replica["in_recovery"] is True
+    assert replica["behind_bytes"] >= 0
+    assert f"replica {name}: replaying" in text
