@@ -5,6 +5,7 @@
     uv run python -m bench.run --scenario nested_list --no-peers
     uv run python -m bench.run --growth          # scale 10 against scale 100 (bench.growth)
     uv run python -m bench.run --subscriptions   # 1,000 live subscribers (bench.subscriptions)
+    uv run python -m bench.run --replica         # with one streaming replica (bench.replicas)
 
 It seeds its own database once (reused when present), serves the API in its production
 configuration (uvicorn, one worker per core, GraphiQL off) on it, warms each scenario up,
@@ -690,6 +691,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="delivery latency, memory and CPU of websocket subscribers (bench.subscriptions)",
     )
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="the read operations with one streaming replica (bench.replicas)",
+    )
     given = sys.argv[1:] if argv is None else argv
     # Before parsing: options both spell (`--duration`) belong to the delegate.
     if "--growth" in given:
@@ -701,6 +707,11 @@ def main(argv: list[str] | None = None) -> None:
         from bench import subscriptions  # noqa: PLC0415 - imports bench.run itself
 
         subscriptions.main([option for option in given if option != "--subscriptions"])
+        return
+    if "--replica" in given:
+        from bench import replicas  # noqa: PLC0415 - imports bench.run itself
+
+        replicas.main([option for option in given if option != "--replica"])
         return
     arguments, rest = parser.parse_known_args(given)
     if rest:

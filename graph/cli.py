@@ -20,6 +20,7 @@ from models.monitoring import (
     render_text,
 )
 from models.provisioning import create_audit_partitions, create_database_if_missing, migrate_to_head
+from models.replication import replica_names
 from models.settings import get_settings
 
 
@@ -87,10 +88,14 @@ def _serve(*, host: str, workers: int) -> None:
 
 async def _monitor(*, as_json: bool, check: bool, top: int) -> int:
     thresholds = HealthThresholds()
-    engine = create_async_engine(str(get_settings().database_url), poolclass=NullPool)
+    settings = get_settings()
+    replicas = dict(
+        zip(replica_names(settings.replica_libpq_urls), settings.replica_libpq_urls, strict=True)
+    )
+    engine = create_async_engine(str(settings.database_url), poolclass=NullPool)
     try:
         async with engine.connect() as connection:
-            report = await collect_health(connection, thresholds, top=top)
+            report = await collect_health(connection, thresholds, top=top, replica_dsns=replicas)
     finally:
         await engine.dispose()
     breaches = breached_thresholds(report, thresholds)

@@ -4,8 +4,11 @@ import os
 import uuid
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, exc
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,16 +20,26 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 from models.settings import Settings
 
 
-def create_engine(settings: Settings, *, application_name: str | None = None) -> AsyncEngine:
-    """Build the process's engine with the pool and asyncpg settings from configuration."""
+def create_engine(
+    settings: Settings, *, application_name: str | None = None, replica_url: str | None = None
+) -> AsyncEngine:
+    """Build the process's engine with the pool and asyncpg settings from configuration.
+
+    `replica_url`: the engine of a read replica, with the same pool settings; connecting to
+    it gives up after `replica_timeout_seconds` (asyncpg's default is a minute), since a
+    request that cannot reach its replica goes on on the primary.
+    """
+    connect_args = _connect_args(settings, application_name)
+    if replica_url is not None:
+        connect_args["timeout"] = settings.replica_timeout_seconds
     engine = create_async_engine(
-        str(settings.database_url),
+        replica_url or str(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=settings.db_pool_recycle_seconds,
         pool_pre_ping=settings.db_pool_pre_ping,
-        connect_args=_connect_args(settings, application_name),
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine.pool, "checkout", refuse_closed_connection)
     return engine
@@ -139,3 +152,35 @@ async def write_transaction(session: AsyncSession) -> None:
     """
     if session.info.get(AUTOCOMMIT_READS):
         await session.connection(execution_options=WRITE_TRANSACTION)
+
+
+_UNAVAILABLE = (
+    PoolTimeoutError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.ConnectionFailureError,
+)
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) means the database cannot serve right now."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, _UNAVAILABLE):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+            return True
+        if isinstance(
+            error, asyncpg.exceptions.ObjectNotInPrerequisiteStateError
+        ) and "not currently accepting connections" in str(error):
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False

@@ -2,10 +2,12 @@
 
 Every figure comes from PostgreSQL's statistics views through fixed SQL (`text()`, bound
 parameters only): `pg_stat_statements`, `pg_stat_activity`, `pg_stat_user_tables`,
-`pg_stat_user_indexes`, `pg_statio_user_tables`, `pg_locks` and `pg_stat_replication`.
+`pg_stat_user_indexes`, `pg_statio_user_tables`, `pg_locks` and `pg_stat_replication`; and
+from each configured read replica (`DATABASE_REPLICA_URLS`), how far it has replayed.
 """
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.replication import WAL_POSITION_SQL, parse_lsn, replica_status
+
+# A replica that does not answer within this is reported unreachable.
+REPLICA_TIMEOUT_SECONDS = 3.0
 
 
 class HealthThresholds(BaseSettings):
@@ -81,6 +88,21 @@ class IndexStat:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplicaReport:
+    """One configured read replica, asked directly."""
+
+    name: str
+    reachable: bool
+    in_recovery: bool | None = None
+    replay_paused: bool | None = None
+    # Bytes of the primary's WAL not yet replayed there.
+    behind_bytes: int | None = None
+    # Age of the last commit it replayed: grows while the primary is idle, so not lag alone.
+    last_replayed_commit_age_seconds: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HealthReport:
     """Everything `sartiq monitor` prints."""
 
@@ -99,6 +121,7 @@ class HealthReport:
     duplicate_indexes: list[IndexStat]
     seq_scans_on_large_tables: list[TableStat]
     replication_lag_seconds: float | None
+    replicas: list[ReplicaReport] = field(default_factory=list)
 
     @property
     def connection_use(self) -> float:
@@ -225,9 +248,13 @@ async def _statements(
 
 
 async def collect_health(
-    connection: AsyncConnection, thresholds: HealthThresholds, *, top: int = 10
+    connection: AsyncConnection,
+    thresholds: HealthThresholds,
+    *,
+    top: int = 10,
+    replica_dsns: Mapping[str, str] | None = None,
 ) -> HealthReport:
-    """Read every statistic the report needs on one connection (read-only)."""
+    """Read every statistic the report needs on one connection (read-only); ask each replica."""
     database = (await connection.execute(text("SELECT current_database()"))).scalar_one()
     available, by_total, by_mean = await _statements(connection, limit=top)
     cache_hit_ratio = (await connection.execute(CACHE_HIT_RATIO)).scalar_one()
@@ -268,7 +295,32 @@ async def collect_health(
             if table.seq_scans > 0 and table.live_rows >= thresholds.large_table_rows
         ],
         replication_lag_seconds=(await connection.execute(REPLICATION_LAG)).scalar_one(),
+        replicas=await _replicas(connection, replica_dsns or {}),
     )
+
+
+async def _replicas(connection: AsyncConnection, dsns: Mapping[str, str]) -> list[ReplicaReport]:
+    if not dsns:
+        return []
+    primary = parse_lsn((await connection.execute(text(WAL_POSITION_SQL))).scalar_one())
+    reports = []
+    for name, dsn in dsns.items():
+        status = await replica_status(dsn, timeout=REPLICA_TIMEOUT_SECONDS)
+        if not status["reachable"]:
+            reports.append(ReplicaReport(name=name, reachable=False, error=status["error"]))
+            continue
+        replayed = status["replayed"]
+        reports.append(
+            ReplicaReport(
+                name=name,
+                reachable=True,
+                in_recovery=status["in_recovery"],
+                replay_paused=status["replay_paused"],
+                behind_bytes=max(0, primary - parse_lsn(replayed)) if replayed else None,
+                last_replayed_commit_age_seconds=status["last_replayed_commit_age_seconds"],
+            )
+        )
+    return reports
 
 
 def breached_thresholds(report: HealthReport, thresholds: HealthThresholds) -> list[str]:
@@ -308,7 +360,26 @@ def breached_thresholds(report: HealthReport, thresholds: HealthThresholds) -> l
         breaches.append(
             f"replication lag {lag:.0f} s exceeds {thresholds.max_replication_lag_seconds:.0f} s"
         )
+    for replica in report.replicas:
+        if not replica.reachable:
+            breaches.append(f"replica {replica.name} is unreachable ({replica.error})")
+        elif not replica.in_recovery:
+            breaches.append(f"replica {replica.name} is not in recovery (promoted?)")
+        elif replica.replay_paused:
+            breaches.append(f"replica {replica.name} has replay paused")
     return breaches
+
+
+def _replica_line(replica: ReplicaReport) -> str:
+    if not replica.reachable:
+        return f"  replica {replica.name}: unreachable ({replica.error})"
+    state = "replaying" if replica.in_recovery else "NOT IN RECOVERY"
+    if replica.replay_paused:
+        state = "replay PAUSED"
+    behind = "?" if replica.behind_bytes is None else f"{replica.behind_bytes} bytes"
+    age = replica.last_replayed_commit_age_seconds
+    last = "none" if age is None else f"{age:.1f} s ago"
+    return f"  replica {replica.name}: {state}, {behind} behind, last replayed commit {last}"
 
 
 def render_text(report: HealthReport, breaches: list[str]) -> str:
@@ -322,6 +393,7 @@ def render_text(report: HealthReport, breaches: list[str]) -> str:
     )
     lag = report.replication_lag_seconds
     lines.append("replication lag: " + ("no replicas" if lag is None else f"{lag:.1f} s"))
+    lines.extend(_replica_line(replica) for replica in report.replicas)
     if not report.statements_available:
         lines.append("top queries: pg_stat_statements is not available here")
     for title, stats in (

@@ -1,5 +1,6 @@
 """Process configuration, read from the environment and `.env`."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -40,6 +41,19 @@ class Settings(BaseSettings):
     # LISTEN needs a session of its own on the server, which PgBouncer in transaction mode
     # does not give: behind it, point this at PostgreSQL directly. Unset: `database_url`.
     database_listen_url: PostgresDsn | None = None
+    # Streaming replicas of the primary (`database_url`) for reads (graph/core/read_routing.py):
+    # comma-separated URLs or a JSON list. None: everything on the primary, as without them.
+    database_replica_urls: Annotated[tuple[PostgresDsn, ...], NoDecode] = ()
+    # A replica further behind the primary than this leaves rotation until it catches up. A
+    # healthy replica replays within milliseconds; one seconds behind is stuck (a long query
+    # holding replay back, saturated I/O), not jittering. The client's own writes are read
+    # where they are visible anyway (the consistency token): this bounds how late it may see
+    # other people's.
+    replica_max_lag_seconds: float = Field(default=2.0, gt=0)
+    # How often each worker asks every replica how far it has replayed.
+    replica_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    # A replica that does not answer a poll or a connection within this is out of rotation.
+    replica_timeout_seconds: float = Field(default=1.0, gt=0)
     # Websocket connections one worker holds open; one more is closed with code 1013.
     live_max_connections_per_worker: int = Field(default=2_000, ge=1)
     # Subscriptions one connection runs at once; one more closes it with code 4430.
@@ -127,6 +141,25 @@ class Settings(BaseSettings):
         """As `database_url`: any PostgreSQL scheme, kept as `postgresql+asyncpg`."""
         return None if url is None else cls.force_asyncpg_driver(url)
 
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def split_replica_urls(cls, value: object) -> object:
+        """`["postgresql://r1/db", ...]` or `postgresql://r1/db,postgresql://r2/db`."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return tuple(json.loads(text))
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        return value
+
+    @field_validator("database_replica_urls")
+    @classmethod
+    def force_asyncpg_replica_drivers(
+        cls, urls: tuple[PostgresDsn, ...]
+    ) -> tuple[PostgresDsn, ...]:
+        """As `database_url`: any PostgreSQL scheme, kept as `postgresql+asyncpg`."""
+        return tuple(cls.force_asyncpg_driver(url) for url in urls)
+
     @field_validator("persisted_documents_manifests", mode="before")
     @classmethod
     def split_paths(cls, value: object) -> object:
@@ -147,6 +180,14 @@ class Settings(BaseSettings):
     def libpq_url(self) -> str:
         """The database URL without the driver suffix, for psql and asyncpg.connect."""
         return str(self.database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    @property
+    def replica_libpq_urls(self) -> tuple[str, ...]:
+        """The replicas' URLs without the driver suffix, for asyncpg.connect."""
+        return tuple(
+            str(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+            for url in self.database_replica_urls
+        )
 
     @property
     def listen_libpq_url(self) -> str:

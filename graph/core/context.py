@@ -46,6 +46,10 @@ class Context(BaseContext):
             self._loaders = create_loaders(self.db, self.viewer)
         return self._loaders
 
+    def forget_loaders(self) -> None:
+        """Drop the loaders (the viewer changed: they answer for the viewer they were made for)."""
+        self._loaders = None
+
     def require_viewer(self) -> Viewer:
         """The signed-in viewer, or `UNAUTHENTICATED`."""
         return require_viewer(self.viewer, failure=self.auth_failure)

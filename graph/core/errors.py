@@ -37,6 +37,7 @@ class ErrorCode(enum.StrEnum):
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    BAD_CONSISTENCY_TOKEN = "BAD_CONSISTENCY_TOKEN"  # noqa: S105 - a code, not a secret
 
 
 class ClientError(GraphQLError):
@@ -182,6 +183,12 @@ class OperationResolutionError(RequestRefusedError):
 
     code = ErrorCode.OPERATION_RESOLUTION_FAILURE
     json_status_code = 200  # GetOperation() raised a request error: 400 in graphql-response+json
+
+
+class BadConsistencyTokenError(RequestRefusedError):
+    """A consistency token (header or `extensions.consistencyToken`) this server never gave."""
+
+    code = ErrorCode.BAD_CONSISTENCY_TOKEN
 
 
 class PersistedQueryRefusedError(RequestRefusedError):

@@ -9,6 +9,11 @@ statement per loader per depth), and a request never holds more than one pool co
 A field error can end GraphQL execution while sibling resolvers still wait on the database;
 `finish` waits for the statement in flight and refuses later ones, so the session is never
 closed under a running statement.
+
+With replicas (graph/core/read_routing.py), the request's reads may run on a second session,
+on a replica, picked when the first read runs: writes, and every read of a mutation's
+request, stay on the primary's session. A replica that loses the connection under a read has
+the read run again, once, on the primary, so a replica going away fails no request.
 """
 
 import asyncio
@@ -19,8 +24,10 @@ from sqlalchemy import Executable, Result, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from graph.core.read_routing import ReadRouter, Replica
 from models import Actor, set_actor
-from models.database import AUTOCOMMIT_READS, write_transaction
+from models.database import AUTOCOMMIT_READS, database_unavailable, write_transaction
+from models.replication import WAL_POSITION_SQL, parse_lsn
 
 T = TypeVar("T")
 
@@ -46,14 +53,32 @@ def _planned_as_search(
 _PLAN_AS_SEARCH = text("SET plan_cache_mode = force_custom_plan")
 _SEARCH_PLANNING_IN_TRANSACTION = text("SET LOCAL plan_cache_mode = force_custom_plan")
 _PLANNING_AS_USUAL = text("RESET plan_cache_mode")
+_WAL_POSITION = text(WAL_POSITION_SQL)
 
 
 class RequestDatabase:
     """Serialized access to a request's `AsyncSession`."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        """Wrap `session`; the caller owns (and closes) it."""
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        router: ReadRouter | None = None,
+        read_after: int | None = None,
+    ) -> None:
+        """Wrap `session`, the primary's; the caller owns (and closes) it.
+
+        With `router`, reads may go to a replica; `read_after` (a WAL position, the request's
+        consistency token) then limits them to replicas that have replayed that far.
+        """
         self._session = session
+        self.router = router
+        self.read_after = read_after
+        # The session reads run on, picked at the first read: `session` or a replica's.
+        self._reader: AsyncSession | None = None if router is not None else session
+        self._replica: Replica | None = None
+        self._pinned_to_primary = False
+        self._written_position: int | None = None
         self._lock = asyncio.Lock()
         self._finished = False
         # The current read's statement, run as a future of its own so that cancelling the
@@ -92,23 +117,100 @@ class RequestDatabase:
         async with self._lock:
             self._refuse_if_finished()
             run = _planned_as_search(operation) if plan_as_search else operation
-            statement = asyncio.ensure_future(run(self._session))
-            self._running = statement
+            reader = self._pick_reader()
             try:
-                return await asyncio.shield(statement)
-            except asyncio.CancelledError:
-                # graphql-core cancels the sibling fields of a failed non-null field. A statement
-                # cancelled mid-flight costs its connection (SQLAlchemy cannot tell its state and
-                # discards it), so let it finish, holding the lock; only `cancel` (the deadline)
-                # interrupts a statement.
-                await asyncio.wait([statement])
-                raise
-            except DBAPIError as error:
-                if error.connection_invalidated:
-                    await self._session.rollback()
-                raise
-            finally:
-                self._running = None
+                return await self._run_on(reader, run)
+            except Exception as error:
+                replica = self._replica
+                if replica is None or self._finished or not database_unavailable(error):
+                    raise
+            # The replica went away under the read (stopped, restarted, network): the same
+            # read, once, on the primary; the request goes on there.
+            assert self.router is not None  # noqa: S101 - a replica comes from the router
+            await self._leave_replica()
+            self.router.failed(replica)
+            self._reader = self._session
+            return await self._run_on(self._session, run)
+
+    async def _run_on(
+        self, session: AsyncSession, run: Callable[[AsyncSession], Awaitable[T]]
+    ) -> T:
+        statement = asyncio.ensure_future(run(session))
+        self._running = statement
+        try:
+            return await asyncio.shield(statement)
+        except asyncio.CancelledError:
+            # graphql-core cancels the sibling fields of a failed non-null field. A statement
+            # cancelled mid-flight costs its connection (SQLAlchemy cannot tell its state and
+            # discards it), so let it finish, holding the lock; only `cancel` (the deadline)
+            # interrupts a statement.
+            await asyncio.wait([statement])
+            raise
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                await session.rollback()
+            raise
+        finally:
+            self._running = None
+
+    def _pick_reader(self) -> AsyncSession:
+        if self._reader is not None:
+            return self._reader
+        assert self.router is not None  # noqa: S101 - no reader yet only with a router
+        choice = (
+            self.router.primary_for_mutation()
+            if self._pinned_to_primary
+            else self.router.choose(at_least=self.read_after)
+        )
+        self._replica = choice.replica
+        self._reader = self._session if choice.replica is None else choice.replica.sessions()
+        return self._reader
+
+    @property
+    def written_position(self) -> int | None:
+        """Where the primary's WAL stood after this request's last write (with replicas)."""
+        return self._written_position
+
+    @property
+    def routes_reads(self) -> bool:
+        """Whether reads may go to replicas (the app has some)."""
+        return self.router is not None
+
+    async def read_on_primary(self) -> bool:
+        """A mutation's request: every later read on the primary. Whether a replica read before.
+
+        Called before the operation executes: what was read before it (the viewer) was read
+        on a replica when this says so, and must be read again.
+        """
+        if self.router is None or self._pinned_to_primary:
+            return False
+        async with self._lock:
+            self._pinned_to_primary = True
+            if self._replica is None:
+                return False  # on the primary already, or nothing read yet
+            await self._leave_replica()
+            self._reader = self._session
+            self.router.primary_for_mutation()
+            return True
+
+    async def require_position(self, position: int) -> bool:
+        """Read only where `position` has been replayed. Whether reads so far must be redone."""
+        if self.router is None:
+            return False
+        async with self._lock:
+            self.read_after = max(position, self.read_after or 0)
+            replica = self._replica
+            if replica is None or self.router.monitor.states[replica.name].replayed >= position:
+                return False
+            await self._leave_replica()  # the next read picks again, with the position
+            return True
+
+    async def _leave_replica(self) -> None:
+        session = self._reader if self._replica is not None else None
+        self._replica = None
+        self._reader = None
+        if session is not None:
+            await session.close()
 
     async def write(self, actor: Actor, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `operation` in one short transaction, audited as done by `actor`; commit it.
@@ -136,10 +238,15 @@ class RequestDatabase:
                 await set_actor(self._session, actor)
                 try:
                     async with self._session.begin_nested():
-                        return await operation(self._session)
+                        result = await operation(self._session)
                 except Exception:
                     await self._end_failed_write()
                     raise
+            if self.router is not None:
+                # The consistency token: a replica that has replayed this far has the commit.
+                position = await self._session.scalar(_WAL_POSITION)
+                self._written_position = parse_lsn(str(position))
+            return result
 
     async def _end_failed_write(self) -> None:
         # The savepoint is rolled back; end the (now empty) transaction without the
@@ -157,10 +264,13 @@ class RequestDatabase:
             self._running.cancel()
 
     async def finish(self) -> None:
-        """End the request's use of the session: wait for the running statement, refuse more."""
+        """End the request's use of the session: wait for the running statement, refuse more.
+
+        A replica's session, opened here, is closed here; the primary's is the caller's.
+        """
         self._finished = True
         async with self._lock:
-            pass
+            await self._leave_replica()
 
     def _refuse_if_finished(self) -> None:
         if self._finished:

@@ -35,7 +35,7 @@ class Viewer:
 
     @classmethod
     def from_token_holder(cls, holder: TokenHolder) -> "Viewer":
-        """The viewer a bearer token signs in (graph/http/authentication.py)."""
+        """The viewer a bearer token signs in (graph/core/authentication.py)."""
         return cls(
             user_id=holder.user_id,
             email=holder.email,

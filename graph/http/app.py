@@ -8,25 +8,30 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 from starlette.routing import Route, WebSocketRoute
 
+from graph.core.authentication import authenticate_request
 from graph.core.context import Context
 from graph.core.errors import RequestRefusedError
+from graph.core.read_routing import ReadRouter, Replica
 from graph.core.request_database import RequestDatabase
-from graph.http.authentication import authenticate_request, client_ip
+from graph.http.authentication import client_ip
 from graph.http.endpoint import GraphQLEndpoint
 from graph.http.errors import http_error, refused_request, response_media_type
 from graph.http.graphiql import ASSETS_DIR, ASSETS_URL_PATH
 from graph.http.graphiql_assets import prepare_local_assets
-from graph.http.readiness import check_readiness
+from graph.http.readiness import check_readiness, replica_report
 from graph.http.request_size import RequestSizeLimit
 from graph.http.websocket import LiveLimits
 from graph.live.listener import Listener
 from graph.schema import metrics, sql_observation, unavailability
+from graph.schema.consistency import CONSISTENCY_HEADER, header_position
 from graph.schema.persisted_queries import PersistedQueries
 from graph.schema.query_limits import QueryLimits
 from graph.schema.root import schema
@@ -39,6 +44,7 @@ from models.database import (
     worker_application_name,
 )
 from models.login_throttle import ThrottleLimits
+from models.replication import ReplicaMonitor, replica_names
 from models.settings import Settings, get_settings
 
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -50,9 +56,17 @@ async def open_request_database(request: HTTPConnection) -> AsyncIterator[Reques
 
     `app.state.open_request_database` names it; tests put the test's session there instead.
     """
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    state = request.app.state
+    factory: async_sessionmaker[AsyncSession] = state.session_factory
+    router: ReadRouter | None = state.read_router
     async with factory() as session:
-        db = RequestDatabase(session)
+        db = (
+            RequestDatabase(session)
+            if router is None
+            else RequestDatabase(
+                session, router=router, read_after=header_position(request.headers)
+            )
+        )
         try:
             yield db
         finally:
@@ -81,6 +95,60 @@ async def open_context(request: Request) -> AsyncIterator[Context]:
         )
 
 
+def start_read_router(settings: Settings) -> ReadRouter | None:
+    """The replicas' pools and their monitor (polling from now on); None without replicas."""
+    if not settings.database_replica_urls:
+        return None
+    names = replica_names(settings.replica_libpq_urls)
+    replicas = []
+    for name, url in zip(names, settings.database_replica_urls, strict=True):
+        engine = create_engine(
+            settings,
+            application_name=worker_application_name(settings, role="replica"),
+            replica_url=str(url),
+        )
+        sql_observation.install(engine, slow_statement_ms=settings.slow_statement_ms)
+        sessions = create_session_factory(engine, autocommit_reads=not settings.db_pgbouncer)
+        replicas.append(Replica(name=name, engine=engine, sessions=sessions))
+    monitor = ReplicaMonitor(
+        primary_dsn=settings.libpq_url,
+        replica_dsns=dict(zip(names, settings.replica_libpq_urls, strict=True)),
+        interval=settings.replica_poll_interval_seconds,
+        timeout=settings.replica_timeout_seconds,
+        max_lag_seconds=settings.replica_max_lag_seconds,
+        application_name=worker_application_name(settings, role="replication"),
+    )
+    monitor.start()
+    return ReadRouter(replicas, monitor)
+
+
+async def close_read_router(router: ReadRouter | None) -> None:
+    """Stop the replicas' monitor and close their pools, if there are replicas."""
+    if router is not None:
+        await router.close()
+
+
+def _register_metrics(engine: AsyncEngine, router: ReadRouter | None) -> list[Collector]:
+    """The pools' gauges (the primary's, each replica's) and the replicas' lag and rotation."""
+    if router is None:
+        return [metrics.register_pool({"primary": engine})]
+    engines = {"primary": engine} | {replica.name: replica.engine for replica in router.replicas}
+    return [metrics.register_pool(engines), metrics.register_replication(router.monitor)]
+
+
+async def _readiness_response(state: State) -> JSONResponse:
+    """Ready while the primary is, whatever the replicas' state (reads fall back on it)."""
+    engine: AsyncEngine = state.probe_engine
+    readiness = await check_readiness(engine, timeout_seconds=READINESS_TIMEOUT_SECONDS)
+    router: ReadRouter | None = state.read_router
+    replicas = {"replicas": replica_report(router.monitor)} if router is not None else {}
+    if readiness.ready:
+        return JSONResponse({"status": "ready", **replicas})
+    return JSONResponse(
+        {"status": "unavailable", "reason": readiness.reason, **replicas}, status_code=503
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - the app's assembly, in order
     """Build the application; the engine is made at startup and disposed at shutdown."""
     settings = settings or get_settings()
@@ -89,7 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         sql_observation.install(engine, slow_statement_ms=settings.slow_statement_ms)
-        pool_collector = metrics.register_pool(engine)
+        router = start_read_router(settings)
+        app.state.read_router = router
+        collectors = _register_metrics(engine, router)
         app.state.engine = engine
         app.state.probe_engine = create_probe_engine(settings)
         app.state.session_factory = create_session_factory(
@@ -112,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
             settings.listen_libpq_url,
             application_name=worker_application_name(settings, role="listen"),
             queue_size=settings.live_queue_size,
+            track_position=bool(settings.database_replica_urls),
         )
         gc.collect()
         gc.freeze()
@@ -120,8 +191,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
         finally:
             await app.state.listener.close()
             app.state.password_work.close()
-            metrics.unregister_pool(pool_collector)
+            for collector in collectors:
+                metrics.unregister_pool(collector)
             await app.state.probe_engine.dispose()
+            await close_read_router(router)
             await engine.dispose()
 
     app = FastAPI(
@@ -151,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
         allowed_origins=settings.cors_allowed_origins,
     )
     app.state.open_request_database = open_request_database
+    app.state.read_router = None  # the lifespan starts it when there are replicas
     app.state.compiled_reads = settings.fast_path
     # Read by graph/schema/query_limits.py for every operation this app serves.
     app.state.query_limits = QueryLimits.from_settings(settings)
@@ -161,8 +235,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
             CORSMiddleware,
             allow_origins=list(settings.cors_allowed_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Accept", "If-None-Match"],
-            expose_headers=["ETag", "Retry-After"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Accept",
+                "If-None-Match",
+                CONSISTENCY_HEADER,
+            ],
+            expose_headers=["ETag", "Retry-After", CONSISTENCY_HEADER],
             max_age=600,
         )
     app.add_middleware(
@@ -210,12 +290,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        """The database answers and is migrated to head; 503 otherwise."""
-        engine: AsyncEngine = request.app.state.probe_engine
-        readiness = await check_readiness(engine, timeout_seconds=READINESS_TIMEOUT_SECONDS)
-        if readiness.ready:
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "unavailable", "reason": readiness.reason}, status_code=503)
+        """The primary answers and is migrated to head; 503 otherwise. Replicas are listed."""
+        return await _readiness_response(request.app.state)
 
     return app
 

@@ -63,6 +63,7 @@ from graph.http.request_data import request_data_from_body, request_data_from_qu
 from graph.http.websocket import CloseCode, LiveLimits, LiveTransportHandler, sign_in
 from graph.live.context import ConnectionContext, EventDatabase
 from graph.live.listener import Listener
+from graph.schema.consistency import CONSISTENCY_HEADER, response_token
 from graph.schema.error_codes import ensure_codes
 from graph.schema.persisted_queries import PersistedQueries
 
@@ -173,7 +174,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         async with self.open_context(request) as context:
             context.request = request
             request.state.graphql_context = context  # for `get_context` and `process_result`
-            return await self.run(request)
+            response = await self.run(request)
+            token = response_token(context.db)
+            if token is not None:
+                response.headers[CONSISTENCY_HEADER] = token
+            return response
 
     async def serve_websocket(self, websocket: WebSocket, limits: LiveLimits) -> None:
         """One graphql-transport-ws connection, if the worker has room for it (else 1013)."""

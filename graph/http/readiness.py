@@ -1,4 +1,8 @@
-"""Readiness: the database answers and its schema is at the migrations' head."""
+"""Readiness: the database answers and its schema is at the migrations' head.
+
+Only the primary decides: without a replica in rotation reads go to the primary, so the
+replicas' state is reported, never a reason to take the instance out of a load balancer.
+"""
 
 import asyncio
 from dataclasses import dataclass
@@ -10,6 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.replication import ReplicaMonitor
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
@@ -43,3 +49,17 @@ async def check_readiness(engine: AsyncEngine, *, timeout_seconds: float) -> Rea
     if current != migration_heads():
         return Readiness(ready=False, reason="database schema is not at the migrations' head")
     return Readiness(ready=True)
+
+
+def replica_report(monitor: ReplicaMonitor) -> list[dict[str, object]]:
+    """Each replica as `/readyz` lists it: in rotation or why not, and its lag."""
+    return [
+        {
+            "name": state.name,
+            "inRotation": state.in_rotation,
+            "reason": state.reason,
+            "lagSeconds": None if state.lag_seconds is None else round(state.lag_seconds, 3),
+            "lagBytes": state.lag_bytes,
+        }
+        for state in monitor.states.values()
+    ]

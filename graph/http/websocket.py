@@ -27,9 +27,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 import models
+from graph.core.authentication import authenticate_request
 from graph.core.errors import RequestRefusedError
 from graph.core.viewer import Viewer
-from graph.http.authentication import authenticate_request
 from graph.http.request_data import RequestData
 from graph.live.context import ConnectionContext
 from graph.live.events import Event, Resync, SessionRevoked

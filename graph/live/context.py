@@ -86,6 +86,24 @@ class EventDatabase(RequestDatabase):
         """Run a write (a mutation sent over the websocket) on the current event's session."""
         return await _scope().db.write(actor, operation)
 
+    @property
+    def routes_reads(self) -> bool:
+        """Whether the current event's reads may go to replicas."""
+        return _scope().db.routes_reads
+
+    @property
+    def written_position(self) -> int | None:
+        """Where the current event's last write left the primary's WAL."""
+        return _scope().db.written_position
+
+    async def read_on_primary(self) -> bool:
+        """A mutation sent over the websocket reads on the primary."""
+        return await _scope().db.read_on_primary()
+
+    async def require_position(self, position: int) -> bool:
+        """The operation's consistency token, for the current event's reads."""
+        return await _scope().db.require_position(position)
+
     def cancel(self) -> None:
         """Cancel the current event's statement, if any."""
         scope = _current.get()
@@ -120,6 +138,10 @@ class ConnectionContext(Context):
             message = "the connection's context has no database to open"
             raise NoEventReadError(message)
         async with self.open_database() as db:
+            position = self.listener.position if self.listener is not None else None
+            if position is not None:
+                # Reads on a replica that has every commit announced so far (listener.py).
+                await db.require_position(position)
             token = _current.set(_EventScope(db, create_loaders(db, self.viewer)))
             try:
                 yield

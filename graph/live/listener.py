@@ -7,6 +7,12 @@ listener reconnects with exponential backoff (with jitter, so the workers of a r
 server do not reconnect in step) and, once listening again, sends every subscription a
 `Resync`: what happened while it was deaf is unknown, so state-shaped subscriptions re-send
 their state. A subscription whose queue is full is sent a `Resync` in place of its backlog.
+
+With replicas (`track_position`), a notification means "committed on the primary", and the
+subscribers read the rows on a replica that may not have replayed it yet. So the listener
+asks the primary where its WAL stands once notifications have arrived, and only then hands
+them out: `position` is then past every commit announced so far, and each event's read waits
+for a replica that has replayed that far (or reads on the primary).
 """
 
 import asyncio
@@ -19,6 +25,7 @@ from typing import Any
 import asyncpg
 
 from graph.live.events import CHANNEL, RESYNC, Event, Resync, parse_event
+from models.replication import WAL_POSITION_SQL, parse_lsn
 
 logger = logging.getLogger("graph.live")
 
@@ -66,11 +73,26 @@ class Subscription:
 class Listener:
     """The worker's listening connection and its subscribers."""
 
-    def __init__(self, dsn: str, *, application_name: str, queue_size: int = 64) -> None:
-        """Listen at `dsn` (a libpq URL) as `application_name`, once someone subscribes."""
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        application_name: str,
+        queue_size: int = 64,
+        track_position: bool = False,
+    ) -> None:
+        """Listen at `dsn` (a libpq URL) as `application_name`, once someone subscribes.
+
+        `track_position`: keep `position` (reads go to replicas, which must have it).
+        """
         self.dsn = dsn
         self.application_name = application_name
         self.queue_size = queue_size
+        self.track_position = track_position
+        # The primary's WAL position when the events handed out so far had all arrived.
+        self.position: int | None = None
+        self._pending: list[Event] = []
+        self._positioning: asyncio.Task[None] | None = None
         self._subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
@@ -108,6 +130,8 @@ class Listener:
 
     async def close(self) -> None:
         """Stop listening (the app's shutdown)."""
+        if self._positioning is not None:
+            self._positioning.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -119,12 +143,38 @@ class Listener:
         for subscription in tuple(self._subscriptions):
             subscription.offer(event)
 
-    def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:  # noqa: ANN401 - asyncpg's callback signature
+    def _on_notification(self, connection: Any, _pid: int, _channel: str, payload: object) -> None:  # noqa: ANN401 - asyncpg's callback signature
         event = parse_event(str(payload))
         if event is None:
             logger.warning("ignored a notification on %s: %.200s", CHANNEL, payload)
             return
-        self.publish(event)
+        if not self.track_position:
+            self.publish(event)
+            return
+        self._pending.append(event)
+        if self._positioning is None or self._positioning.done():
+            self._positioning = asyncio.create_task(self._publish_positioned(connection))
+
+    async def _publish_positioned(self, connection: asyncpg.Connection) -> None:
+        """Hand out the pending events once `position` is past their commits."""
+        while self._pending:
+            # Taken before asking: these notifications had all arrived, so their commits
+            # precede the position read next. Later ones wait for the next round.
+            batch, self._pending = self._pending, []
+            await self._read_position(connection)
+            for event in batch:
+                self.publish(event)
+
+    async def _read_position(self, connection: asyncpg.Connection) -> None:
+        try:
+            position = parse_lsn(
+                await connection.fetchval(WAL_POSITION_SQL, timeout=PING_TIMEOUT_SECONDS)
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            # The connection is going: the reconnection's resync re-reads every state.
+            logger.warning("could not read the primary's WAL position (%s)", error)
+            return
+        self.position = max(position, self.position or 0)
 
     async def _run(self) -> None:
         delay = FIRST_RETRY_SECONDS
@@ -149,6 +199,8 @@ class Listener:
         connection.add_termination_listener(lambda _connection: lost.set())
         try:
             await connection.add_listener(CHANNEL, self._on_notification)
+            if self.track_position:
+                await self._read_position(connection)  # past whatever was missed while deaf
             self._listening.set()
             if self.connections_made:
                 logger.info("listening again on %s; subscribers resync", CHANNEL)

@@ -1,7 +1,8 @@
 """Prometheus metrics, served at `/metrics`.
 
-Request latency and outcome per operation, SQL statements per request, pool use, and
-errors by `extensions.code`.
+Request latency and outcome per operation, SQL statements per request, pool use per
+database, replicas' lag and rotation, reads' routing (graph/core/read_routing.py), and errors
+by `extensions.code`.
 
 With several worker processes, set `PROMETHEUS_MULTIPROC_DIR` so the workers' figures are
 aggregated (prometheus-client's multiprocess mode).
@@ -23,6 +24,7 @@ from graph.core.errors import ErrorCode
 from graph.schema.operation_selection import is_operation_name
 from graph.schema.persisted_queries import load_allowlist_names
 from graph.schema.sql_observation import RequestObservation, observe_request
+from models.replication import ReplicaMonitor
 
 # Operation names come from clients, and every distinct label stays in every scrape until the
 # process ends: besides the allow-list's names, only this many distinct names get a label.
@@ -146,40 +148,84 @@ class OperationMetrics(SchemaExtension):
 
 
 class PoolCollector(Collector):
-    """The engine's connection pool, read when Prometheus scrapes."""
+    """The connection pools of the primary and of each replica, read when Prometheus scrapes."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        """Report on `engine`'s pool."""
-        self._engine = engine
+    def __init__(self, engines: dict[str, AsyncEngine]) -> None:
+        """Report on each engine's pool, labelled `database` with its key."""
+        self._engines = engines
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Pool size, connections checked out, and overflow in use."""
-        pool = self._engine.sync_engine.pool
+        """Pool size, connections checked out, and overflow in use, per database."""
         for name, documentation, read in (
             ("sartiq_db_pool_size", "Configured size of the connection pool.", "size"),
             ("sartiq_db_pool_checked_out", "Connections in use by requests.", "checkedout"),
             ("sartiq_db_pool_overflow", "Connections open beyond the pool size.", "overflow"),
         ):
-            reader = getattr(pool, read, None)
-            if reader is not None:
-                yield GaugeMetricFamily(name, documentation, value=float(reader()))
+            family = GaugeMetricFamily(name, documentation, labels=["database"])
+            for database, engine in self._engines.items():
+                reader = getattr(engine.sync_engine.pool, read, None)
+                if reader is not None:
+                    family.add_metric([database], float(reader()))
+            yield family
 
 
-_pools: list[PoolCollector] = []
+class ReplicationCollector(Collector):
+    """Each replica's lag and whether it is in rotation, as this worker's monitor last saw."""
+
+    def __init__(self, monitor: ReplicaMonitor) -> None:
+        """Report the replicas `monitor` polls."""
+        self._monitor = monitor
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Lag in seconds and bytes (absent while unknown), and rotation, per replica."""
+        seconds = GaugeMetricFamily(
+            "sartiq_replica_lag_seconds",
+            "Since when the primary has had WAL this replica has not replayed (0: caught up).",
+            labels=["replica"],
+        )
+        size = GaugeMetricFamily(
+            "sartiq_replica_lag_bytes",
+            "Bytes of the primary's WAL this replica has not replayed.",
+            labels=["replica"],
+        )
+        rotation = GaugeMetricFamily(
+            "sartiq_replica_in_rotation",
+            "1 while reads may go to this replica (answering, under the lag limit), else 0.",
+            labels=["replica"],
+        )
+        for name, state in self._monitor.states.items():
+            if state.lag_seconds is not None:
+                seconds.add_metric([name], state.lag_seconds)
+            if state.lag_bytes is not None:
+                size.add_metric([name], float(state.lag_bytes))
+            rotation.add_metric([name], 1.0 if state.in_rotation else 0.0)
+        yield from (seconds, size, rotation)
 
 
-def register_pool(engine: AsyncEngine) -> PoolCollector:
-    """Start reporting `engine`'s pool; unregister the returned collector at shutdown."""
-    collector = PoolCollector(engine)
+# Read live by every scrape (in multiprocess mode too: the answering worker's figures).
+_live: list[Collector] = []
+
+
+def register_pool(engines: dict[str, AsyncEngine]) -> PoolCollector:
+    """Start reporting the pools of `engines` (by database); unregister at shutdown."""
+    collector = PoolCollector(engines)
     REGISTRY.register(collector)
-    _pools.append(collector)
+    _live.append(collector)
     return collector
 
 
-def unregister_pool(collector: PoolCollector) -> None:
-    """Stop reporting a pool (its engine is being disposed)."""
+def register_replication(monitor: ReplicaMonitor) -> ReplicationCollector:
+    """Start reporting the replicas `monitor` polls; unregister at shutdown."""
+    collector = ReplicationCollector(monitor)
+    REGISTRY.register(collector)
+    _live.append(collector)
+    return collector
+
+
+def unregister_pool(collector: Collector) -> None:
+    """Stop reporting a collector of `register_pool` or `register_replication`."""
     REGISTRY.unregister(collector)
-    _pools.remove(collector)
+    _live.remove(collector)
 
 
 def exposition() -> bytes:
@@ -187,13 +233,14 @@ def exposition() -> bytes:
 
     Without it, this process's figures. With it, each worker writes its counters and
     histograms to files there and any worker's scrape adds them all up (prometheus-client's
-    multiprocess mode); the pool gauges are read live, so they are the answering worker's.
+    multiprocess mode); the pool and replica gauges are read live, so they are the answering
+    worker's.
     The directory must be emptied before the workers start (`sartiq serve` does).
     """
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    for pool in _pools:
-        registry.register(pool)
+    for collector in _live:
+        registry.register(collector)
     return generate_latest(registry)

@@ -32,6 +32,7 @@ from graph.live.subscriptions import Subscription
 from graph.reports.booking_stats import StatsQueries
 from graph.reports.database_health import HealthQueries
 from graph.schema import graphql_core_fixes
+from graph.schema.consistency import ReadConsistency
 from graph.schema.deadline import RequestDeadline
 from graph.schema.error_codes import MaskUnexpectedErrors, ValidationCodes, assign_code
 from graph.schema.input_hygiene import InputHygiene
@@ -109,6 +110,9 @@ schema = Schema(
         RequestDeadline,
         # Opens the short session a query or mutation sent over a websocket reads in.
         OperationScope,
+        # Inside the websocket's session, before any resolver reads: a mutation's reads, and
+        # a request's behind its consistency token, go to the primary.
+        ReadConsistency,
         # Innermost of all: it answers a query in place of graphql-core's execution, inside
         # every other extension's hooks (the deadline's included).
         CompiledReads,

@@ -7,43 +7,14 @@ and retries; everything else stays an internal error.
 """
 
 import asyncpg
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from models.database import database_unavailable
+
+__all__ = ["MESSAGE", "RETRY_AFTER_SECONDS", "DatabaseUnavailableError", "database_unavailable"]
 
 # Seconds a client should wait before retrying.
 RETRY_AFTER_SECONDS = 2
 MESSAGE = "The database is unavailable right now; retry shortly."
-
-_UNAVAILABLE = (
-    PoolTimeoutError,
-    ConnectionError,
-    TimeoutError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.ConnectionFailureError,
-)
-
-
-def database_unavailable(error: BaseException | None) -> bool:
-    """Whether `error` (or what caused it) means the database cannot serve right now."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, _UNAVAILABLE):
-            return True
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
-            return True
-        if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
-            return True
-        if isinstance(
-            error, asyncpg.exceptions.ObjectNotInPrerequisiteStateError
-        ) and "not currently accepting connections" in str(error):
-            return True
-        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
-    return False
 
 
 def statement_timed_out(error: BaseException | None) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from prometheus_client.registry import DuplicateTimeseries
+from prometheus_client.registry import Collector, DuplicateTimeseries
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 import models
@@ -298,14 +298,14 @@ async def read_paths(
     register, unregister = metrics.register_pool, metrics.unregister_pool
     unreported: list[metrics.PoolCollector] = []
 
-    def register_once(engine: AsyncEngine) -> metrics.PoolCollector:
+    def register_once(engines: dict[str, AsyncEngine]) -> metrics.PoolCollector:
         try:
-            return register(engine)
+            return register(engines)
         except DuplicateTimeseries:
-            unreported.append(metrics.PoolCollector(engine))
+            unreported.append(metrics.PoolCollector(engines))
             return unreported[-1]
 
-    def unregister_once(collector: metrics.PoolCollector) -> None:
+    def unregister_once(collector: Collector) -> None:
         if collector not in unreported:
             unregister(collector)
 

@@ -63,7 +63,7 @@ async def test_metrics_endpoint_serves_prometheus_text_with_pool_gauges(client):
         "sartiq_db_pool_overflow",
     ):
         assert name in body
-    assert "sartiq_db_pool_size 20.0" in body
+    assert 'sartiq_db_pool_size{database="primary"} 20.0' in body
 
 
 @pytest.mark.usefixtures("observed_test_engine")
