@@ -127,7 +127,11 @@ class BranchedPage:
                     found.append(branch.rows.where(condition).correlate(None).exists())
                     continue
                 read = _BoundedRead(branch, self.id, ordering.keys[-1], [condition], forward)
-                found.append(or_(read.walked(1).exists(), read.rest(1).exists()))
+                # Not an EXISTS of the rest: PostgreSQL drops an EXISTS' ORDER BY and LIMIT,
+                # then plans its read to stop at a first row, walking the table for it.
+                rest = read.rest(1).subquery()
+                first_past = select(rest.c.id).scalar_subquery()
+                found.append(or_(read.walked(1).exists(), first_past.is_not(None)))
             flags[name] = or_(false(), *found)
         return flags
 
