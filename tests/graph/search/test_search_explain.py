@@ -256,8 +256,12 @@ async def test_a_word_no_row_holds_reads_no_table(connection, execute):
 
 
 MEDIA_PAGE = """
-query ($search: String!, $first: Int, $after: String, $last: Int, $before: String) {
-  media(search: $search, first: $first, after: $after, last: $last, before: $before) {
+query (
+  $search: String!, $first: Int, $after: String, $last: Int, $before: String, $order: MediaOrder
+) {
+  media(
+    search: $search, first: $first, after: $after, last: $last, before: $before, orderBy: $order
+  ) {
     pageInfo { startCursor endCursor hasNextPage hasPreviousPage }
     edges { rank node { storageKey } }
   }
@@ -292,12 +296,12 @@ async def test_a_word_only_captions_hold_reads_a_bounded_part_of_the_table(conne
     assert rows_read(plans, "media") < most, rows_read(plans, "media")
 
 
-async def matching_keys(connection, word: str) -> list[str]:
-    """The storage keys of the media whose caption holds `word`, in id order (the rank's ties)."""
+async def matching_keys(connection, word: str, order: str = "id") -> list[str]:
+    """The storage keys of the media whose caption holds `word`, in `order` (SQL)."""
     result = await connection.execute(
         text(
-            "SELECT storage_key FROM media WHERE deleted_at IS NULL"
-            " AND caption ~ ('\\m' || :word || '\\M') ORDER BY id"
+            "SELECT storage_key FROM media WHERE deleted_at IS NULL"  # noqa: S608 - the test's literals
+            f" AND caption ~ ('\\m' || :word || '\\M') ORDER BY {order}"
         ),
         {"word": word},
     )
@@ -311,10 +315,35 @@ async def test_a_sparse_word_pages_through_every_match_both_ways(connection, exe
     # the pages together are exactly the matches, in order. (Quoted: not a prefix as well.)
     expected = await matching_keys(connection, "b7")
     assert 40 < len(expected) < 60
+    await pages_both_ways(connection, execute, {"search": '"b7"'}, expected)
+
+
+@pytest.mark.usefixtures("many_media")
+@pytest.mark.parametrize(
+    ("order", "sql"),
+    [("TITLE_ASC", "title, id"), ("CREATED_AT_DESC", "created_at DESC, id DESC")],
+)
+async def test_a_searched_list_in_a_column_order_pages_through_its_matches(
+    connection, execute, order, sql
+):
+    # In a column's order, the matches and the similar names are each read in that order
+    # (a page from each), not gathered into one set of every match first.
+    expected = await matching_keys(connection, "b7", order=sql)
+    await pages_both_ways(connection, execute, {"search": '"b7"', "order": order}, expected)
+    # "shot" is in every caption: its page walks the ordering's index for a page of rows
+    # (50,000 matches gathered and looked up again before).
+    variables = {"search": "shot", "first": 10, "order": order}
+    data, plans = await analyzed(connection, execute, MEDIA_PAGE, variables)
+    assert len(data["media"]["edges"]) == 10
+    assert rows_read(plans, "media") < 300, rows_read(plans, "media")
+
+
+async def pages_both_ways(connection, execute, arguments, expected):
+    """Page `media(...)` forward then backward by 10: each way, exactly `expected`."""
     forward: list[str] = []
     after = None
     while True:
-        variables = {"search": '"b7"', "first": 10, "after": after}
+        variables = {**arguments, "first": 10, "after": after}
         data, _ = await analyzed(connection, execute, MEDIA_PAGE, variables)
         page = data["media"]
         forward += [edge["node"]["storageKey"] for edge in page["edges"]]
@@ -326,7 +355,7 @@ async def test_a_sparse_word_pages_through_every_match_both_ways(connection, exe
     backward: list[str] = []
     before = None
     while True:
-        variables = {"search": '"b7"', "last": 10, "before": before}
+        variables = {**arguments, "last": 10, "before": before}
         data, _ = await analyzed(connection, execute, MEDIA_PAGE, variables)
         page = data["media"]
         backward = [edge["node"]["storageKey"] for edge in page["edges"]] + backward
