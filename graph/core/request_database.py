@@ -17,11 +17,12 @@ the read run again, once, on the primary, so a replica going away fails no reque
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.core.read_routing import ReadRouter, Replica
@@ -43,9 +44,16 @@ def _planned_as_search(
             return await operation(session)
         await session.execute(_PLAN_AS_SEARCH)
         try:
-            return await operation(session)
-        finally:
-            await session.execute(_PLANNING_AS_USUAL)
+            result = await operation(session)
+        except Exception:
+            # The read's own error is the one to report: on a connection lost under it (a
+            # restart, a replica stopped), resetting would fail and hide it, and the request
+            # could not tell it from a bug (nor retry a replica's read on the primary).
+            with contextlib.suppress(SQLAlchemyError):
+                await session.execute(_PLANNING_AS_USUAL)
+            raise
+        await session.execute(_PLANNING_AS_USUAL)
+        return result
 
     return planned
 

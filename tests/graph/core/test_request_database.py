@@ -2,11 +2,11 @@ import asyncio
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from graph.core.request_database import RequestDatabase, RequestFinishedError
 from models import Actor, Venue
-from models.database import AUTOCOMMIT_READS
+from models.database import AUTOCOMMIT_READS, create_session_factory, database_unavailable
 from tests.factories import make_user, make_venue
 
 
@@ -131,3 +131,22 @@ async def test_a_read_planned_as_search_sets_the_plan_mode_for_itself_only(
     assert during == "force_custom_plan"
     if autocommit_reads:  # a transaction's SET LOCAL ends with it
         assert usual == "auto"
+
+
+async def test_a_search_read_whose_connection_dies_reports_the_connection_loss(engine):
+    # Resetting the plan mode after the read ran on a dead connection failed in turn
+    # (PendingRollbackError), hiding the loss: the request answered INTERNAL_SERVER_ERROR
+    # instead of SERVICE_UNAVAILABLE, and a replica's read was not retried on the primary.
+    factory = create_session_factory(engine)
+    async with factory() as own_session:
+        db = RequestDatabase(own_session)
+
+        async def killed(session):
+            return await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+        with pytest.raises(DBAPIError) as raised:
+            await db.run(killed, plan_as_search=True)
+        assert database_unavailable(raised.value)
+        # The request's next read runs on a fresh connection.
+        assert (await db.execute(text("SELECT 1"))).scalar_one() == 1
+        await db.finish()
