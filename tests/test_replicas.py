@@ -326,6 +326,38 @@ async def test_a_token_reads_its_write_while_replay_is_paused(
     assert caught_up_reads[0] == 0 and caught_up_reads[1] >= 2, caught_up_reads  # noqa: PT018
 
 
+async def test_a_token_just_issued_is_looked_up_on_the_primary_before_it_is_refused(
+    pair: ReplicaPair, counted: Counted
+) -> None:
+    # A client signs in (the session is written on the primary) and at once reads its
+    # viewer without a consistency token: the replica, not there yet, does not know the
+    # token. It answered UNAUTHENTICATED ("sign in again") and closed websockets with 4401.
+    async with serving(_settings(pair)) as (_, client):
+        await _fetch(pair.url(pair.replica), "SELECT pg_wal_replay_pause()")
+        try:
+            engine = create_async_engine(pair.url(pair.primary), poolclass=NullPool)
+            async with AsyncSession(engine, expire_on_commit=False) as setup:
+                user = await make_user(setup)
+                fresh = f"fresh-{uuid.uuid4()}"
+                await make_login_session(setup, user=user, token=fresh)
+                await setup.commit()
+            await engine.dispose()
+            before = await _routing(client)
+            await counted.reset()
+            viewer = await _post(client, "{ viewer { email } }", token=fresh)
+            reads = await counted.count("primary"), await counted.count("replica")
+            refused = await _post(client, "{ viewer { email } }", token="never-issued")
+            after = await _routing(client)
+        finally:
+            await _fetch(pair.url(pair.replica), "SELECT pg_wal_replay_resume()")
+
+    assert viewer.json()["data"]["viewer"]["email"] == user.email
+    assert reads[0] >= 2, reads  # the lookup again, then the request's reads, on the primary
+    assert after["primary_unknown_token"] - before.get("primary_unknown_token", 0) == 2
+    # A token no server knows is still refused, with its code.
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
 async def test_a_stopped_replica_fails_no_request_and_reads_come_back_when_it_restarts(
     pair: ReplicaPair, data: Data, counted: Counted
 ) -> None:
@@ -385,6 +417,11 @@ async def test_a_malformed_token_is_a_coded_refusal(pair: ReplicaPair, data: Dat
             client, VENUE_PAGE, {"id": data.venue_id}, extensions={"consistencyToken": 12}
         )
         fine = await _post(client, VENUE_PAGE, {"id": data.venue_id}, headers={HEADER: "0/0"})
+        # A client that has no token yet may send `consistencyToken: null` (`token ?? null`).
+        none_yet = await _post(
+            client, VENUE_PAGE, {"id": data.venue_id}, extensions={"consistencyToken": None}
+        )
+    assert none_yet.json()["data"]["venue"]["name"], none_yet.text
     for refused in (by_header, by_extension):
         assert refused.status_code == 400, refused.text
         body = refused.json()

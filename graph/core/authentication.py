@@ -3,6 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from graph.core.read_routing import Route
 from graph.core.request_database import RequestDatabase
 from graph.core.viewer import Viewer
 from models import Actor, auth
@@ -28,6 +29,10 @@ async def authenticate_request(db: RequestDatabase, authorization: str | None) -
     if scheme.lower() != "bearer" or not token:
         return Authentication(failure="The Authorization header must be `Bearer <token>`.")
     holder = await db.run(lambda session: auth.token_holder(session, token=token))
+    if holder is None and await db.read_on_primary(Route.PRIMARY_UNKNOWN_TOKEN):
+        # Read on a replica, which may not have replayed a token just issued (`logIn` a
+        # moment ago): only the primary can refuse it. The request reads there from now on.
+        holder = await db.run(lambda session: auth.token_holder(session, token=token))
     if holder is None:
         return Authentication(failure="The token is invalid, expired or revoked; sign in again.")
     if auth.is_stale(holder, now=dt.datetime.now(dt.UTC)):

@@ -26,6 +26,8 @@ class Route(enum.StrEnum):
     PRIMARY_TOKEN = "primary_token"  # noqa: S105 - a label, not a secret
     # A mutation's request: everything it reads is read where it writes.
     PRIMARY_MUTATION = "primary_mutation"
+    # A bearer token the replica does not know: maybe one just issued, not replayed yet.
+    PRIMARY_UNKNOWN_TOKEN = "primary_unknown_token"  # noqa: S105 - a label, not a secret
     # The replica failed a statement (its connection lost): the request went on on the primary.
     FALLBACK_ERROR = "fallback_error"
 
@@ -92,9 +94,9 @@ class ReadRouter:
         return self._decided(None, Route.FALLBACK_ERROR)
 
     @staticmethod
-    def primary_for_mutation() -> Choice:
-        """A mutation's request reads on the primary."""
-        return ReadRouter._decided(None, Route.PRIMARY_MUTATION)
+    def primary_for(route: Route) -> Choice:
+        """The request reads on the primary, for `route`'s reason (a mutation's request...)."""
+        return ReadRouter._decided(None, route)
 
     @staticmethod
     def _decided(replica: Replica | None, route: Route) -> Choice:

@@ -25,7 +25,7 @@ from sqlalchemy import Executable, Result, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.core.read_routing import ReadRouter, Replica
+from graph.core.read_routing import ReadRouter, Replica, Route
 from models import Actor, set_actor
 from models.database import AUTOCOMMIT_READS, database_unavailable, write_transaction
 from models.replication import WAL_POSITION_SQL, parse_lsn
@@ -85,7 +85,8 @@ class RequestDatabase:
         # The session reads run on, picked at the first read: `session` or a replica's.
         self._reader: AsyncSession | None = None if router is not None else session
         self._replica: Replica | None = None
-        self._pinned_to_primary = False
+        # Why every read of the request goes to the primary (None: they may not).
+        self._pinned_to_primary: Route | None = None
         self._written_position: int | None = None
         self._lock = asyncio.Lock()
         self._finished = False
@@ -166,8 +167,8 @@ class RequestDatabase:
             return self._reader
         assert self.router is not None  # noqa: S101 - no reader yet only with a router
         choice = (
-            self.router.primary_for_mutation()
-            if self._pinned_to_primary
+            self.router.primary_for(self._pinned_to_primary)
+            if self._pinned_to_primary is not None
             else self.router.choose(at_least=self.read_after)
         )
         self._replica = choice.replica
@@ -184,21 +185,21 @@ class RequestDatabase:
         """Whether reads may go to replicas (the app has some)."""
         return self.router is not None
 
-    async def read_on_primary(self) -> bool:
-        """A mutation's request: every later read on the primary. Whether a replica read before.
+    async def read_on_primary(self, why: Route = Route.PRIMARY_MUTATION) -> bool:
+        """Every later read on the primary (a mutation's request...). Whether a replica read before.
 
         Called before the operation executes: what was read before it (the viewer) was read
         on a replica when this says so, and must be read again.
         """
-        if self.router is None or self._pinned_to_primary:
+        if self.router is None or self._pinned_to_primary is not None:
             return False
         async with self._lock:
-            self._pinned_to_primary = True
+            self._pinned_to_primary = why
             if self._replica is None:
                 return False  # on the primary already, or nothing read yet
             await self._leave_replica()
             self._reader = self._session
-            self.router.primary_for_mutation()
+            self.router.primary_for(why)
             return True
 
     async def require_position(self, position: int) -> bool:

@@ -104,7 +104,8 @@ class ReadConsistency(SchemaExtension):
             token = request.headers.get(CONSISTENCY_HEADER)
             if token is not None:
                 positions.append(parse_token(token, field=CONSISTENCY_HEADER))
-        if extensions and TOKEN_EXTENSION in extensions:
+        # null: no token yet (a client sending `token ?? null` before its first write).
+        if extensions and extensions.get(TOKEN_EXTENSION) is not None:
             field = f"extensions.{TOKEN_EXTENSION}"
             positions.append(parse_token(extensions[TOKEN_EXTENSION], field=field))
         return max(positions, default=None)
