@@ -511,6 +511,42 @@ async def test_a_subscription_reads_each_event_where_its_commit_has_been_replaye
     assert len(changed["busy"]) == 1
 
 
+RENAME = """
+mutation Rename($input: UpdateProfileInput!) { updateProfile(input: $input) { user { id } } }
+"""
+VIEWER_NAME = "{ viewer { displayName } }"
+
+
+async def test_a_query_over_the_websocket_honours_its_consistency_token(
+    pair: ReplicaPair, data: Data
+) -> None:
+    # A query over the websocket with a token in `subscribe`'s extensions, after a write and
+    # with replay paused: it reads the write. Strawberry's handler dropped the extensions, so
+    # the token bound nothing and a malformed one was not refused.
+    with served_over_tcp(create_app(_settings(pair))) as base_url:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            await _wait_rotation(http, in_rotation=True)
+        async with live_client(base_url, data.guest_token) as socket:
+            await _fetch(pair.url(pair.replica), "SELECT pg_wal_replay_pause()")
+            try:
+                name = f"Renamed {secrets.token_hex(3)}"
+                answer = await graphql(
+                    base_url, RENAME, {"input": {"displayName": name}}, data.guest_token
+                )
+                token = answer["extensions"]["consistencyToken"]
+                for operation_id, sent in (("fresh", token), ("bad", "zz")):
+                    payload = {"query": VIEWER_NAME, "extensions": {"consistencyToken": sent}}
+                    await socket.send({"id": operation_id, "type": "subscribe", "payload": payload})
+                replies = [await socket.receive() for _ in range(4)]  # a next, a complete each
+            finally:
+                await _fetch(pair.url(pair.replica), "SELECT pg_wal_replay_resume()")
+    answered = {reply["id"]: reply["payload"] for reply in replies if reply["type"] == "next"}
+    assert answered["fresh"] == {"data": {"viewer": {"displayName": name}}}
+    assert [error["extensions"]["code"] for error in answered["bad"]["errors"]] == [
+        "BAD_CONSISTENCY_TOKEN"
+    ]
+
+
 def test_sartiq_monitor_lists_the_replicas(
     pair: ReplicaPair, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

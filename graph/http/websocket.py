@@ -33,6 +33,7 @@ from graph.core.viewer import Viewer
 from graph.http.request_data import RequestData
 from graph.live.context import ConnectionContext
 from graph.live.events import Event, Resync, SessionRevoked
+from graph.schema.consistency import TRANSPORT_EXTENSIONS
 from graph.schema.persisted_queries import PersistedQueries
 
 logger = logging.getLogger("graph.live")
@@ -241,7 +242,13 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[ConnectionContext, None
                 "operationName": operation_name,
             },
         }
-        await super().handle_subscribe(resolved)
+        # Strawberry starts the operation without the payload's extensions (the consistency
+        # token): its task inherits them from here.
+        started = TRANSPORT_EXTENSIONS.set(extensions)
+        try:
+            await super().handle_subscribe(resolved)
+        finally:
+            TRANSPORT_EXTENSIONS.reset(started)
 
     async def shutdown(self) -> None:
         """Stop watching the session, then Strawberry's shutdown."""

@@ -28,6 +28,7 @@ from strawberry.types.graphql import OperationType
 from graph.core.context import Context
 from graph.core.errors import BadRequestError
 from graph.core.loaders import Loaders, create_loaders
+from graph.core.read_routing import Route
 from graph.core.request_database import RequestDatabase
 from graph.live.listener import Listener
 from models import Actor
@@ -96,9 +97,9 @@ class EventDatabase(RequestDatabase):
         """Where the current event's last write left the primary's WAL."""
         return _scope().db.written_position
 
-    async def read_on_primary(self) -> bool:
-        """A mutation sent over the websocket reads on the primary."""
-        return await _scope().db.read_on_primary()
+    async def read_on_primary(self, why: Route = Route.PRIMARY_MUTATION) -> bool:
+        """A mutation sent over the websocket reads on the primary (or for `why`)."""
+        return await _scope().db.read_on_primary(why)
 
     async def require_position(self, position: int) -> bool:
         """The operation's consistency token, for the current event's reads."""

@@ -13,6 +13,7 @@ one behind the token sent in `extensions`), the viewer is read again where the o
 reads. Without replicas, nothing here runs a statement or adds a field.
 """
 
+import contextvars
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -27,6 +28,12 @@ from graph.core.errors import BadConsistencyTokenError
 from graph.core.request_database import RequestDatabase
 from models.replication import format_lsn, parse_lsn
 
+# The `extensions` of the operation running in this task, for transports that pass none to
+# the schema: Strawberry's graphql-transport-ws handler drops a `subscribe` payload's, so the
+# websocket sets this around starting the operation (its task inherits the value).
+TRANSPORT_EXTENSIONS: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "graph_operation_extensions", default=None
+)
 CONSISTENCY_HEADER = "Sartiq-Consistency-Token"
 TOKEN_EXTENSION = "consistencyToken"  # noqa: S105 - a field name, not a secret
 
@@ -77,7 +84,8 @@ class ReadConsistency(SchemaExtension):
             yield
             return
         try:
-            position = self._requested_position(context, execution.operation_extensions)
+            extensions = execution.operation_extensions or TRANSPORT_EXTENSIONS.get()
+            position = self._requested_position(context, extensions)
         except BadConsistencyTokenError as error:
             execution.result = GraphQLExecutionResult(data=None, errors=[error])
             yield
