@@ -117,6 +117,8 @@ def serve_traced(arguments: argparse.Namespace) -> None:
         directory = reports / str(count)
         directory.mkdir()
         _report(directory)
+        if arguments.gc_threshold:  # over the app's, set at its startup: from the first report
+            gc.set_threshold(*(int(part) for part in arguments.gc_threshold.split(",")))
 
     signal.signal(signal.SIGUSR1, on_signal)
     gc.callbacks.append(CLOCK)
@@ -300,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=25, help="lines shown per breakdown")
     parser.add_argument("--ws", help="uvicorn's websocket implementation, over the served one")
     parser.add_argument("--deflate", choices=["true", "false"], help="over the served setting")
+    parser.add_argument("--gc-threshold", help="gc.set_threshold's arguments, as 700,10,10")
     parser.add_argument("--no-compression", dest="compression", action="store_false")
     parser.add_argument("--database", default="sartiq_bench", help="the bench dataset's database")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -323,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
             *(["--trace"] if arguments.trace else []),
             *([f"--ws={arguments.ws}"] if arguments.ws else []),
             *([f"--deflate={arguments.deflate}"] if arguments.deflate else []),
+            *([f"--gc-threshold={arguments.gc_threshold}"] if arguments.gc_threshold else []),
         ]
         environment = {
             "DATABASE_URL": url,
