@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graph.core.context import Context
 from graph.core.errors import RequestRefusedError
@@ -91,6 +92,37 @@ async def open_context(request: Request) -> AsyncIterator[Context]:
         )
 
 
+class Application(FastAPI):
+    """FastAPI, with the websockets of /graphql handed straight to their endpoint.
+
+    A websocket's ASGI call lasts as long as its connection: through the middlewares and the
+    router, each idle subscriber kept their coroutines and state (about 6 KB), and the
+    middlewares act on HTTP alone (errors, telemetry, body and size limits, CORS, FastAPI's
+    exit stack). Every other websocket goes the usual way, and is refused by the router.
+    """
+
+    live_endpoint: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a websocket on /graphql with `live_endpoint`; anything else as FastAPI does."""
+        if (
+            scope["type"] == "websocket"
+            and self.live_endpoint is not None
+            and _route_path(scope) == "/graphql"
+        ):
+            scope["app"] = self  # what Starlette sets: the endpoint reads the app's state
+            await self.live_endpoint(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the app's mount point (`root_path`), as Starlette's router matches it."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    return path.removeprefix(root_path) if root_path else path
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - the app's assembly, in order
     """Build the application; the engine is made at startup and disposed at shutdown."""
     settings = settings or get_settings()
@@ -135,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
             await app.state.probe_engine.dispose()
             await engine.dispose()
 
-    app = FastAPI(
+    app = Application(
         title="Sartiq Graph",
         lifespan=lifespan,
         docs_url=None,
@@ -186,8 +218,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
     app.add_exception_handler(StarletteHTTPException, http_error)
     # An ASGI app on a plain route: every method reaches it (it refuses all but GET and POST).
     app.router.routes.append(Route("/graphql", graphql))
-    # The same endpoint for websockets: subscriptions (graph/live/).
-    app.router.routes.append(WebSocketRoute("/graphql", graphql))
+    # The same endpoint for websockets: subscriptions (graph/live/), outside the middlewares.
+    app.live_endpoint = graphql
     if graphql.serves_local_assets:
         assets = StaticFiles(directory=graphql.assets_dir)
         app.mount(ASSETS_URL_PATH, assets, name="graphiql-assets")
