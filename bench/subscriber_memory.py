@@ -233,19 +233,67 @@ async def throughput(pid: int, reports: Path, base: str, ready: Ready, seconds: 
     return f"{summary['requests'] / took:7.1f} req/s; collector: {', '.join(shares)}"
 
 
+async def warmed_up(base: str, url: str) -> Ready:
+    """The read operation measured beside the subscribers, warmed up."""
+    operations = {scenario.name: scenario for scenario in READ_OPERATIONS}
+    ready = await asyncio.to_thread(get_ready, operations["VenueDetails"], libpq(url))
+    await asyncio.to_thread(
+        wrk, base, ready.scenario, seconds=5, connections=CONNECTIONS, token=ready.token
+    )
+    return ready
+
+
+def print_figures(  # noqa: PLR0913 - the readings and what they are of
+    first: Reading,
+    second: Reading,
+    n: int,
+    *,
+    connecting: float,
+    idle_cpu: float,
+    arguments: argparse.Namespace,
+) -> None:
+    """What the subscribers past the warm ones added, per subscriber."""
+    print(  # noqa: T201
+        f"{n} subscribers past {arguments.warm} warm ones,"
+        f" permessage-deflate offered: {arguments.compression}\n"
+        f"RSS: {first.rss_mb:.1f} -> {second.rss_mb:.1f} MB,"
+        f" {(second.rss_mb - first.rss_mb) * 1024 / n:.1f} KB per subscriber"
+        f"{' (tracing: not meaningful)' if arguments.trace else ''}\n"
+        f"objects tracked by the collector: {first.gc_tracked} -> {second.gc_tracked},"
+        f" {(second.gc_tracked - first.gc_tracked) / n:.0f} per subscriber\n"
+        f"server CPU to connect and subscribe: {1000 * connecting / n:.2f} ms per subscriber\n"
+        f"idle CPU over {arguments.idle:g} s: {100 * idle_cpu:.2f}% of a core"
+    )
+    grown = collections.Counter(second.gc_types)
+    grown.subtract(first.gc_types)
+    print("tracked objects per subscriber, by type:")  # noqa: T201
+    for name, count in grown.most_common(arguments.top):
+        print(f"  {count / n:6.1f}  {name}")  # noqa: T201
+    if first.snapshot is not None and second.snapshot is not None:
+        print_heap(first.snapshot, second.snapshot, n, arguments.top)
+        if arguments.keep:
+            first.snapshot.dump(f"{arguments.keep}.before")
+            second.snapshot.dump(f"{arguments.keep}.after")
+
+
+async def close(subscribers: list[Subscriber]) -> None:
+    """Close the subscribers' connections."""
+    for subscriber in subscribers:
+        if subscriber.socket is not None:
+            await subscriber.socket.close()
+
+
 async def run(pid: int, reports: Path, base: str, url: str, arguments: argparse.Namespace) -> None:
-    """Warm up, read, connect the rest, read, idle, print the differences."""
+    """Warm up, read, connect the rest, read, idle, print the differences.
+
+    With `--wrk`, the read throughput without the subscribers, with them, and without again:
+    on a shared machine, load from elsewhere drifts between rounds.
+    """
     venue_ids, window = await venues_and_window(libpq(url), arguments.venues, 1)
     warm = [Subscriber(n % arguments.venues) for n in range(arguments.warm)]
     rest = [Subscriber(n % arguments.venues) for n in range(arguments.subscribers)]
     compression = arguments.compression
-    ready = None
-    if arguments.wrk:
-        operations = {scenario.name: scenario for scenario in READ_OPERATIONS}
-        ready = await asyncio.to_thread(get_ready, operations["VenueDetails"], libpq(url))
-        await asyncio.to_thread(
-            wrk, base, ready.scenario, seconds=5, connections=CONNECTIONS, token=ready.token
-        )
+    ready = await warmed_up(base, url) if arguments.wrk else None
     await connect_all(base, warm, venue_ids, window=window, compression=compression)
     first = await read_server(pid, reports)
     rounds = []
@@ -260,32 +308,15 @@ async def run(pid: int, reports: Path, base: str, url: str, arguments: argparse.
     cpu, clock = cpu_seconds(pid), time.perf_counter()
     await asyncio.sleep(arguments.idle)
     idle_cpu = (cpu_seconds(pid) - cpu) / (time.perf_counter() - clock)
-    n = len(rest)
-    print(  # noqa: T201
-        f"{n} subscribers past {len(warm)} warm ones, permessage-deflate offered: {compression}\n"
-        f"RSS: {first.rss_mb:.1f} -> {second.rss_mb:.1f} MB,"
-        f" {(second.rss_mb - first.rss_mb) * 1024 / n:.1f} KB per subscriber"
-        f"{' (tracing: not meaningful)' if arguments.trace else ''}\n"
-        f"objects tracked by the collector: {first.gc_tracked} -> {second.gc_tracked},"
-        f" {(second.gc_tracked - first.gc_tracked) / n:.0f} per subscriber\n"
-        f"server CPU to connect and subscribe: {1000 * connecting / n:.2f} ms per subscriber\n"
-        f"idle CPU over {arguments.idle:g} s: {100 * idle_cpu:.2f}% of a core"
+    print_figures(
+        first, second, len(rest), connecting=connecting, idle_cpu=idle_cpu, arguments=arguments
     )
-    grown = collections.Counter(second.gc_types)
-    grown.subtract(first.gc_types)
-    print("tracked objects per subscriber, by type:")  # noqa: T201
-    for name, count in grown.most_common(arguments.top):
-        print(f"  {count / n:6.1f}  {name}")  # noqa: T201
+    await close(rest)
+    if ready is not None:
+        rounds.append(("without", await throughput(pid, reports, base, ready, arguments.wrk)))
     for name, figures in rounds:
         print(f"VenueDetails {name:>7} the subscribers: {figures}")  # noqa: T201
-    if first.snapshot is not None and second.snapshot is not None:
-        print_heap(first.snapshot, second.snapshot, n, arguments.top)
-        if arguments.keep:
-            first.snapshot.dump(f"{arguments.keep}.before")
-            second.snapshot.dump(f"{arguments.keep}.after")
-    for subscriber in warm + rest:
-        if subscriber.socket is not None:
-            await subscriber.socket.close()
+    await close(warm)
 
 
 def main(argv: list[str] | None = None) -> None:
