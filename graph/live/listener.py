@@ -75,7 +75,7 @@ class Subscription:
             waiter.set_result(None)
 
     async def next(self) -> Event:
-        """The next event, waiting for it."""
+        """The next event, waiting for it (one reader at a time: one future is kept)."""
         while not self._events:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
