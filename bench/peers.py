@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from graph.http.serving import uvicorn_arguments
+
 BENCH = Path(__file__).resolve().parent
 SOURCE = BENCH / "postgraphile"
 INSTALL = BENCH / ".postgraphile"
@@ -22,7 +24,7 @@ NODE = INSTALL / "node_modules" / ".bin" / "node"
 
 
 def uvicorn_command(app: str, *, port: int, workers: int) -> list[str]:
-    """Run `app` as the benchmark runs the API: uvicorn, `workers` processes, uvloop, httptools."""
+    """Run `app` as `sartiq serve` runs the API (graph/http/serving.py), `workers` processes."""
     return [
         sys.executable,
         "-m",
@@ -34,11 +36,7 @@ def uvicorn_command(app: str, *, port: int, workers: int) -> list[str]:
         str(port),
         "--workers",
         str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
+        *uvicorn_arguments(),
         "--log-level",
         "warning",
     ]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from graph.http.graphiql_assets import prepare_local_assets
+from graph.http.serving import uvicorn_options
 from models.monitoring import (
     HealthThresholds,
     breached_thresholds,
@@ -79,10 +80,8 @@ def _serve(*, host: str, workers: int) -> None:
         host=host,
         port=settings.port,
         workers=workers,
-        loop="uvloop",
-        http="httptools",
         reload=False,
-        access_log=False,
+        **uvicorn_options(),
     )
 
 

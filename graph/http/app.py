@@ -14,7 +14,8 @@ from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graph.core.authentication import authenticate_request
 from graph.core.context import Context
@@ -48,6 +49,16 @@ from models.replication import ReplicaMonitor, replica_names
 from models.settings import Settings, get_settings
 
 READINESS_TIMEOUT_SECONDS = 2.0
+# The collector's thresholds (Python's: 700, 10, 10). At 700 new objects a young collection
+# ran about 100 times a second under load, each promoting the objects of the requests then
+# in flight; what is promoted triggers full collections, which walk every live subscriber's
+# objects (about 300 each): with 1,000 idle subscribers in a worker, 360 ms each, every few
+# seconds, 11% of its time. At 5,000, most of a request's objects are freed before a young
+# collection sees them: no full collection in the same 10 s of load, young ones 20 times
+# rarer (about 4 ms each). Higher saves little more and leaves more garbage between
+# collections: at 10,000 the workers' RSS grew by 10 KB more per subscriber connected.
+# bench/subscriber_memory.py --wrk --gc-threshold compares them.
+GC_THRESHOLDS = (5_000, 10, 10)
 
 
 @asynccontextmanager
@@ -149,6 +160,37 @@ async def _readiness_response(state: State) -> JSONResponse:
     )
 
 
+class Application(FastAPI):
+    """FastAPI, with the websockets of /graphql handed straight to their endpoint.
+
+    A websocket's ASGI call lasts as long as its connection: through the middlewares and the
+    router, each idle subscriber kept their coroutines and state (about 6 KB), and the
+    middlewares act on HTTP alone (errors, telemetry, body and size limits, CORS, FastAPI's
+    exit stack). Every other websocket goes the usual way, and is refused by the router.
+    """
+
+    live_endpoint: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a websocket on /graphql with `live_endpoint`; anything else as FastAPI does."""
+        if (
+            scope["type"] == "websocket"
+            and self.live_endpoint is not None
+            and _route_path(scope) == "/graphql"
+        ):
+            scope["app"] = self  # what Starlette sets: the endpoint reads the app's state
+            await self.live_endpoint(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the app's mount point (`root_path`), as Starlette's router matches it."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    return path.removeprefix(root_path) if root_path else path
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - the app's assembly, in order
     """Build the application; the engine is made at startup and disposed at shutdown."""
     settings = settings or get_settings()
@@ -171,11 +213,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
             max_concurrent=settings.password_hash_threads,
             max_waiting=settings.password_hash_max_waiting,
         )
-        # Everything loaded so far (the schema, SQLAlchemy's mappers, graphql-core's types)
-        # lives as long as the process: out of the collector's sight, a full collection no
-        # longer walks it, and requests stop waiting on those pauses. Garbage is collected
-        # first, or it would be frozen with them and never freed (about 90 ms, once: later
-        # apps of the same process, as in the tests, find most of the heap frozen already).
         # Subscriptions' LISTEN connection: made in the worker (after the fork), started by
         # the first subscriber (graph/live/listener.py).
         app.state.listener = Listener(
@@ -184,8 +221,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
             queue_size=settings.live_queue_size,
             track_position=bool(settings.database_replica_urls),
         )
+        # Everything loaded so far (the schema, SQLAlchemy's mappers, graphql-core's types)
+        # lives as long as the process: out of the collector's sight, a full collection no
+        # longer walks it, and requests stop waiting on those pauses. Garbage is collected
+        # first, or it would be frozen with them and never freed (about 90 ms, once: later
+        # apps of the same process, as in the tests, find most of the heap frozen already).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
@@ -197,7 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
             await close_read_router(router)
             await engine.dispose()
 
-    app = FastAPI(
+    app = Application(
         title="Sartiq Graph",
         lifespan=lifespan,
         docs_url=None,
@@ -255,8 +298,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: PLR0915 - 
     app.add_exception_handler(StarletteHTTPException, http_error)
     # An ASGI app on a plain route: every method reaches it (it refuses all but GET and POST).
     app.router.routes.append(Route("/graphql", graphql))
-    # The same endpoint for websockets: subscriptions (graph/live/).
-    app.router.routes.append(WebSocketRoute("/graphql", graphql))
+    # The same endpoint for websockets: subscriptions (graph/live/), outside the middlewares.
+    app.live_endpoint = graphql
     if graphql.serves_local_assets:
         assets = StaticFiles(directory=graphql.assets_dir)
         app.mount(ASSETS_URL_PATH, assets, name="graphiql-assets")

@@ -157,6 +157,9 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[ConnectionContext, None
             return
         if self.connection_init_timeout_task:
             self.connection_init_timeout_task.cancel()
+            # Not kept for the connection's life: a cancelled task holds its CancelledError,
+            # with the traceback and frames (about 2 KB per connection).
+            self.connection_init_timeout_task = None
         payload = message.get("payload")
         if payload is None:
             payload = {}
@@ -284,10 +287,11 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[ConnectionContext, None
                     if isinstance(event, Resync) and await self._session_active(session_id):
                         continue
                     break
-            if context.revocation_watchers:
+            delivered = context.revocation_delivered
+            if context.revocation_watchers and delivered is not None:
                 # Let `sessionRevoked` say so before the connection goes.
                 await asyncio.wait(
-                    [asyncio.ensure_future(context.revocation_delivered.wait())],
+                    [asyncio.ensure_future(delivered.wait())],
                     timeout=REVOCATION_NOTICE_SECONDS,
                 )
             await self._close(CloseCode.SESSION_ENDED, "Session ended; sign in again")

@@ -16,7 +16,7 @@ import contextvars
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -125,7 +125,9 @@ class ConnectionContext(Context):
     session_expires_at: dt.datetime | None = None
     # Subscriptions to the viewer's own revocation, told before the connection closes.
     revocation_watchers: int = 0
-    revocation_delivered: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once `sessionRevoked` told the client; made by the first such subscription, as an
+    # event costs about 1 KB and most connections (every anonymous one) never watch.
+    revocation_delivered: asyncio.Event | None = None
 
     @property
     def loaders(self) -> Loaders:

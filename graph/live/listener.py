@@ -2,11 +2,11 @@
 
 Each worker process listens for itself (no shared memory, no broker): the first subscriber
 starts the connection, every notification on `sartiq_live` is parsed once and offered to each
-subscription whose filter takes it, on a bounded queue. When the connection is lost the
+subscription whose filter takes it, into a bounded backlog. When the connection is lost the
 listener reconnects with exponential backoff (with jitter, so the workers of a restarted
 server do not reconnect in step) and, once listening again, sends every subscription a
 `Resync`: what happened while it was deaf is unknown, so state-shaped subscriptions re-send
-their state. A subscription whose queue is full is sent a `Resync` in place of its backlog.
+their state. A subscription whose backlog is full is sent a `Resync` in place of it.
 
 With replicas (`track_position`), a notification means "committed on the primary", and the
 subscribers read the rows on a replica that may not have replayed it yet. So the listener
@@ -19,8 +19,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Self
 
 import asyncpg
 
@@ -40,33 +40,65 @@ EventFilter = Callable[[Event], bool]
 
 
 class Subscription:
-    """One subscriber's bounded queue of the events its filter takes."""
+    """One subscriber's bounded backlog of the events its filter takes.
 
-    def __init__(self, accepts: EventFilter, maxsize: int) -> None:
-        """Queue at most `maxsize` events that `accepts` takes (a `Resync` always is)."""
+    A list made when an event comes and a future made when its subscriber waits, rather than
+    an `asyncio.Queue`: a queue holds four deques (about 3 KB), and a worker keeps one per
+    idle subscriber for hours. Entering it registers it with its listener; leaving, removes it.
+    """
+
+    __slots__ = ("_events", "_maxsize", "_registry", "_waiter", "accepts")
+
+    def __init__(self, accepts: EventFilter, maxsize: int, registry: set["Subscription"]) -> None:
+        """Keep at most `maxsize` events that `accepts` takes (a `Resync` always is)."""
         self.accepts = accepts
-        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self._maxsize = maxsize
+        self._registry = registry
+        self._events: list[Event] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __enter__(self) -> Self:
+        """Receive the listener's events from now on."""
+        self._registry.add(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Receive no more events."""
+        self._registry.discard(self)
 
     def offer(self, event: Event) -> None:
-        """Queue `event` if wanted; on overflow the backlog becomes one `Resync`."""
+        """Keep `event` if wanted; on overflow the backlog becomes one `Resync`."""
         if not isinstance(event, Resync) and not self.accepts(event):
             return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait(RESYNC)
+        events = self._events
+        if events is None:
+            self._events = [event]
+        elif len(events) >= self._maxsize:
+            self._events = [RESYNC]
+        else:
+            events.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next(self) -> Event:
-        """The next event, waiting for it."""
-        return await self._queue.get()
+        """The next event, waiting for it (one reader at a time: one future is kept)."""
+        while not self._events:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        events = self._events
+        event = events.pop(0)
+        if not events:
+            self._events = None
+        return event
 
     def drain(self) -> list[Event]:
         """The events already waiting, without waiting (to coalesce a burst into one read)."""
-        events = []
-        while not self._queue.empty():
-            events.append(self._queue.get_nowait())
+        events = self._events or []
+        self._events = None
         return events
 
 
@@ -98,16 +130,10 @@ class Listener:
         self._listening = asyncio.Event()
         self.connections_made = 0
 
-    @contextlib.contextmanager
-    def subscribe(self, accepts: EventFilter) -> Iterator[Subscription]:
-        """A subscription for as long as the block runs; starts the listener if needed."""
+    def subscribe(self, accepts: EventFilter) -> Subscription:
+        """A subscription for as long as a `with` block on it runs; starts the listener."""
         self.start()
-        subscription = Subscription(accepts, self.queue_size)
-        self._subscriptions.add(subscription)
-        try:
-            yield subscription
-        finally:
-            self._subscriptions.discard(subscription)
+        return Subscription(accepts, self.queue_size, self._subscriptions)
 
     def start(self) -> None:
         """Start listening in the background (once)."""

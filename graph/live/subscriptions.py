@@ -5,6 +5,7 @@ queries use (graph/core/permissions.py), in a short database session of its own
 (graph/live/context.py): a subscription never shows what a query would hide.
 """
 
+import asyncio
 import datetime as dt
 import enum
 import uuid
@@ -245,6 +246,9 @@ async def _session_revocations(
     def accepts(event: Event) -> bool:
         return isinstance(event, SessionRevoked) and event.user_id == viewer.user_id
 
+    if context.revocation_delivered is None:
+        context.revocation_delivered = asyncio.Event()
+    delivered = context.revocation_delivered
     context.revocation_watchers += 1
     try:
         with listener.subscribe(accepts) as subscription:
@@ -259,7 +263,7 @@ async def _session_revocations(
                     current=current,
                 )
                 if current:
-                    context.revocation_delivered.set()
+                    delivered.set()
                     return
     finally:
         context.revocation_watchers -= 1

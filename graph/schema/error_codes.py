@@ -47,8 +47,12 @@ _RULE_CODES: dict[type[ASTValidationRule], ErrorCode] = {
 class ValidationCodes(SchemaExtension):
     """Validate with rules that give each error their code (placed after QueryLimiter)."""
 
-    def on_operation(self) -> Iterator[None]:
-        """Replace the operation's rules by their tagged versions, the same classes each time."""
+    def on_validate(self) -> Iterator[None]:
+        """Replace the operation's rules by their tagged versions, the same classes each time.
+
+        In the validation step (placed before ValidationCache, which validates), not around
+        the operation, whose hooks a subscription keeps for its whole life.
+        """
         context = self.execution_context
         context.validation_rules = tag_rules(tuple(context.validation_rules))
         yield

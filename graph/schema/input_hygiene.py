@@ -265,8 +265,12 @@ def _with_field_naming_rule(rules: Iterable[Any]) -> tuple[Any, ...]:
 class InputHygiene(SchemaExtension):
     """Refuse unstorable strings and numbers, and name the field of every bad literal."""
 
-    def on_operation(self) -> Iterator[None]:
-        """Swap in the literal rule that names fields and checks strings and numbers."""
+    def on_validate(self) -> Iterator[None]:
+        """Swap in the literal rule that names fields and checks strings and numbers.
+
+        In the validation step, not around the whole operation: a subscription's operation
+        lasts as long as it does, and would keep this hook's generator all along.
+        """
         context = self.execution_context
         context.validation_rules = _with_field_naming_rule(context.validation_rules)
         yield

@@ -98,10 +98,11 @@ schema = Schema(
     ),
     extensions=[
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
-        lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
         InputHygiene,
         QueryLimiter,
         ValidationCodes,  # after QueryLimiter, whose rules it tags
+        # After the extensions setting the rules in their `on_validate`, as it validates in its.
+        lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
         SingleOperation,  # after ValidationCache, whose errors it adds to
         MaskUnexpectedErrors,
         OperationMetrics,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.core.request_database import RequestDatabase
 from graph.http.app import create_app
+from graph.http.serving import WEBSOCKET_OPTIONS
 from models.settings import Settings
 
 
@@ -69,7 +70,9 @@ def served_over_tcp(application: FastAPI) -> Iterator[str]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="on"))
+    # The websockets as served (graph/http/serving.py): the subscriptions' tests see its protocol.
+    config = uvicorn.Config(application, log_level="warning", lifespan="on", **WEBSOCKET_OPTIONS)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:

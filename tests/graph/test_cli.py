@@ -28,3 +28,18 @@ def test_serve_prepares_graphiql_assets_once_before_the_workers(monkeypatch, gra
     finally:
         get_settings.cache_clear()
     assert steps == [*prepared, "uvicorn"]
+
+
+def test_serve_runs_uvicorn_with_the_served_options(monkeypatch):
+    calls: list[dict[str, object]] = []
+    monkeypatch.setenv("GRAPHIQL", "false")
+    monkeypatch.setattr("graph.cli.uvicorn.run", lambda *_, **options: calls.append(options))
+    get_settings.cache_clear()
+    try:
+        main(["serve", "--workers", "2"])
+    finally:
+        get_settings.cache_clear()
+    # Without permessage-deflate: its zlib state was half an idle subscriber's memory.
+    assert calls[0]["ws_per_message_deflate"] is False
+    assert calls[0]["ws"] == "websockets-sansio"
+    assert calls[0]["workers"] == 2

@@ -46,3 +46,25 @@ def test_an_upgrade_request_over_plain_http_is_answered_as_json(test_database):
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json"
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_a_websocket_elsewhere_than_graphql_is_refused_by_the_router(test_database):
+    # /graphql's websockets skip the middlewares (graph/http/app.py); other paths do not.
+    application = create_app(Settings(database_url=test_database.url))
+    with (
+        TestClient(application) as http,
+        pytest.raises(WebSocketDisconnect) as refused,
+        http.websocket_connect("/healthz", subprotocols=["graphql-transport-ws"]) as socket,
+    ):
+        socket.receive_text()
+    assert refused.value.code == 1000  # Starlette's refusal of a websocket without a route
+
+
+def test_graphql_websockets_are_served_below_a_root_path(test_database):
+    application = create_app(Settings(database_url=test_database.url))
+    with (
+        TestClient(application, root_path="/api") as http,
+        http.websocket_connect("/api/graphql", subprotocols=["graphql-transport-ws"]) as socket,
+    ):
+        socket.send_json({"type": "connection_init", "payload": {}})
+        assert socket.receive_json() == {"type": "connection_ack"}

@@ -219,3 +219,19 @@ async def test_a_subscription_over_http_is_refused_with_a_code(server):
         response = await http.post("/graphql", json={"query": SESSION_REVOKED})
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_a_client_offering_compression_gets_an_uncompressed_connection(server):
+    # The websockets client offers permessage-deflate, as browsers do; the server as served
+    # (graph/http/serving.py) declines it, and the protocol goes on uncompressed.
+    async with live_client(server) as client:
+        request, response = client.socket.request, client.socket.response
+        assert request is not None
+        assert response is not None
+        assert "permessage-deflate" in (request.headers.get("Sec-WebSocket-Extensions") or "")
+        assert response.headers.get("Sec-WebSocket-Extensions") is None
+        # Messages still go both ways (this one is refused: a subscription needs a field).
+        await client.subscribe("1", "subscription { __typename }")
+        answer = await client.receive()
+        assert answer["type"] == "error"
+        assert answer["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"

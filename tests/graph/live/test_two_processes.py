@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import httpx
 
+from graph.http.serving import uvicorn_arguments
 from tests.graph.live.live import AVAILABILITY, BOOKING_CHANGES, book, gid, live_client, slot, world
 
 START_SECONDS = 20.0
@@ -27,7 +28,7 @@ def _free_port() -> int:
 
 @contextmanager
 def _server_processes(database_url: str, count: int) -> Iterator[list[str]]:
-    """`count` processes of `uvicorn graph.http.app:app`, started together; their base URLs."""
+    """`count` processes of `uvicorn graph.http.app:app` as served, started together; their URLs."""
     environment = os.environ | {"DATABASE_URL": database_url, "GRAPHIQL": "false"}
     ports = [_free_port() for _ in range(count)]
     processes = [
@@ -39,6 +40,7 @@ def _server_processes(database_url: str, count: int) -> Iterator[list[str]]:
                 "graph.http.app:app",
                 "--port",
                 str(port),
+                *uvicorn_arguments(),
                 "--log-level",
                 "warning",
             ],
