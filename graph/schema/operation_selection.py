@@ -31,8 +31,13 @@ class SingleOperation(SchemaExtension):
 
     _requested: str | None = None
 
-    def on_operation(self) -> Iterator[None]:
-        """Note the name the request gave, before Strawberry can fall back to the first one."""
+    def on_parse(self) -> Iterator[None]:
+        """Note the name the request gave, before Strawberry can fall back to the first one.
+
+        Listed before `ParserCache`, so this runs before the document is parsed; not around
+        the whole operation, which for a subscription would keep this hook suspended for its
+        whole life.
+        """
         # Before parsing there is no document to fall back on: this is the request's name.
         self._requested = self.execution_context.operation_name
         yield

@@ -111,23 +111,23 @@ def _process_limits() -> QueryLimits:
 class QueryLimiter(SchemaExtension):
     """Refuse, before execution, operations over the limits of `limits_of(context)`."""
 
-    def on_operation(self) -> Iterator[None]:
-        """Cap the parser's tokens and add the limits' and introspection's rules."""
+    def on_parse(self) -> Iterator[None]:
+        """Cap the parser's tokens and add the limits' rules; then check the document's shape.
+
+        Set up here rather than around the whole operation: a subscription's operation lasts
+        as long as it does, and would keep this hook suspended all along. The extension is
+        listed before `ParserCache`, whose hook parses, so the cap applies to that parse.
+
+        A document over the shape limits is refused before the costlier validation rules
+        run: validation then runs only the rule reporting the refusal (the same class as in
+        the full set, so the validation cache still applies).
+        """
         context = self.execution_context
         self._limits = limits_of(context.context)
         # What Strawberry's MaxTokensLimiter does, with the limit known only per request.
         context.parse_options["max_tokens"] = self._limits.max_tokens
         context.validation_rules = (*context.validation_rules, *validation_rules(self._limits))
         yield
-
-    def on_parse(self) -> Iterator[None]:
-        """Refuse a document over the shape limits before the costlier validation rules run.
-
-        Validation then runs only the rule reporting the refusal (the same class as in the
-        full set, so the validation cache still applies).
-        """
-        yield
-        context = self.execution_context
         document = context.graphql_document
         if document is not None and not within_limits(document, self._limits.shape):
             context.validation_rules = (limits_rule(self._limits.shape),)

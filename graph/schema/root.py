@@ -97,13 +97,16 @@ schema = Schema(
         scalar_map={GeoJSON: GEOJSON_SCALAR, dt.datetime: DATETIME_SCALAR, Decimal: DECIMAL_SCALAR}
     ),
     extensions=[
-        lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         InputHygiene,
+        # Before ParserCache: its `on_parse` caps the parser's tokens.
         QueryLimiter,
         ValidationCodes,  # after QueryLimiter, whose rules it tags
         # After the extensions setting the rules in their `on_validate`, as it validates in its.
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
-        SingleOperation,  # after ValidationCache, whose errors it adds to
+        # After ValidationCache, whose errors it adds to; before ParserCache, as its `on_parse`
+        # notes the operation name the request gave before the document exists.
+        SingleOperation,
+        lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
         MaskUnexpectedErrors,
         OperationMetrics,
         # Last, so its execution hook is the innermost: it turns the cancellation into
