@@ -30,6 +30,7 @@ whole and by weight class.
 
 import dataclasses
 import functools
+import re
 from typing import Any
 
 from sqlalchemy import (
@@ -60,6 +61,10 @@ MAX_SEARCH_LENGTH = 500
 # The shortest last word matched as a prefix: one letter begins most words in a table, and
 # reading all of their matches took 1.4 s over 500,000 media.
 MIN_PREFIX_LENGTH = 2
+# The most words a search takes (after repeats are dropped): `ts_headline`'s work grows with
+# the query's terms, and faster when they repeat a lexeme (`rooms room. Room,` do, and are not
+# dropped): 32 such took 150 ms for 100 highlights on the scale-100 venues, 16 took 20 ms.
+MAX_SEARCH_WORDS = 32
 # The classes a full-text match is ranked by, best first: the weights of the fields that hold
 # the whole query (None: every field), the weight the class adds to the better ones (indexed:
 # a match of the class has a searched word there), and the rank of such a match.
@@ -68,6 +73,7 @@ RANK_CLASSES: tuple[tuple[str | None, str, float], ...] = (
     ("{a,b}", "{b}", 0.5),
     (None, "{c}", 0.25),
 )
+_WORD = re.compile(r"[^\W_]+")
 _MARK_START, _MARK_END = "\ue000", "\ue001"
 # A headline as HTML, replaced in this order by `marked_html` and `marked_html_sql`: the text
 # escaped as `html.escape(text, quote=False)` escapes it (the ampersand first), then each
@@ -97,7 +103,9 @@ class SearchText:
     `words` is the whole text (for `websearch_to_tsquery`); `prefix` the last word reduced to
     letters and digits, None when that word is negated, quoted or `or`; `head` the words
     before it, `head_or` whether they end with `or`; `plain` the words reduced to letters and
-    digits (negated words and `or` left out), for trigram similarity.
+    digits (negated words and `or` left out), for trigram similarity; `excluded` the negated
+    words and phrases, each with its `-` (for `excluding`); `word_count` how many words
+    `words` holds (runs of letters and digits, `or`s aside).
     """
 
     words: str
@@ -105,6 +113,8 @@ class SearchText:
     head_or: bool
     prefix: str | None
     plain: str
+    excluded: str = ""
+    word_count: int = 0
 
     @functools.cached_property
     def query(self) -> ColumnElement[Any]:
@@ -114,7 +124,15 @@ class SearchText:
     @property
     def negated(self) -> bool:
         """Whether the text excludes words (`-word`): a match in part of a row is then no match."""
-        return any(token.startswith("-") for token in self.words.split())
+        return bool(self.excluded) or any(token.startswith("-") for token in self.words.split())
+
+    @functools.cached_property
+    def excluding(self) -> ColumnElement[Any] | None:
+        """A `tsquery` that a text holding none of the `-excluded` words matches, or None."""
+        if not self.excluded:
+            return None
+        excluded: BindParameter[str] = bindparam(None, self.excluded)
+        return func.websearch_to_tsquery(_CONFIG, excluded, type_=TSQUERY)
 
     @functools.cached_property
     def any_word(self) -> ColumnElement[Any]:
@@ -131,6 +149,104 @@ def _reduced(word: str) -> str:
     return "".join(character for character in word if character.isalnum())
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Token:
+    """One whitespace-separated token of a search text (a quoted phrase is one token)."""
+
+    start: int
+    end: int
+    text: str
+    # An odd number of dashes before it (`-word`, `- word`): `websearch_to_tsquery` negates it.
+    negated: bool
+    # Dashes of an alnum-free token before it carry over (`- word`): its meaning is not its own.
+    after_dash: bool
+
+    @property
+    def is_or(self) -> bool:
+        return self.text.lower() == "or"
+
+    @property
+    def excluded(self) -> str:
+        """The part a leading `-` negates: a quoted phrase, or the text up to the first quote."""
+        body = self.text.lstrip("-")
+        if body.startswith('"'):
+            closing = body.find('"', 1)
+            return body if closing < 0 else body[: closing + 1]
+        return body.split('"', 1)[0]
+
+
+def _tokens(words: str) -> list[_Token]:
+    """`words` split at whitespace outside quotes, with the negation each token carries."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    quoted = False
+    for index, character in enumerate(words):
+        if character == '"':
+            quoted = not quoted
+        if character.isspace() and not quoted:
+            if start is not None:
+                spans.append((start, index))
+                start = None
+        elif start is None:
+            start = index
+    if start is not None:
+        spans.append((start, len(words)))
+    tokens = []
+    dashes = 0
+    for start, end in spans:
+        text = words[start:end]
+        leading = len(text) - len(text.lstrip("-"))
+        tokens.append(_Token(start, end, text, (dashes + leading) % 2 == 1, dashes > 0))
+        dashes = dashes + leading if not _reduced(text) else 0
+    return tokens
+
+
+def _deduplicated(words: str, tokens: list[_Token]) -> tuple[str, list[_Token], bool]:
+    """`words` without a plain word repeated within one `or`-separated group, and the tokens left.
+
+    `websearch_to_tsquery` ANDs the tokens between `or`s (`&` binds tighter than `|`), and
+    `x & x` is `x`: the query keeps its meaning, while `ts_headline`'s work grows with the
+    square of a lexeme's repeats (100 `room`s: 3.5 s for a page of 20). Only words of letters
+    and digits (with at most one leading `-`) are compared, case-insensitively in ASCII as the
+    parser folds them; anything else, whose parse depends on its neighbours, stays. Also
+    returns whether the last token repeated a word of its group.
+    """
+    seen: set[str] = set()
+    kept: list[_Token] = []
+    last_repeated = False
+    for index, token in enumerate(tokens):
+        if token.is_or:
+            seen = set()
+            kept.append(token)
+            continue
+        body = token.text.removeprefix("-")
+        if token.after_dash or not body or _reduced(body) != body:
+            kept.append(token)
+            continue
+        key = token.text.lower() if token.text.isascii() else token.text
+        if key in seen:
+            last_repeated = index == len(tokens) - 1
+            continue
+        seen.add(key)
+        kept.append(token)
+    if len(kept) == len(tokens):
+        return words, tokens, False
+    # Removed tokens are whitespace-bounded: what is left reads exactly as it did.
+    text = " ".join(words[token.start : token.end] for token in kept)
+    return text, _tokens(text), last_repeated
+
+
+def search_words(text: str) -> int:
+    """How many words a search text holds once parsed (runs of letters and digits, `or`s aside).
+
+    What the search's SQL work grows with; 0 when the text is refused (no SQL runs then).
+    """
+    try:
+        return parse_search(text).word_count
+    except UnsearchableTextError:
+        return 0
+
+
 def parse_search(text: str) -> SearchText:
     """Split a search box's text; `UnsearchableTextError` when there is nothing to search."""
     words = text.replace("\x00", " ").strip()  # PostgreSQL text cannot hold NUL
@@ -143,13 +259,19 @@ def parse_search(text: str) -> SearchText:
     if not _reduced(words):
         message = "search text has no letters or digits"
         raise UnsearchableTextError(message)
+    words, tokens, last_repeated = _deduplicated(words, _tokens(words))
+    word_count = len(_WORD.findall(words)) - sum(token.is_or for token in tokens)
+    if word_count > MAX_SEARCH_WORDS:
+        message = f"search text has more than {MAX_SEARCH_WORDS} words"
+        raise UnsearchableTextError(message)
 
-    tokens = words.split()
-    last = tokens[-1]
-    head_tokens = tokens[:-1]
+    split = words.split()
+    last = split[-1]
+    head_tokens = split[:-1]
     open_phrase = words.count('"') % 2 == 1 or last.endswith('"')
     typed = not open_phrase and not last.startswith("-") and last.lower() != "or"
-    prefix = _reduced(last) if typed else ""
+    # A last word repeated in its group adds nothing as a prefix: the group holds it whole.
+    prefix = _reduced(last) if typed and not last_repeated else ""
     if len(prefix) < MIN_PREFIX_LENGTH:
         prefix = ""
     head_or = bool(head_tokens) and head_tokens[-1].lower() == "or"
@@ -158,10 +280,21 @@ def parse_search(text: str) -> SearchText:
     plain = " ".join(
         reduced
         for token in tokens
-        if not token.startswith("-") and token.lower() != "or" and (reduced := _reduced(token))
+        if not token.negated and not token.is_or
+        for part in token.text.split()
+        if (reduced := _reduced(part))
+    )
+    excluded = " ".join(
+        f"-{token.excluded}" for token in tokens if token.negated and _reduced(token.excluded)
     )
     return SearchText(
-        words=words, head=" ".join(head_tokens), head_or=head_or, prefix=prefix or None, plain=plain
+        words=words,
+        head=" ".join(head_tokens),
+        head_or=head_or,
+        prefix=prefix or None,
+        plain=plain,
+        excluded=excluded,
+        word_count=word_count,
     )
 
 
@@ -286,11 +419,20 @@ def similar_names(target: Searchable, search: SearchText) -> list[ColumnElement[
 
     `name % words` compares whole strings, `words <% name` the words with the most similar
     part of the name; each is served by the trigram index. None when no words are left.
+    Rows holding a word the search excludes (`-word`) are left out.
     """
     if not search.plain:
         return []
     words = search.plain_words
-    return [target.name.bool_op("%")(words), words.bool_op("<%")(target.name)]
+    similar: list[ColumnElement[bool]] = [
+        target.name.bool_op("%")(words),
+        words.bool_op("<%")(target.name),
+    ]
+    if search.excluding is None:
+        return similar
+    # A row holding an `-excluded` word is no guess for a search that excludes it.
+    allowed = target.vector.bool_op("@@")(search.excluding)
+    return [and_(condition, allowed) for condition in similar]
 
 
 def similar_name(target: Searchable, search: SearchText) -> ColumnElement[bool]:
@@ -383,10 +525,19 @@ def search_match(
     )
 
 
-def headline(target: Searchable, search: SearchText) -> ColumnElement[str]:
-    """The searched text's best fragments with matched words between markers (`marked_html`)."""
-    document = func.translate(target.document, bindparam(None, _MARK_START + _MARK_END), "")
-    return func.ts_headline(_CONFIG, document, search.query, bindparam(None, HEADLINE_OPTIONS))
+def headline(
+    target: Searchable, search: SearchText, by_text: ColumnElement[bool]
+) -> ColumnElement[str]:
+    """The searched text's best fragments with matched words between markers (`marked_html`).
+
+    Unmarked for a row `by_text` says the full text did not find (a similar name): `-excluded`
+    words, or words of a query the row holds only in part, are no match to mark.
+    """
+    markers = _MARK_START + _MARK_END
+    document = func.translate(target.document, bindparam(None, markers), "")
+    marked = func.ts_headline(_CONFIG, document, search.query, bindparam(None, HEADLINE_OPTIONS))
+    dropped = case((by_text, ""), else_=bindparam(None, markers))
+    return func.translate(marked, dropped, "", type_=Text)
 
 
 def marked_html(raw: str | None) -> str | None:

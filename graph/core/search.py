@@ -53,6 +53,7 @@ from graph.core.ranked_page import Branch, BranchedPage
 from models import live_rows
 from models.base import SoftDelete
 from models.search import (
+    MAX_SEARCH_WORDS,
     Searchable,
     SearchText,
     UnsearchableTextError,
@@ -79,8 +80,9 @@ SearchArgument = Annotated[
             "Only items whose text matches these words: accents and word endings ignored, "
             '`"quoted phrases"`, `or` and `-excluded` words understood, the last word also '
             "matched as a prefix from two letters on (type-ahead). When nothing matches, items "
-            "whose name or title is spelt like the words come back instead, marked "
-            "`SIMILAR_NAME`. Empty text is refused."
+            "whose name or title is spelt like the words (and that hold no `-excluded` word) "
+            "come back instead, marked `SIMILAR_NAME`. Empty text, and text of more than "
+            f"{MAX_SEARCH_WORDS} words (a repeated word counts once), are refused."
         )
     ),
 ]
@@ -206,7 +208,7 @@ def list_query(
     extras["rank"] = match.rank
     extras["by_text"] = match.matched_by_text
     if highlight:
-        extras["highlight"] = headline(listed.target, search)
+        extras["highlight"] = headline(listed.target, search, match.matched_by_text)
     branches = [
         Branch(
             (rank_value(rank),),
@@ -271,7 +273,7 @@ class SearchMatch(enum.Enum):
         "SIMILAR_NAME",
         description=(
             "Nothing contained the words, and its name or title is spelt like them (a typo "
-            "fallback): show it as a suggestion."
+            "fallback; it holds none of the `-excluded` words): show it as a suggestion."
         ),
     )
 

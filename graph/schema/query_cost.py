@@ -37,7 +37,7 @@ from graphql import (
 )
 
 from graph.core.paging import DEFAULT_PAGE_SIZE
-from models.search import MAX_SEARCH_LENGTH
+from models.search import search_words
 
 PAGE_ARGUMENTS = ("first", "last")
 
@@ -52,11 +52,15 @@ PAGE_ARGUMENTS = ("first", "last")
 SEARCH_COST = 100
 # Each word is one more lexeme to look up, rank and fall back on: 72 words took 50 ms more
 # than 2 on the venues and 300 ms more on the media (about 40 units a word on the smaller).
+# Words are counted as the SQL gets them: repeats dropped (`room room` is one), at most
+# `MAX_SEARCH_WORDS` (more is refused before any SQL runs).
 SEARCH_TERM_COST = 40
 # `highlight` runs `ts_headline` on each returned row: it re-parses the row's whole text and
-# matches every word (a 72-word query with highlight took about 4 s on the issue's data).
-# Per row and per word.
+# matches every word; per row and per word, plus the square of the words over 16: its cover
+# search grows faster than the words where they stem alike (`rooms room. Room,` are not
+# dropped as repeats). 32 such took 1.5 ms a row on the scale-100 venues, 16 took 0.2 ms.
 HIGHLIGHT_TERM_COST = 2
+HIGHLIGHT_SQUARED_TERMS_PER_UNIT = 16
 # The root `search` runs the search on venues and on media and merges them (a union).
 SEARCH_TABLES = 2
 # `near`: a GiST range scan on geography and a spheroid distance per candidate row.
@@ -134,7 +138,7 @@ class _CostWalker:
         if definition is None:
             return 1  # __typename and introspection fields
         if node.name.value == "highlight":
-            return 1 + HIGHLIGHT_TERM_COST * search.terms
+            return 1 + highlight_cost(search.terms)
         values = self._argument_values(node, definition)
         multiplier = _page_size(values, definition)
         own, below = _argument_cost(node.name.value, parent, values, search)
@@ -155,6 +159,11 @@ class _CostWalker:
                 argument_node.value, argument.type, self._variables
             )
         return values
+
+
+def highlight_cost(terms: int) -> int:
+    """What `highlight` costs on one row of a search of `terms` words (besides the field)."""
+    return HIGHLIGHT_TERM_COST * terms + terms * terms // HIGHLIGHT_SQUARED_TERMS_PER_UNIT
 
 
 def _page_size(values: Mapping[str, Any], definition: GraphQLField) -> int:
@@ -181,7 +190,7 @@ def _argument_cost(
     if name == "search" and parent.name == "Query":
         text, tables = values.get("query"), SEARCH_TABLES
     if isinstance(text, str):
-        terms = len(text[:MAX_SEARCH_LENGTH].split())
+        terms = search_words(text)
         cost += tables * (SEARCH_COST + SEARCH_TERM_COST * terms)
         search = _Search(terms=terms)
     if values.get("near") is not None:

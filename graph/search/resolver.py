@@ -49,6 +49,7 @@ from graph.entities.media.type import Media
 from graph.entities.venue.type import Venue
 from graph.search.connections import SearchResultConnection, SearchResultEdge
 from models.search import (
+    MAX_SEARCH_WORDS,
     MEDIA,
     VENUES,
     headline,
@@ -79,8 +80,9 @@ async def search(
                 "What the user typed: accents and word endings ignored, "
                 '`"quoted phrases"`, `or` and `-excluded` words understood, the last word also '
                 "matched as a prefix (from two letters). When nothing matches, venues and media "
-                "whose name or title is spelt like the words come back, marked `SIMILAR_NAME`. "
-                "Empty text is refused."
+                "whose name or title is spelt like the words (holding no `-excluded` word) come "
+                "back, marked `SIMILAR_NAME`. Empty text, and text of more than "
+                f"{MAX_SEARCH_WORDS} words (a repeated word counts once), are refused."
             )
         ),
     ],
@@ -209,7 +211,10 @@ def plan_results(  # noqa: PLR0913 - the field's arguments, as its resolver rece
     is_venue = hits.c.kind == "Venue"
     extras: dict[str, ColumnElement[Any]] = {"rank": hits.c.rank, "by_text": hits.c.by_text}
     if highlight:
-        extras["highlight"] = case((is_venue, headline(VENUES, text)), else_=headline(MEDIA, text))
+        by_text = hits.c.by_text
+        extras["highlight"] = case(
+            (is_venue, headline(VENUES, text, by_text)), else_=headline(MEDIA, text, by_text)
+        )
     if place is not None:
         latitude, longitude = place.latitude, place.longitude
         extras["distance"] = case(

@@ -1,12 +1,14 @@
 """`models.search`: how search-box text is parsed and what the SQL it builds matches."""
 
 import pytest
-from sqlalchemy import Text, cast, func, literal, select
+from sqlalchemy import Text, cast, func, literal, literal_column, select, true
 
 from models import Venue
 from models.search import (
     MAX_SEARCH_LENGTH,
+    MAX_SEARCH_WORDS,
     VENUES,
+    SearchText,
     UnsearchableTextError,
     headline,
     marked_html,
@@ -146,7 +148,7 @@ async def test_fallback_rank_is_the_name_similarity(session):
 
 
 async def test_headline_marks_matches_and_marked_html_escapes(session, venues):
-    statement = select(headline(VENUES, parse_search("quiet cafe"))).where(
+    statement = select(headline(VENUES, parse_search("quiet cafe"), true())).where(
         Venue.id == venues["Café Noir"].id
     )
     raw = (await session.execute(statement)).scalar_one()
@@ -155,3 +157,76 @@ async def test_headline_marks_matches_and_marked_html_escapes(session, venues):
     )
     assert marked_html("a < b & \ue000c\ue001") == "a &lt; b &amp; <mark>c</mark>"
     assert marked_html(None) is None
+
+
+def as_typed(text: str) -> SearchText:
+    """`text` parsed as before repeats were dropped (the words, head and prefix as typed)."""
+    split = text.split()
+    last, head = split[-1], split[:-1]
+    prefix = "".join(c for c in last if c.isalnum())
+    typed = not last.startswith("-") and last.lower() != "or" and len(prefix) >= 2
+    head_or = bool(head) and head[-1].lower() == "or"
+    return SearchText(
+        words=text,
+        head=" ".join(head[:-1] if head_or else head),
+        head_or=head_or,
+        prefix=prefix if typed else None,
+        plain="",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "prefix"),
+    [
+        ("room " * 100, "room", None),
+        ("Room ROOM room", "Room", None),
+        ("kitchen room kitchen", "kitchen room", None),
+        ("kitchen kitchen room", "kitchen room", "room"),
+        ("a b a or b a b", "a b or b a", None),
+        ("loft -noisy loft -noisy", "loft -noisy", None),
+        ("loft or loft", "loft or loft", "loft"),
+        ('"open kitchen" "open kitchen" kit', '"open kitchen" "open kitchen" kit', "kit"),
+        ("x - kitchen kitchen", "x - kitchen kitchen", "kitchen"),
+        ("room. room room", "room. room", None),
+    ],
+)
+async def test_a_word_repeated_in_its_group_is_dropped_and_the_query_means_the_same(
+    session, text, words, prefix
+):
+    parsed = parse_search(text)
+    assert (parsed.words, parsed.prefix) == (words, prefix)
+    documents = [
+        "room", "kitchen room", "kitchenette room", "roomy kitchen", "b a", "b", "loft",
+        "loft noisy", "open kitchen", "kitchen open", "x", "x kitchen", "kitchens rooms", "roomy",
+    ]  # fmt: skip
+    for document in documents:
+        vector = func.to_tsvector(literal_column("'sartiq'::regconfig"), literal(document))
+        typed_query = as_typed(text.strip()).query
+        statement = select(vector.bool_op("@@")(parsed.query), vector.bool_op("@@")(typed_query))
+        deduplicated, typed = (await session.execute(statement)).one()
+        assert deduplicated == typed, (text, document)
+
+
+@pytest.mark.parametrize(
+    ("text", "plain", "excluded"),
+    [
+        ("kitchen -kitchen", "kitchen", "-kitchen"),
+        ('kitchn -"open kitchen" loft', "kitchn loft", '-"open kitchen"'),
+        ("x - kitchen", "x", "-kitchen"),
+        ("x --kitchen", "x kitchen", ""),
+        ('x "a -b" c', "x a b c", ""),
+        ("x -!", "x", ""),
+    ],
+)
+def test_excluded_words_are_kept_apart_from_the_fallback_words(text, plain, excluded):
+    parsed = parse_search(text)
+    assert (parsed.plain, parsed.excluded) == (plain, excluded)
+
+
+def test_a_search_takes_at_most_so_many_words():
+    words = [f"w{index}" for index in range(MAX_SEARCH_WORDS)]
+    assert parse_search(" ".join(words)).word_count == MAX_SEARCH_WORDS
+    assert parse_search(" or ".join(words)).word_count == MAX_SEARCH_WORDS
+    with pytest.raises(UnsearchableTextError, match="more than 32 words"):
+        parse_search(" ".join([*words, "one-more"]))
+    assert parse_search(" ".join(["room"] * 100)).word_count == 1

@@ -11,9 +11,11 @@ from graph.schema.query_cost import (
     SEARCH_COST,
     SEARCH_TABLES,
     SEARCH_TERM_COST,
+    highlight_cost,
     operation_cost,
 )
 from graph.schema.root import schema
+from models.search import MAX_SEARCH_WORDS, search_words
 
 GRAPHQL_SCHEMA = schema._schema  # noqa: SLF001 - graphql-core's schema, which the cost walks
 
@@ -159,10 +161,24 @@ def test_search_words_and_highlight_are_priced():
     assert two == plain + SEARCH_COST + 2 * SEARCH_TERM_COST
     highlighted = cost(HIGHLIGHT, {"q": "loft cafe"})
     # `highlight` is one more field per row, and `ts_headline` per row and per word.
-    assert highlighted == two + 20 * (1 + 2 * HIGHLIGHT_TERM_COST)
-    words = " ".join(["loft"] * 72)
-    long_search = cost(HIGHLIGHT, {"q": words})
-    assert long_search <= 10_000 < 2 * long_search
+    assert highlighted == two + 20 * (1 + highlight_cost(2))
+    assert highlight_cost(2) == 2 * HIGHLIGHT_TERM_COST
+
+
+def test_search_words_are_priced_as_the_sql_gets_them():
+    # Repeats are searched once; text the search refuses runs no SQL.
+    assert cost(HIGHLIGHT, {"q": " ".join(["loft"] * 72)}) == cost(HIGHLIGHT, {"q": "loft"})
+    too_many = " ".join(f"w{index}" for index in range(MAX_SEARCH_WORDS + 1))
+    assert cost(SEARCH, {"q": too_many}) == cost(SEARCH, {"q": "!!!"})
+    # The most words a search takes, stemming alike: highlighted, a page of 20 fits the
+    # limit and the largest page does not (`ts_headline` grows faster than the words).
+    alike = " ".join(
+        f"loft{mark}" for mark in [*".,;:!?/|+=*&^%$#@~<>[]{}()-_", "s", "s.", "s,", "s!"]
+    )
+    assert search_words(alike) == MAX_SEARCH_WORDS
+    page = "query($q: String, $n: Int) { venues(first: $n, search: $q) { edges { highlight } } }"
+    assert cost(page, {"q": alike, "n": 20}) <= 10_000 < cost(page, {"q": alike, "n": 100})
+    assert highlight_cost(32) > 2 * highlight_cost(16)
 
 
 def test_the_root_search_prices_both_tables():
@@ -187,6 +203,6 @@ def test_a_fragment_spread_many_times_costs_as_if_inlined():
     fragment E on VenueListEdge { highlight node { id } }
     """
     # The fragment under the search prices `highlight`; under the plain list it does not.
-    searched_list = 1 + SEARCH_COST + SEARCH_TERM_COST + 2 * (1 + 1 + HIGHLIGHT_TERM_COST + 2)
+    searched_list = 1 + SEARCH_COST + SEARCH_TERM_COST + 2 * (1 + 1 + highlight_cost(1) + 2)
     plain_list = 1 + 3 * (1 + 1 + 2)
     assert cost(searched, {"q": "loft"}) == searched_list + plain_list
