@@ -72,6 +72,11 @@ query GrowthMediaSearched($q: String!) {
   media(first: 20, search: $q) { edges { rank node { id title } } }
 }
 """
+MEDIA_SEARCHED_NEWEST = """
+query GrowthMediaSearchedNewest($q: String!) {
+  media(first: 20, search: $q, orderBy: CREATED_AT_DESC) { edges { node { id title } } }
+}
+"""
 
 
 def _page_two(post: Callable[[Scenario], dict[str, Any]]) -> dict[str, Any]:
@@ -105,6 +110,10 @@ PROBES = (
     ),
     Probe(Scenario("search studio", "", SEARCH_EVERYTHING, {"q": "studio"})),
     Probe(Scenario("media search garden", "", MEDIA_SEARCHED, {"q": "garden"})),
+    # A word no title holds, only captions: the title and tag classes are empty.
+    Probe(Scenario("media search happy", "", MEDIA_SEARCHED, {"q": "happy"})),
+    Probe(Scenario("search happy", "", SEARCH_EVERYTHING, {"q": "happy"})),
+    Probe(Scenario("media happy newest", "", MEDIA_SEARCHED_NEWEST, {"q": "happy"})),
     *(Probe(operation) for operation in READ_OPERATIONS),
 )
 
