@@ -365,7 +365,13 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
         query.ordering(order.value) if order.value in {RELEVANCE, DISTANCE} else orderings[order]
     )
     window = page_window(ordering, first=first, after=after, last=last, before=before)
+    searched: tuple[ColumnElement[bool], Mapping[str, ColumnElement[bool]]] | None = None
     if order.value == RELEVANCE and query.branched is not None:  # by rank, branch by branch
+        searched = query.branched.page(ordering, window), query.branched.outside(ordering, window)
+    elif query.match is not None and order.value != DISTANCE:  # in a column's order
+        searched = searched_page(query.listed, query.conditions, query.match, ordering, window)
+    if searched is not None:
+        # The page reads only the rows `among` holds; `matched` is what totalCount counts.
         return PageQuery(
             model,
             query.conditions,
@@ -374,24 +380,8 @@ def plan_searched_page(  # noqa: PLR0913 - a list's Relay, search and order argu
             bool(deleted_rows),
             extras=query.extras,
             matched=query.matched,
-            among=query.branched.page(ordering, window),
-            outside=query.branched.outside(ordering, window),
-            plan_as_search=True,
-        )
-    if query.match is not None and order.value != DISTANCE:  # in a column's order
-        in_order, outside = searched_page(
-            query.listed, query.conditions, query.match, ordering, window
-        )
-        return PageQuery(
-            model,
-            query.conditions,
-            ordering,
-            window,
-            bool(deleted_rows),
-            extras=query.extras,
-            matched=query.matched,
-            among=in_order,
-            outside=outside,
+            among=searched[0],
+            outside=searched[1],
             plan_as_search=True,
         )
     listed_rows = [*query.conditions, *query.matched]
