@@ -12,12 +12,13 @@ seconds to start on a 2-core machine.
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.run import free_port
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 TOOLS = ("initdb", "pg_ctl", "pg_basebackup", "psql")
@@ -55,14 +56,6 @@ def missing_tools() -> str | None:
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "runuser is missing (needed to run PostgreSQL as postgres when root)"
     return None
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _as_postgres(command: list[str]) -> list[str]:
