@@ -23,7 +23,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketClose
 from strawberry.asgi import GraphQL
@@ -63,9 +63,11 @@ from graph.http.request_data import request_data_from_body, request_data_from_qu
 from graph.http.websocket import CloseCode, LiveLimits, LiveTransportHandler, sign_in
 from graph.live.context import ConnectionContext, EventDatabase
 from graph.live.listener import Listener
+from graph.schema import unavailability
 from graph.schema.consistency import CONSISTENCY_HEADER, response_token
 from graph.schema.error_codes import ensure_codes
 from graph.schema.persisted_queries import PersistedQueries
+from graph.schema.unavailability import DatabaseUnavailableError
 
 # The methods /graphql takes; it refuses every other one itself, with this `Allow`.
 METHODS = ("GET", "POST")
@@ -171,14 +173,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if self.open_context is None:
             message = "GraphQLEndpoint needs open_context to answer operations"
             raise RuntimeError(message)
-        async with self.open_context(request) as context:
-            context.request = request
-            request.state.graphql_context = context  # for `get_context` and `process_result`
-            response = await self.run(request)
-            token = response_token(context.db)
-            if token is not None:
-                response.headers[CONSISTENCY_HEADER] = token
-            return response
+        try:
+            async with self.open_context(request) as context:
+                context.request = request
+                request.state.graphql_context = context  # for `get_context` and `process_result`
+                response = await self.run(request)
+                token = response_token(context.db)
+                if token is not None:
+                    response.headers[CONSISTENCY_HEADER] = token
+                return response
+        except DatabaseUnavailableError:
+            return database_unavailable_response(accept)
 
     async def serve_websocket(self, websocket: WebSocket, limits: LiveLimits) -> None:
         """One graphql-transport-ws connection, if the worker has room for it (else 1013)."""
@@ -375,6 +380,23 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             and not request.query_params.get("extensions")
             and not request.query_params.get("documentId")
         )
+
+
+def database_unavailable_response(accept: str | None) -> Response:
+    """A GraphQL-shaped 503 when the database fails before the operation could run.
+
+    No `data`: nothing ran (as for a request error), in the media type `Accept` asks for.
+    """
+    error = {"message": unavailability.MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}
+    return JSONResponse(
+        {"errors": [error]},
+        status_code=503,
+        headers={
+            "Retry-After": str(unavailability.RETRY_AFTER_SECONDS),
+            "Cache-Control": "no-store",
+        },
+        media_type=response_media_type(accept),
+    )
 
 
 class _RefusedResultError(Exception):

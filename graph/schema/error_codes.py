@@ -50,7 +50,7 @@ class ValidationCodes(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         """Replace the operation's rules by their tagged versions, the same classes each time.
 
-        In the validation step (placed before ValidationCache, which validates), not around
+        In the validation step (placed before the validation cache, which validates), not around
         the operation, whose hooks a subscription keeps for its whole life.
         """
         context = self.execution_context

@@ -15,7 +15,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Self
 
@@ -70,10 +70,12 @@ class QueryLimits:
             request_timeout_seconds=settings.request_timeout_seconds,
         )
 
-    @property
-    def shape(self) -> ShapeLimits:
-        """The limits checked on the document's shape (graph/schema/query_depth.py)."""
-        return ShapeLimits(
+    # Made once (graph/schema/query_depth.py checks it on every request's document).
+    shape: ShapeLimits = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Derive the limits checked on the document's shape."""
+        shape = ShapeLimits(
             max_depth=self.max_depth,
             max_aliases=self.max_aliases,
             # A document whose fields, fragments inlined, outnumber the cost limit costs
@@ -82,6 +84,7 @@ class QueryLimits:
             max_width=self.max_selections,
             max_same_name_pairs=self.max_same_name_pairs,
         )
+        object.__setattr__(self, "shape", shape)  # frozen: set once, here
 
 
 @lru_cache(maxsize=32)

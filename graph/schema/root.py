@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -35,10 +36,12 @@ from graph.schema import graphql_core_fixes
 from graph.schema.consistency import ReadConsistency
 from graph.schema.deadline import RequestDeadline
 from graph.schema.error_codes import MaskUnexpectedErrors, ValidationCodes, assign_code
+from graph.schema.extension_hooks import HookRunner
 from graph.schema.input_hygiene import InputHygiene
 from graph.schema.metrics import OperationMetrics, count_errors
 from graph.schema.operation_selection import SingleOperation
 from graph.schema.query_limits import PARSED_DOCUMENTS_CACHED, QueryLimiter
+from graph.schema.validation_cache import TextValidationCache, ValidationResults
 from graph.search.queries import SearchQueries
 
 
@@ -68,7 +71,13 @@ class Mutation(AccountMutations, VenueMutations, BookingMutations, MediaMutation
 
 
 class Schema(strawberry.Schema):
-    """Strawberry's schema, with our error codes."""
+    """Strawberry's schema, with our error codes and a leaner runner of extension hooks."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Strawberry's runner, finding each class's hooks once (schema/extension_hooks.py)."""
+        return HookRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -87,6 +96,9 @@ class Schema(strawberry.Schema):
 
 graphql_core_fixes.install()
 
+# Shared by every request's validation (graph/schema/validation_cache.py).
+VALIDATION_RESULTS = ValidationResults(maxsize=PARSED_DOCUMENTS_CACHED)
+
 schema = Schema(
     query=Query,
     mutation=Mutation,
@@ -102,8 +114,8 @@ schema = Schema(
         QueryLimiter,
         ValidationCodes,  # after QueryLimiter, whose rules it tags
         # After the extensions setting the rules in their `on_validate`, as it validates in its.
-        lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_CACHED),
-        # After ValidationCache, whose errors it adds to; before ParserCache, as its `on_parse`
+        lambda: TextValidationCache(VALIDATION_RESULTS),
+        # After the validation cache, whose errors it adds to; before ParserCache, as its `on_parse`
         # notes the operation name the request gave before the document exists.
         SingleOperation,
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_CACHED),
