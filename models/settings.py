@@ -145,12 +145,7 @@ class Settings(BaseSettings):
     @classmethod
     def split_replica_urls(cls, value: object) -> object:
         """`["postgresql://r1/db", ...]` or `postgresql://r1/db,postgresql://r2/db`."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return tuple(json.loads(text))
-            return tuple(part.strip() for part in text.split(",") if part.strip())
-        return value
+        return _listed(value)
 
     @field_validator("database_replica_urls")
     @classmethod
@@ -163,18 +158,15 @@ class Settings(BaseSettings):
     @field_validator("persisted_documents_manifests", mode="before")
     @classmethod
     def split_paths(cls, value: object) -> object:
-        """`a.json,b.json` (as the environment gives it) is two paths."""
-        if isinstance(value, str):
-            return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
-        return value
+        """`a.json,b.json` or `["a.json", "b.json"]` (as the environment gives it): two paths."""
+        listed = _listed(value)
+        return tuple(Path(part) for part in listed) if isinstance(listed, tuple) else listed
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod
     def split_origins(cls, value: object) -> object:
-        """`https://a.example,https://b.example` (as the environment gives it) is two origins."""
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
+        """`https://a.example,https://b.example` or a JSON list of them: two origins."""
+        return _listed(value)
 
     @property
     def libpq_url(self) -> str:
@@ -194,6 +186,23 @@ class Settings(BaseSettings):
         """Where the subscriptions' listening connection goes, for asyncpg.connect."""
         url = self.database_listen_url or self.database_url
         return str(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _listed(value: object) -> object:
+    """A list setting from the environment: a JSON list, or items separated by commas.
+
+    Both spellings are common (pydantic-settings decodes JSON for lists, `.env` files tend
+    to use commas), so each list setting takes both. Anything but a string (a Python caller's
+    tuple) is left to pydantic.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        # Not JSON: a ValueError, which pydantic reports as this setting's error.
+        items: list[object] = json.loads(text)
+        return tuple(str(item).strip() for item in items if str(item).strip())
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 @lru_cache(maxsize=1)

@@ -197,11 +197,17 @@ Edge = tuple[Any, dict[str, Any]]
 def _http_edges(settings: Settings) -> list[Edge]:
     """The middlewares every HTTP request passes, innermost first (as `add_middleware` stacks).
 
-    CORS, when origins are configured: Starlette's middleware answers the browsers' preflight
-    OPTIONS (which /graphql refuses otherwise) and adds the headers to every answer. Then,
-    outermost, the request size and time limits.
+    The request size and time limits, then, outermost when origins are configured, CORS:
+    Starlette's middleware answers the browsers' preflight OPTIONS (which /graphql refuses
+    otherwise) and adds its headers to every answer, the limits' refusals (413, 431, 408)
+    included, so that a page on an allowed origin can read why it was refused.
     """
-    edges: list[Edge] = []
+    limits = {
+        "max_bytes": settings.max_request_bytes,
+        "max_header_bytes": settings.max_header_bytes,
+        "body_timeout_seconds": settings.request_body_timeout_seconds,
+    }
+    edges: list[Edge] = [(RequestSizeLimit, limits)]
     if settings.cors_allowed_origins:
         cors = {
             "allow_origins": list(settings.cors_allowed_origins),
@@ -217,12 +223,6 @@ def _http_edges(settings: Settings) -> list[Edge]:
             "max_age": 600,
         }
         edges.append((CORSMiddleware, cors))
-    limits = {
-        "max_bytes": settings.max_request_bytes,
-        "max_header_bytes": settings.max_header_bytes,
-        "body_timeout_seconds": settings.request_body_timeout_seconds,
-    }
-    edges.append((RequestSizeLimit, limits))
     return edges
 
 

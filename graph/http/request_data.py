@@ -62,7 +62,8 @@ def _check_media_type(content_type: str | None) -> None:
 def _is_json_in_utf8(content_type: str) -> bool:
     media_type, parameters = parse_content_type(content_type)
     charset = parameters.get("charset", "utf-8").lower()
-    return media_type == JSON and charset in {"utf-8", "utf8"}
+    # Media types are case-insensitive (RFC 9110, 8.3.1): `APPLICATION/JSON` is JSON.
+    return media_type.lower() == JSON and charset in {"utf-8", "utf8"}
 
 
 def _query_parameters(parameters: Mapping[str, object]) -> dict[str, object]:

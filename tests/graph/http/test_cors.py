@@ -52,3 +52,23 @@ def test_origins_are_read_comma_separated_from_the_environment(monkeypatch):
 
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", f"{APP}, https://admin.example.com")
     assert Settings().cors_allowed_origins == (APP, "https://admin.example.com")
+
+
+def test_origins_are_read_as_a_json_list_from_the_environment_too(monkeypatch):
+    from models.settings import Settings  # noqa: PLC0415 - read after the variable is set
+
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", f'["{APP}", "https://admin.example.com"]')
+    assert Settings().cors_allowed_origins == (APP, "https://admin.example.com")
+
+
+async def test_a_refusal_of_the_size_limit_is_readable_by_an_allowed_origin(session):
+    async with serving(session, cors_allowed_origins=(APP,), max_request_bytes=1_000) as client:
+        answer = await client.post(
+            "/graphql",
+            json={"query": "{ __typename }", "variables": {"pad": "x" * 2_000}},
+            headers={"Origin": APP},
+        )
+
+    assert answer.status_code == 413
+    assert answer.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert answer.headers["access-control-allow-origin"] == APP

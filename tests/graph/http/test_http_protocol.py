@@ -366,6 +366,26 @@ async def test_large_headers_within_the_limit_and_a_good_body_run(client):
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "APPLICATION/JSON",
+        "Application/Json; Charset=UTF-8",
+        "application/json;charset=utf8",
+    ],
+)
+async def test_json_is_json_whatever_the_case_of_its_media_type(client, content_type):
+    answer = await client.post(
+        "/graphql",
+        content=b'{"query": "{ __typename }"}',
+        headers={"Content-Type": content_type},
+    )
+
+    assert answer.status_code == 200
+    assert answer.json() == {"data": {"__typename": "Query"}}
+
+
 async def test_a_get_query_still_runs(client):
     response = await client.get(
         "/graphql",
