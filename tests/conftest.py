@@ -72,7 +72,8 @@ async def _create_database(admin_dsn: str, name: str) -> None:
         await connection.close()
 
 
-async def _drop_database(admin_dsn: str, name: str) -> None:
+async def drop_database(admin_dsn: str, name: str) -> None:
+    """Drop database `name`, its connections closed first (a test's own database)."""
     connection = await asyncpg.connect(admin_dsn)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -94,7 +95,7 @@ def test_database() -> Iterator[TestDatabase]:
         command.upgrade(alembic_config(url), "head")
         yield TestDatabase(url=url, name=name, admin_dsn=admin_dsn)
     finally:
-        asyncio.run(_drop_database(admin_dsn, name))
+        asyncio.run(drop_database(admin_dsn, name))
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ For each phase of an operation (operation, parsing, validation, execution), Stra
 runner asks every extension's class whether it has the phase's hook and wraps the hook with
 `contextlib.contextmanager`, which copies the function's metadata (`functools.update_wrapper`)
 each time: four phases times our twelve extensions on every request, about a tenth of a small
-read's CPU (py-spy, VenueDetails). Which hooks a class has does not change after import, so
+read's CPU (py-spy, Viewer). Which hooks a class has does not change after import, so
 `HookRunner` decides it once per list of extension classes and phase, and makes each hook's
 wrapper factory once. Everything else is Strawberry's: the same context-manager classes,
 entered in the same order by the same exit stacks, so errors and cancellation travel through

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
@@ -30,6 +29,7 @@ from graph.core.global_id import encode_global_id
 from graph.http.app import create_app
 from models.provisioning import create_database_if_missing, migrate_to_head
 from models.settings import Settings
+from tests.conftest import drop_database
 from tests.factories import make_booking, make_login_session, make_user, make_venue
 
 
@@ -45,15 +45,7 @@ def database() -> Iterator[str]:
         yield text
     finally:
         admin = url.set(database="postgres").render_as_string(hide_password=False)
-        asyncio.run(_drop(libpq(admin), name))
-
-
-async def _drop(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+        asyncio.run(drop_database(libpq(admin), name))
 
 
 @pytest.fixture(scope="module")
