@@ -38,6 +38,7 @@ class ErrorCode(enum.StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     BAD_CONSISTENCY_TOKEN = "BAD_CONSISTENCY_TOKEN"  # noqa: S105 - a code, not a secret
+    CROSS_ORIGIN_REFUSED = "CROSS_ORIGIN_REFUSED"
 
 
 class ClientError(GraphQLError):
@@ -189,6 +190,12 @@ class BadConsistencyTokenError(RequestRefusedError):
     """A consistency token (header or `extensions.consistencyToken`) this server never gave."""
 
     code = ErrorCode.BAD_CONSISTENCY_TOKEN
+
+
+class CrossOriginRefusedError(RequestRefusedError):
+    """A CORS preflight asking for an origin, method or header the server does not allow."""
+
+    code = ErrorCode.CROSS_ORIGIN_REFUSED
 
 
 class PersistedQueryRefusedError(RequestRefusedError):

@@ -13,7 +13,6 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -24,6 +23,7 @@ from graph.core.errors import RequestRefusedError
 from graph.core.read_routing import ReadRouter, Replica
 from graph.core.request_database import RequestDatabase
 from graph.http.authentication import client_ip
+from graph.http.cross_origin import CrossOrigin
 from graph.http.endpoint import GraphQLEndpoint
 from graph.http.errors import http_error, refused_request
 from graph.http.graphiql import ASSETS_DIR, ASSETS_URL_PATH
@@ -197,10 +197,10 @@ Edge = tuple[Any, dict[str, Any]]
 def _http_edges(settings: Settings) -> list[Edge]:
     """The middlewares every HTTP request passes, innermost first (as `add_middleware` stacks).
 
-    The request size and time limits, then, outermost when origins are configured, CORS:
-    Starlette's middleware answers the browsers' preflight OPTIONS (which /graphql refuses
-    otherwise) and adds its headers to every answer, the limits' refusals (413, 431, 408)
-    included, so that a page on an allowed origin can read why it was refused.
+    The request size and time limits, then, outermost when origins are configured, CORS
+    (graph/http/cross_origin.py): it answers the browsers' preflight OPTIONS (which /graphql
+    refuses otherwise) and adds its headers to every answer, the limits' refusals (413, 431,
+    408) included, so that a page on an allowed origin can read why it was refused.
     """
     limits = {
         "max_bytes": settings.max_request_bytes,
@@ -222,7 +222,7 @@ def _http_edges(settings: Settings) -> list[Edge]:
             "expose_headers": ["ETag", "Retry-After", CONSISTENCY_HEADER],
             "max_age": 600,
         }
-        edges.append((CORSMiddleware, cors))
+        edges.append((CrossOrigin, cors))
     return edges
 
 

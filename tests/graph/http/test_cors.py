@@ -72,3 +72,29 @@ async def test_a_refusal_of_the_size_limit_is_readable_by_an_allowed_origin(sess
     assert answer.status_code == 413
     assert answer.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
     assert answer.headers["access-control-allow-origin"] == APP
+
+
+async def test_a_refused_preflight_is_json_with_a_code_naming_what_was_refused(session):
+    async with serving(session, cors_allowed_origins=(APP,)) as client:
+        origin = await client.options(
+            "/graphql", headers={**PREFLIGHT, "Origin": "https://evil.example"}
+        )
+        header = await client.options(
+            "/graphql", headers={**PREFLIGHT, "Access-Control-Request-Headers": "x-unknown"}
+        )
+
+    assert origin.status_code == 400
+    assert origin.headers["content-type"].startswith("application/json")
+    assert origin.json() == {
+        "errors": [
+            {
+                "message": "This cross-origin request is not allowed: its origin.",
+                "extensions": {"code": "CROSS_ORIGIN_REFUSED"},
+            }
+        ]
+    }
+    assert "access-control-allow-origin" not in origin.headers
+    assert header.status_code == 400
+    assert header.json()["errors"][0]["message"].endswith("its headers.")
+    # The origin is allowed: the browser may read the refusal.
+    assert header.headers["access-control-allow-origin"] == APP
