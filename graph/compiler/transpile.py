@@ -23,9 +23,7 @@ import dataclasses
 import itertools
 import json
 import logging
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -99,6 +97,7 @@ from graph.compiler.builder import (
     plan_operation,
 )
 from graph.compiler.catalog import ChildList, CompiledType, catalog
+from graph.core.bounded_cache import MISSING, BoundedCache
 from graph.core.child_connection import hashable, plan_child_page
 from graph.core.context import Context
 from graph.core.enums import BookingStatus
@@ -133,34 +132,6 @@ _DEFINITION = "strawberry-definition"
 # bound for all plans, so many documents or argument sets cannot grow a worker's memory.
 STATEMENTS_CACHED = 1024
 PIECES_CACHED = 4096
-_NEVER = object()
-
-
-class BoundedCache:
-    """A process-wide least-recently-used map of at most `maxsize` entries, safe across threads."""
-
-    def __init__(self, maxsize: int) -> None:
-        """Keep at most `maxsize` entries."""
-        self.maxsize = maxsize
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:  # noqa: ANN401 - what was put, or `_NEVER`
-        """The value put under `key`, or `_NEVER` if none is kept."""
-        with self._lock:
-            if key not in self._entries:
-                return _NEVER
-            self._entries.move_to_end(key)
-            return self._entries[key]
-
-    def put(self, key: Hashable, value: object) -> None:
-        """Keep `value` under `key`, dropping the least recently used entry past the bound."""
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
-
-
 _STATEMENTS = BoundedCache(STATEMENTS_CACHED)
 _PIECES = BoundedCache(PIECES_CACHED)
 # Whole bindings (SQL and values) per plan, viewer and variables as sent: a client repeats the
@@ -274,7 +245,7 @@ class Slot:
             hashable(coerced),
         )
         cached = _PIECES.get(key)
-        if cached is not _NEVER:
+        if cached is not MISSING:
             found: Built | None = cached
             return found
         found = self._build(request, coerced)
@@ -563,7 +534,7 @@ class Plan:
         key = _binding_key(self.serial, variables, context)
         if key is not None:
             cached = _BINDINGS.get(key)
-            if cached is not _NEVER:
+            if cached is not MISSING:
                 binding: Binding | None = cached
                 return binding
         binding = self._bind(variables, context, schema)
@@ -593,7 +564,7 @@ class Plan:
             return None  # nothing left for a statement to answer
         shape = tuple(item.shape for item in found)
         statement = _STATEMENTS.get((self.serial, shape))
-        if statement is _NEVER:
+        if statement is MISSING:
             pieces = [
                 None if item is _SKIPPED or item is _DEMOTED else item.piece for item in found
             ]

@@ -38,10 +38,10 @@ _HOOKS: dict[tuple[str, tuple[type[SchemaExtension], ...]], Hooks | None] = {}
 
 
 def _factory(extension_class: type[SchemaExtension], phase: str) -> tuple[HookFactory, bool] | None:
-    """The phase's hook of `extension_class` as a factory of context managers; None if it has none.
+    """The phase's hook of `extension_class` as a factory of context managers.
 
-    None too for a hook written as a plain function or coroutine: Strawberry wraps those
-    per extension (`from_callable`), and the runner leaves them to it.
+    None for a hook written as a plain function or coroutine: Strawberry wraps those per
+    extension (`from_callable`), and the runner leaves them to it.
     """
     hook = getattr(extension_class, phase)
     if inspect.isgeneratorfunction(hook):

@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graph.compiler import CompiledReads
+from graph.core.bounded_cache import BoundedCache
 from graph.core.geo import GEOJSON_SCALAR, GeoJSON
 from graph.core.node_queries import NodeQueries
 from graph.core.scalars import DATETIME_SCALAR, DECIMAL_SCALAR
@@ -41,7 +42,7 @@ from graph.schema.input_hygiene import InputHygiene
 from graph.schema.metrics import OperationMetrics, count_errors
 from graph.schema.operation_selection import SingleOperation
 from graph.schema.query_limits import PARSED_DOCUMENTS_CACHED, QueryLimiter
-from graph.schema.validation_cache import TextValidationCache, ValidationResults
+from graph.schema.validation_cache import TextValidationCache
 from graph.search.queries import SearchQueries
 
 
@@ -97,7 +98,7 @@ class Schema(strawberry.Schema):
 graphql_core_fixes.install()
 
 # Shared by every request's validation (graph/schema/validation_cache.py).
-VALIDATION_RESULTS = ValidationResults(maxsize=PARSED_DOCUMENTS_CACHED)
+VALIDATION_RESULTS = BoundedCache(maxsize=PARSED_DOCUMENTS_CACHED)
 
 schema = Schema(
     query=Query,

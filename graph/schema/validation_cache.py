@@ -8,49 +8,24 @@ Strawberry does on a miss. A request that brings a parsed document and no text i
 without the cache.
 """
 
-from collections import OrderedDict
 from collections.abc import Iterator
 
-from graphql import GraphQLError, GraphQLSchema
+from graphql import GraphQLSchema
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from graph.core.bounded_cache import MISSING, BoundedCache
+
 Key = tuple[GraphQLSchema, str, tuple[type[ASTValidationRule], ...]]
-
-
-class ValidationResults:
-    """A bounded LRU of validation errors by (schema, document text, rules)."""
-
-    def __init__(self, maxsize: int) -> None:
-        """Keep at most `maxsize` results."""
-        self.maxsize = maxsize
-        self._results: OrderedDict[Key, list[GraphQLError]] = OrderedDict()
-
-    def __len__(self) -> int:
-        """How many results are kept."""
-        return len(self._results)
-
-    def get(self, key: Key) -> list[GraphQLError] | None:
-        """The errors kept for `key` (empty: valid), or None if it was not validated yet."""
-        errors = self._results.get(key)
-        if errors is not None:
-            self._results.move_to_end(key)
-        return errors
-
-    def put(self, key: Key, errors: list[GraphQLError]) -> None:
-        """Keep `errors` for `key`, forgetting the least recently used beyond the bound."""
-        self._results[key] = errors
-        while len(self._results) > self.maxsize:
-            self._results.popitem(last=False)
 
 
 class TextValidationCache(SchemaExtension):
     """Validate each document text once per set of rules (`results` is shared by every request)."""
 
-    results: ValidationResults
+    results: BoundedCache
 
-    def __init__(self, results: ValidationResults) -> None:
+    def __init__(self, results: BoundedCache) -> None:
         """Use `results`, made once for the schema."""
         super().__init__()
         self.results = results
@@ -65,9 +40,9 @@ class TextValidationCache(SchemaExtension):
             context.pre_execution_errors = validate_document(schema, document, rules)  # type: ignore[arg-type]
             yield
             return
-        key = (schema, context.query, rules)
+        key: Key = (schema, context.query, rules)
         errors = self.results.get(key)
-        if errors is None:
+        if errors is MISSING:
             errors = validate_document(schema, document, rules)
             self.results.put(key, errors)
         context.pre_execution_errors = errors

@@ -6,15 +6,15 @@ import pytest
 from graphql import parse, specified_rules
 from strawberry.schema.schema import validate_document
 
+from graph.core.bounded_cache import MISSING, BoundedCache
 from graph.schema import validation_cache
 from graph.schema.root import VALIDATION_RESULTS, schema
-from graph.schema.validation_cache import ValidationResults
 
 GRAPHQL_SCHEMA = schema._schema  # noqa: SLF001 - graphql-core's schema
 
 
 def test_results_are_bounded_least_recently_used_first():
-    results = ValidationResults(maxsize=2)
+    results = BoundedCache(maxsize=2)
     first = (GRAPHQL_SCHEMA, "{ a }", ())
     second = (GRAPHQL_SCHEMA, "{ b }", ())
     third = (GRAPHQL_SCHEMA, "{ c }", ())
@@ -24,7 +24,7 @@ def test_results_are_bounded_least_recently_used_first():
     results.put(third, [])
 
     assert len(results) == 2
-    assert results.get(second) is None
+    assert results.get(second) is MISSING
     assert results.get(first) == []
 
 
