@@ -12,11 +12,9 @@ on the loader path, and `sartiq_graphql_read_path_total` counts which path answe
 """
 
 import asyncio
-import threading
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_operation_ast
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -32,6 +30,7 @@ from strawberry.utils.await_maybe import await_maybe
 from graph.compiler.builder import decisions
 from graph.compiler.json_sql import ascii_json, declined
 from graph.compiler.transpile import Plan, compile_operation, viewer_kind
+from graph.core.bounded_cache import MISSING, BoundedCache
 from graph.core.context import Context
 
 # Distinct (document, operation, viewer kind) plans kept; clients send a few dozen documents.
@@ -56,11 +55,7 @@ class PlanCache:
 
     def __init__(self, maxsize: int = PLANS_CACHED) -> None:
         """Keep at most `maxsize` plans."""
-        self.maxsize = maxsize
-        self._plans: OrderedDict[tuple[str, str | None, str, tuple[bool, ...]], Plan | None] = (
-            OrderedDict()
-        )
-        self._lock = threading.Lock()
+        self._plans = BoundedCache(maxsize)
         self.compiled = 0
 
     def __len__(self) -> int:
@@ -81,16 +76,12 @@ class PlanCache:
         """
         decided = decisions(document, variables) if variables is not None else ()
         cache_key = (*key, viewer_kind(viewer), decided)
-        with self._lock:
-            if cache_key in self._plans:
-                self._plans.move_to_end(cache_key)
-                return self._plans[cache_key]
+        cached = self._plans.get(cache_key)
+        if cached is not MISSING:
+            return cast("Plan | None", cached)
         plan = compile_operation(schema, document, key[1], viewer, variables)
-        with self._lock:
-            self.compiled += 1
-            self._plans[cache_key] = plan
-            while len(self._plans) > self.maxsize:
-                self._plans.popitem(last=False)
+        self.compiled += 1
+        self._plans.put(cache_key, plan)
         return plan
 
 

@@ -12,12 +12,10 @@ from the process settings.
 """
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from graphql import (
     ASTValidationRule,
@@ -31,6 +29,7 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from graph.core.bounded_cache import MISSING, BoundedCache
 from graph.core.errors import QueryTooCostlyError
 from graph.schema.query_cost import operation_cost
 from graph.schema.query_depth import ShapeLimits, limits_rule, within_limits
@@ -170,24 +169,18 @@ class OperationCosts:
 
     def __init__(self, maxsize: int = COSTS_CACHED) -> None:
         """Keep at most `maxsize` costs."""
-        self.maxsize = maxsize
-        self._costs: OrderedDict[tuple[str, str | None, str], int | None] = OrderedDict()
-        self._lock = threading.Lock()
+        self._costs = BoundedCache(maxsize)
 
     def cost(self, context: ExecutionContext) -> int | None:
         """The cost of the request's operation; None when its variables do not coerce."""
         key = _cost_key(context)
         if key is not None:
-            with self._lock:
-                if key in self._costs:
-                    self._costs.move_to_end(key)
-                    return self._costs[key]
+            cached = self._costs.get(key)
+            if cached is not MISSING:
+                return cast("int | None", cached)
         cost = _walk_cost(context)
         if key is not None:
-            with self._lock:
-                self._costs[key] = cost
-                while len(self._costs) > self.maxsize:
-                    self._costs.popitem(last=False)
+            self._costs.put(key, cost)
         return cost
 
 
